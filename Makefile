@@ -1,0 +1,35 @@
+# The two commands of the README: `make plan STACK=<stack>` and `make test`.
+# Each one creates ./venv (the virtualenv Pulumi.yaml names) from the pinned
+# requirements when it is missing or older than them.
+PYTHON ?= python3
+VENV := venv
+PY := $(VENV)/bin/python
+STACK ?= dev
+ARGS ?=
+
+.PHONY: plan test lint typecheck unit bench clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+plan: $(VENV)/.installed
+	$(PY) -m ops plan --stack $(STACK) $(ARGS)
+
+lint: $(VENV)/.installed
+	$(PY) -m ruff check .
+
+typecheck: $(VENV)/.installed
+	$(PY) -m mypy
+
+unit: $(VENV)/.installed
+	$(PY) -m pytest -q $(ARGS)
+
+test: lint typecheck unit
+
+bench: $(VENV)/.installed
+	$(PY) bench/plan_bench.py $(ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

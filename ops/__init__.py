@@ -1,0 +1,1 @@
+"""Operator tools for the marketplace stacks: `python -m ops <command>`."""
