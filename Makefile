@@ -33,3 +33,17 @@ bench: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# Delivery (docs/delivery.md). `deps` is the program's ./venv alone, for CI jobs that run
+# pulumi; the dev-* targets drive personal dev-<owner> stacks (ARGS="--owner NAME" etc.).
+.PHONY: deps dev-up dev-down dev-list
+deps: $(VENV)/.installed
+
+dev-up: $(VENV)/.installed
+	$(PY) -m ops dev up $(ARGS)
+
+dev-down: $(VENV)/.installed
+	$(PY) -m ops dev down $(ARGS)
+
+dev-list: $(VENV)/.installed
+	$(PY) -m ops dev list $(ARGS)
