@@ -1,0 +1,410 @@
+"""The GitHub Actions workflows: actionlint (with shellcheck) finds nothing, and the
+properties docs/delivery.md promises hold: least privilege, no pull-request text in a
+script, pinned actions, a reviewed production deploy, never two deploys of one stack."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sysconfig
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOWS_DIR = ROOT / ".github" / "workflows"
+WORKFLOW_FILES = sorted(WORKFLOWS_DIR.glob("*.yml")) + sorted(WORKFLOWS_DIR.glob("*.yaml"))
+DOC = ROOT / "docs" / "delivery.md"
+
+EXPECTED_WORKFLOWS = {
+    "pull-request.yml",
+    "offline-plan.yml",
+    "offline-plan-comment.yml",
+    "deploy.yml",
+    "production-monitor.yml",
+    "reap-dev-stacks.yml",
+}
+# Every write permission any job holds, and why: (workflow, job, scope).
+WRITE_GRANTS = {
+    ("pull-request.yml", "preview", "pull-requests"),  # pulumi/actions comments the preview
+    ("offline-plan-comment.yml", "comment", "pull-requests"),  # the offline plan comment
+    ("production-monitor.yml", "report", "issues"),  # the alert issue
+}
+# Text a pull request's author controls. In a `run:` script it would be shell code.
+UNTRUSTED = re.compile(
+    r"github\.event\.(issue\.(title|body)"
+    r"|pull_request\.(title|body|head\.(ref|label|repo\.default_branch))"
+    r"|(comment|review|review_comment)\.body|pages|commits|head_commit"
+    r"|workflow_run\.(head_branch|head_commit|display_title))"
+    r"|github\.head_ref"
+)
+PINNED = re.compile(r"^[\w.-]+/[\w./-]+@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$")
+
+
+def load(path: Path) -> dict[str, Any]:
+    document: dict[Any, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    # YAML 1.1 reads the key `on` as the boolean true.
+    if True in document:
+        document["on"] = document.pop(True)
+    return document
+
+
+WORKFLOWS = {path.name: load(path) for path in WORKFLOW_FILES}
+
+
+def jobs(name: str) -> dict[str, dict[str, Any]]:
+    result: dict[str, dict[str, Any]] = WORKFLOWS[name]["jobs"]
+    return result
+
+
+def all_jobs() -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for workflow in WORKFLOWS:
+        for job_name, job in jobs(workflow).items():
+            yield workflow, job_name, job
+
+
+def all_steps() -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for workflow, job_name, job in all_jobs():
+        for step in job.get("steps", []):
+            yield workflow, job_name, step
+
+
+def pulumi_steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    return [step for step in job.get("steps", []) if str(step.get("uses", "")).startswith("pulumi/actions@")]
+
+
+def strings_with_path(node: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], str]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from strings_with_path(value, (*path, str(key)))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from strings_with_path(value, (*path, str(index)))
+    elif isinstance(node, str):
+        yield path, node
+
+
+def tool(name: str) -> str:
+    """A binary requirements-dev.txt installs next to this interpreter."""
+    candidate = Path(sysconfig.get_path("scripts")) / name
+    found = str(candidate) if candidate.exists() else shutil.which(name)
+    if found is None:
+        pytest.fail(f"{name} is not installed: pip install -r requirements-dev.txt")
+    return found
+
+
+def actionlint(cwd: Path, *files: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            tool("actionlint"),
+            "-oneline",
+            "-no-color",
+            "-shellcheck",
+            tool("shellcheck"),
+            "-pyflakes=",
+            *(str(f) for f in files),
+        ],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+# ------------------------------------------------------------------------- actionlint
+
+
+def test_the_workflows_are_the_expected_ones() -> None:
+    assert set(WORKFLOWS) == EXPECTED_WORKFLOWS
+
+
+def test_actionlint_finds_nothing_in_any_workflow() -> None:
+    result = actionlint(ROOT, *WORKFLOW_FILES)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_actionlint_fails_on_a_broken_workflow(tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    workflows = tmp_path / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    broken = workflows / "broken.yml"
+    broken.write_text(
+        "on: pull_request\n"
+        "permissions: {}\n"
+        "jobs:\n"
+        "  greet:\n"
+        "    runs-on: ubuntu-24.04\n"
+        "    needs: no-such-job\n"
+        "    steps:\n"
+        '      - run: echo "${{ github.event.pull_request.title }}"\n'
+        "      - run: echo $UNQUOTED\n"
+        "      - uses: actions/checkout@v7\n"
+        "        with:\n"
+        "          no-such-input: true\n",
+        encoding="utf-8",
+    )
+
+    result = actionlint(tmp_path, broken)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "github.event.pull_request.title" in result.stdout  # script injection
+    assert "no-such-job" in result.stdout  # a broken `needs`
+    assert "no-such-input" in result.stdout  # action inputs are known
+    assert "SC2086" in result.stdout  # shellcheck runs on the scripts
+
+
+# ------------------------------------------------------------------ least privilege
+
+
+@pytest.mark.parametrize("workflow", sorted(EXPECTED_WORKFLOWS))
+def test_top_level_permissions_are_minimal(workflow: str) -> None:
+    assert WORKFLOWS[workflow].get("permissions") in ({}, {"contents": "read"})
+
+
+def test_every_job_states_its_permissions_and_only_the_known_ones_write() -> None:
+    writes = set()
+    for workflow, job_name, job in all_jobs():
+        permissions = job.get("permissions")
+        assert isinstance(permissions, dict), f"{workflow}:{job_name} must list its permissions"
+        for scope, level in permissions.items():
+            assert level in ("read", "write", "none"), f"{workflow}:{job_name}: {scope}: {level}"
+            if level == "write":
+                writes.add((workflow, job_name, scope))
+    assert writes == WRITE_GRANTS
+
+
+def test_no_workflow_runs_pull_request_code_with_a_write_token() -> None:
+    for workflow, document in WORKFLOWS.items():
+        triggers = document["on"]
+        assert "pull_request_target" not in triggers, workflow
+    comment_job = jobs("offline-plan-comment.yml")["comment"]
+    for step in comment_job["steps"]:
+        assert "run" not in step  # nothing from the artifact reaches a shell
+        assert not str(step.get("uses", "")).startswith("actions/checkout@")
+
+
+def test_checkouts_keep_no_token_on_disk() -> None:
+    checkouts = [
+        (workflow, job, step)
+        for workflow, job, step in all_steps()
+        if str(step.get("uses")).startswith("actions/checkout@")
+    ]
+    assert checkouts
+    for workflow, job, step in checkouts:
+        assert step.get("with", {}).get("persist-credentials") is False, f"{workflow}:{job}"
+
+
+# --------------------------------------------------------------------- untrusted text
+
+
+def test_no_expression_is_interpolated_into_a_script() -> None:
+    """All values reach `run:` and github-script code through `env:`, so nothing a
+    pull request carries can become shell or JavaScript code."""
+    for workflow, job, step in all_steps():
+        assert "${{" not in step.get("run", ""), f"{workflow}:{job}: {step.get('name', step['run'])}"
+        assert "${{" not in step.get("with", {}).get("script", ""), f"{workflow}:{job}"
+
+
+def test_pull_request_text_appears_only_in_env_values() -> None:
+    for workflow, document in WORKFLOWS.items():
+        for path, text in strings_with_path(document):
+            if UNTRUSTED.search(text):
+                assert len(path) >= 2 and path[-2] == "env", f"{workflow}: {'.'.join(path)}: {text}"
+
+
+@pytest.mark.parametrize(
+    ("expression", "untrusted"),
+    [
+        ("github.event.pull_request.title", True),
+        ("github.event.pull_request.body", True),
+        ("github.event.pull_request.head.ref", True),
+        ("github.head_ref", True),
+        ("github.event.workflow_run.head_branch", True),
+        ("github.event.pull_request.number", False),
+        ("github.event.pull_request.head.sha", False),
+        ("github.event.pull_request.head.repo.full_name", False),
+    ],
+)
+def test_the_untrusted_pattern(expression: str, untrusted: bool) -> None:
+    assert bool(UNTRUSTED.search("${{ " + expression + " }}")) is untrusted
+
+
+def test_secrets_reach_pull_request_jobs_only_from_this_repository() -> None:
+    for workflow in ("pull-request.yml", "offline-plan.yml"):
+        for job_name, job in jobs(workflow).items():
+            uses_secrets = any("secrets." in text for _, text in strings_with_path(job))
+            if uses_secrets:
+                condition = job.get("if", "")
+                assert "github.event.pull_request.head.repo.full_name == github.repository" in condition, (
+                    job_name
+                )
+    offline = WORKFLOWS["offline-plan.yml"]
+    assert not any("secrets." in text for _, text in strings_with_path(offline))
+
+
+# ------------------------------------------------------------------------- pinning
+
+
+def test_every_action_is_pinned_to_a_version_or_a_commit() -> None:
+    used = [(workflow, job, str(step["uses"])) for workflow, job, step in all_steps() if "uses" in step]
+    assert used
+    for workflow, job, uses in used:
+        assert PINNED.match(uses), f"{workflow}:{job}: {uses} is not pinned to vN or a full commit SHA"
+
+
+def test_the_pulumi_cli_is_the_version_of_the_pinned_sdk() -> None:
+    requirements = (ROOT / "requirements.txt").read_text(encoding="utf-8")
+    pins = re.findall(r"^pulumi==(\S+)$", requirements, re.MULTILINE)
+    assert len(pins) == 1 and re.fullmatch(r"\d+\.\d+\.\d+", pins[0]), pins
+    for workflow, job_name, job in all_jobs():
+        for step in pulumi_steps(job):
+            assert step["with"]["pulumi-version"] == "${{ steps.pulumi-pin.outputs.version }}", job_name
+            pin_steps = [s for s in job["steps"] if s.get("id") == "pulumi-pin"]
+            assert len(pin_steps) == 1, f"{workflow}:{job_name}"
+            assert "sed -n 's/^pulumi==//p' requirements.txt" in pin_steps[0]["run"]
+
+
+def test_python_is_3_11_and_installed_from_the_project_files() -> None:
+    for workflow, job, step in all_steps():
+        if str(step.get("uses", "")).startswith("actions/setup-python@"):
+            assert step["with"]["python-version"] == "3.11", f"{workflow}:{job}"
+        assert "pip install" not in step.get("run", "") or "-r requirements" in step["run"]
+
+
+# ---------------------------------------------------------------------------- flows
+
+
+def test_every_pull_request_runs_the_whole_test_suite() -> None:
+    assert "pull_request" in WORKFLOWS["pull-request.yml"]["on"]
+    runs = [step.get("run") for step in jobs("pull-request.yml")["test"]["steps"]]
+    assert "make test" in runs
+
+
+def test_same_repository_pull_requests_get_a_real_preview_with_the_policy_pack() -> None:
+    preview = jobs("pull-request.yml")["preview"]
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in preview["if"]
+    assert preview["strategy"]["matrix"]["stack"] == ["staging", "production"]
+    (step,) = pulumi_steps(preview)
+    assert step["with"]["command"] == "preview"
+    assert step["with"]["stack-name"] == "${{ matrix.stack }}"
+    assert step["with"]["comment-on-pr"] is True
+    assert step["with"]["policyPacks"] == "policy"
+    assert step["with"]["cloud-url"] == "${{ vars.PULUMI_BACKEND_URL }}"
+
+
+def test_the_offline_plan_comment_is_computed_without_secrets_and_posted_once() -> None:
+    plan_steps = jobs("offline-plan.yml")["plan"]["steps"]
+    script = "\n".join(step.get("run", "") for step in plan_steps)
+    for stack in ("staging", "production"):
+        assert stack in script
+    assert "ops diff --stack" in script and "--markdown" in script
+    assert any(str(step.get("uses", "")).startswith("actions/upload-artifact@") for step in plan_steps)
+
+    comment = WORKFLOWS["offline-plan-comment.yml"]
+    assert comment["on"]["workflow_run"]["workflows"] == [WORKFLOWS["offline-plan.yml"]["name"]]
+    download, post = jobs("offline-plan-comment.yml")["comment"]["steps"]
+    assert download["with"]["run-id"] == "${{ github.event.workflow_run.id }}"
+    code = post["with"]["script"]
+    assert "<!-- marketplace:offline-plan -->" in code  # the hidden marker that finds the comment
+    assert "updateComment" in code and "createComment" in code
+    assert "pr.head.sha === run.head_sha" in code  # the number in the artifact is checked
+
+
+def test_merge_to_main_deploys_staging_smokes_it_then_production_behind_review() -> None:
+    assert WORKFLOWS["deploy.yml"]["on"]["push"]["branches"] == ["main"]
+    staging, production = jobs("deploy.yml")["staging"], jobs("deploy.yml")["production"]
+    assert staging["needs"] == "test"
+    assert production["needs"] == "staging"
+    assert production["environment"] == "production"
+    for job, stack in ((staging, "staging"), (production, "production")):
+        (step,) = pulumi_steps(job)
+        assert (step["with"]["command"], step["with"]["stack-name"]) == ("up", stack)
+        assert step["with"]["policyPacks"] == "policy"
+        runs = [s.get("run", "") for s in job["steps"]]
+        smoke = f"venv/bin/python -m ops smoke --stack {stack}"
+        assert smoke in runs
+        assert runs.index(smoke) > job["steps"].index(step)  # smoke after the update
+
+
+def test_only_the_production_deploy_uses_the_production_environment() -> None:
+    # Its required reviewers would hold any other job (a scheduled monitor for ever).
+    users = [(w, j) for w, j, job in all_jobs() if job.get("environment") == "production"]
+    assert users == [("deploy.yml", "production")]
+
+
+def test_no_two_deploys_of_one_stack_overlap() -> None:
+    groups = {}
+    for workflow, job_name, job in all_jobs():
+        changes_a_stack = any(
+            step["with"].get("command") in ("up", "destroy") for step in pulumi_steps(job)
+        ) or any("ops dev" in step.get("run", "") for step in job.get("steps", []))
+        if not changes_a_stack:
+            continue
+        concurrency = job.get("concurrency")
+        assert isinstance(concurrency, dict), f"{workflow}:{job_name} needs a concurrency group"
+        assert concurrency["cancel-in-progress"] is False, f"{workflow}:{job_name}"
+        assert "${{" not in concurrency["group"]  # one fixed group per stack, not per run
+        groups[(workflow, job_name)] = concurrency["group"]
+    assert groups == {
+        ("deploy.yml", "staging"): "pulumi-staging",
+        ("deploy.yml", "production"): "pulumi-production",
+        ("reap-dev-stacks.yml", "reap"): "reap-dev-stacks",
+    }
+
+
+def test_production_is_monitored_and_checked_for_drift_on_a_schedule() -> None:
+    monitor = WORKFLOWS["production-monitor.yml"]
+    crons = [entry["cron"] for entry in monitor["on"]["schedule"]]
+    smoke_runs = [step.get("run", "") for step in jobs("production-monitor.yml")["smoke"]["steps"]]
+    assert "venv/bin/python -m ops smoke --stack production" in smoke_runs
+    drift = jobs("production-monitor.yml")["drift"]
+    (step,) = pulumi_steps(drift)
+    assert step["with"]["command"] == "preview"
+    assert step["with"]["stack-name"] == "production"
+    assert step["with"]["expect-no-changes"] is True
+    assert step["with"]["refresh"] is True
+    drift_cron = re.search(r"github\.event\.schedule == '([^']+)'", drift["if"])
+    assert drift_cron is not None and drift_cron.group(1) in crons
+
+
+def test_expired_dev_stacks_are_reaped_on_a_schedule() -> None:
+    reap = WORKFLOWS["reap-dev-stacks.yml"]
+    assert reap["on"]["schedule"]
+    script = "\n".join(step.get("run", "") for step in jobs("reap-dev-stacks.yml")["reap"]["steps"])
+    assert "args=(reap)" in script and 'venv/bin/python -m ops dev "${args[@]}"' in script
+
+
+# ----------------------------------------------------------- repository settings
+
+
+def test_every_secret_and_variable_is_documented() -> None:
+    doc = DOC.read_text(encoding="utf-8")
+    names = set()
+    for document in WORKFLOWS.values():
+        for _, text in strings_with_path(document):
+            names.update(re.findall(r"\b(?:secrets|vars)\.([A-Z0-9_]+)", text))
+    assert names  # the workflows do use some
+    missing = sorted(name for name in names if f"`{name}`" not in doc)
+    assert not missing, f"not in docs/delivery.md: {missing}"
+
+
+def test_dependabot_keeps_pip_and_actions_current() -> None:
+    config = yaml.safe_load((ROOT / ".github" / "dependabot.yml").read_text(encoding="utf-8"))
+    assert config["version"] == 2
+    ecosystems = {(update["package-ecosystem"], update["directory"]) for update in config["updates"]}
+    assert ecosystems == {("pip", "/"), ("github-actions", "/")}
+
+
+def test_platform_owners_review_production_policy_and_workflows() -> None:
+    owners: dict[str, list[str]] = {}
+    for line in (ROOT / ".github" / "CODEOWNERS").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            pattern, *teams = line.split()
+            owners[pattern] = teams
+    for path in ("/Pulumi.production.yaml", "/policy/", "/.github/"):
+        assert "@marketplace/platform" in owners.get(path, []), path
