@@ -1,4 +1,7 @@
-"""The marketplace program: composition only. Settings, then regions, then what spans them."""
+"""The marketplace program: composition only.
+
+stack file -> settings -> per region: cluster, then what runs on it -> what spans regions.
+"""
 
 import pulumi
 
@@ -10,9 +13,12 @@ from components.settings import load_settings
 settings = load_settings()
 version = resolve_kubernetes_version(settings)
 
+# Regions: each a copy, keyed by region slug.
 clusters = {
     region: RegionalCluster(region, settings, cluster_spec(settings, region, version)) for region in settings.regions
 }
+
+# Shared by all regions.
 assets = Assets("assets", settings)
 StackProject(
     "stack",

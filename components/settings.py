@@ -95,6 +95,16 @@ class AssetsSettings:
 
 
 @dataclass(frozen=True)
+class WorkloadSettings:
+    """The catalog workloads and platform services on every cluster (workloads issue)."""
+
+
+@dataclass(frozen=True)
+class EdgeSettings:
+    """The Cloudflare edge in front of the regional clusters (edge issue)."""
+
+
+@dataclass(frozen=True)
 class StackSettings:
     project: str
     stack: str
@@ -110,6 +120,8 @@ class StackSettings:
     cluster: ClusterSettings
     assets: AssetsSettings
     kubernetes_api_token: Secret
+    workloads: WorkloadSettings
+    edge: EdgeSettings
 
     @property
     def name_prefix(self) -> str:
@@ -423,6 +435,14 @@ def _read_token(reader: ConfigReader, environ: Mapping[str, str]) -> Secret:
     )
 
 
+def _read_workloads(reader: ConfigReader, kind: str) -> WorkloadSettings:
+    return WorkloadSettings()
+
+
+def _read_edge(reader: ConfigReader, kind: str, regions: tuple[str, ...]) -> EdgeSettings:
+    return EdgeSettings()
+
+
 def parse_settings(
     stack: str,
     values: Mapping[str, str],
@@ -483,6 +503,8 @@ def parse_settings(
         cdn_ttl_seconds=reader.integer("cdnTtlSeconds", 3600, 60, 604800),
     )
 
+    workloads = _read_workloads(reader, kind)
+    edge = _read_edge(reader, kind, regions)
     token = _read_token(reader, os.environ if environ is None else environ)
     reader.check_unread()
 
@@ -501,6 +523,8 @@ def parse_settings(
         cluster=cluster,
         assets=assets,
         kubernetes_api_token=token,
+        workloads=workloads,
+        edge=edge,
     )
 
 
