@@ -30,7 +30,12 @@ STACK_TYPE = "pulumi:pulumi:Stack"
 
 
 class PlanError(Exception):
-    """The stack cannot be planned: bad config, caught before any resource is declared."""
+    """The stack cannot be planned: its config was refused. `declared` counts the
+    resources registered before the refusal (zero when validation ran first, as it must)."""
+
+    def __init__(self, message: str, declared: int = 0) -> None:
+        super().__init__(message)
+        self.declared = declared
 
 
 @dataclass(frozen=True)
@@ -241,7 +246,7 @@ def run_plan(
     try:
         _sync_await(run_in_stack(lambda: runpy.run_path(program, run_name="__main__")))
     except pulumi.RunError as error:
-        raise PlanError(str(error)) from None
+        raise PlanError(str(error), declared=len(monitor.planned)) from None
 
     stack_urn = f"urn:pulumi:{stack}::{config.project}::{STACK_TYPE}::{config.project}-{stack}"
     return Plan(
