@@ -52,9 +52,7 @@ def kubeconfig(cluster_name: str, endpoint: str, ca_certificate: str, token: str
         {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [
-                {"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": ca_certificate}}
-            ],
+            "clusters": [{"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": ca_certificate}}],
             "users": [{"name": user, "user": {"token": token}}],
             "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": user}}],
             "current-context": cluster_name,

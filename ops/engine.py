@@ -102,6 +102,7 @@ def reveal(value: Any) -> Any:
 @dataclass
 class PlannedResource:
     urn: str
+    id: str
     type: str
     name: str
     parent: str | None
@@ -173,6 +174,7 @@ class RecordingMonitor(runtime_mocks.MockMonitor):
         self.planned.append(
             PlannedResource(
                 urn=response.urn,
+                id=response.id,
                 type=request.type,
                 name=request.name,
                 parent=request.parent or None,
@@ -181,9 +183,7 @@ class RecordingMonitor(runtime_mocks.MockMonitor):
                 inputs=_struct(request.object),
                 outputs=_struct(response.object) if request.custom else {},
                 dependencies=list(request.dependencies),
-                property_dependencies={
-                    key: list(deps.urns) for key, deps in request.propertyDependencies.items()
-                },
+                property_dependencies={key: list(deps.urns) for key, deps in request.propertyDependencies.items()},
                 protect=bool(request.protect),
                 retain_on_delete=bool(request.retainOnDelete),
                 ignore_changes=list(request.ignoreChanges),
@@ -244,7 +244,11 @@ def run_plan(
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
     try:
-        _sync_await(run_in_stack(lambda: runpy.run_path(program, run_name="__main__")))
+
+        def run_program() -> None:
+            runpy.run_path(program, run_name="__main__")
+
+        _sync_await(run_in_stack(run_program))
     except pulumi.RunError as error:
         raise PlanError(str(error), declared=len(monitor.planned)) from None
 

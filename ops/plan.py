@@ -21,7 +21,9 @@ from ops.stack_config import ROOT
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack", "-s", default="dev", help="stack to plan (default: dev)")
     parser.add_argument("--json", action="store_true", help="print the plan as JSON")
-    parser.add_argument("--manifests", metavar="DIR", type=Path, help="also write each cluster's Kubernetes objects as YAML under DIR")
+    parser.add_argument(
+        "--manifests", metavar="DIR", type=Path, help="also write each cluster's Kubernetes objects as YAML under DIR"
+    )
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
 
 

@@ -139,18 +139,14 @@ def load_stack_config(
 
     for key, value in stack_values.items():
         if ":" not in key:
-            raise StackConfigError(
-                f"stack '{stack}': config key '{key}' must be namespaced, e.g. '{name}:{key}'"
-            )
+            raise StackConfigError(f"stack '{stack}': config key '{key}' must be namespaced, e.g. '{name}:{key}'")
         declaration = declarations.get(key, {})
         if isinstance(value, dict) and set(value) == {"secure"}:
             secret_keys.add(key)
             stand_ins[key] = values[key] = stand_in(key)
             continue
         if declaration.get("secret"):
-            raise StackConfigError(
-                f"stack '{stack}': configuration key '{key}' must be encrypted as it's secret"
-            )
+            raise StackConfigError(f"stack '{stack}': configuration key '{key}' must be encrypted as it's secret")
         problem = _type_problem(declaration, value)
         if problem:
             raise StackConfigError(f"Stack '{stack}' with configuration key '{key}' {problem}")
