@@ -1,22 +1,24 @@
 """The marketplace program: composition only.
 
-stack file -> settings -> per region: cluster, then what runs on it -> what spans regions.
+stack file -> settings -> per region: network, cluster generations, what runs on them ->
+what spans regions.
 """
 
 import pulumi
 
 from components.assets import Assets
-from components.cluster import RegionalCluster, cluster_spec, resolve_kubernetes_version
+from components.cluster import RegionalCluster, RegionVpc, cluster_specs, resolve_kubernetes_versions
 from components.project import StackProject
 from components.settings import load_settings
 
 settings = load_settings()
-version = resolve_kubernetes_version(settings)
+versions = resolve_kubernetes_versions(settings)
+specs = cluster_specs(settings, versions)
 
-# Regions: each a copy, keyed by region slug.
-clusters = {
-    region: RegionalCluster(region, settings, cluster_spec(settings, region, version)) for region in settings.regions
-}
+# Regions: each a copy, keyed by region slug; a region runs one cluster generation, or
+# two while it upgrades.
+vpcs = {region: RegionVpc(region, settings) for region in settings.regions}
+clusters = {name: RegionalCluster(name, settings, spec, vpcs[spec.region].vpc) for name, spec in specs.items()}
 
 # Shared by all regions.
 assets = Assets("assets", settings)
@@ -27,8 +29,8 @@ StackProject(
 )
 
 pulumi.export("url", f"https://{settings.hostname}")
-pulumi.export("kubernetesVersion", version)
-pulumi.export("clusters", {region: c.cluster.id for region, c in clusters.items()})
-pulumi.export("kubeconfigs", {region: c.kubeconfig for region, c in clusters.items()})
+pulumi.export("kubernetesVersions", {name: spec.version for name, spec in specs.items()})
+pulumi.export("clusters", {name: c.cluster.id for name, c in clusters.items()})
+pulumi.export("kubeconfigs", {name: c.kubeconfig for name, c in clusters.items()})
 pulumi.export("assetsBucket", assets.bucket.name)
 pulumi.export("assetsCdn", assets.cdn.endpoint)

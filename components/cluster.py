@@ -10,7 +10,7 @@ import pulumi
 import pulumi_digitalocean as digitalocean
 import pulumi_kubernetes as kubernetes
 
-from components.network import ClusterNetwork, cluster_network
+from components.network import ClusterNetwork, cluster_network, vpc_range
 from components.regions import REGIONS
 from components.settings import ConfigError, StackSettings
 
@@ -22,22 +22,27 @@ def _version_key(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in match.groups()) if match else (-1,)
 
 
-def resolve_kubernetes_version(settings: StackSettings, prefix: str | None = None) -> str:
-    """The newest DOKS release of a minor version ("1.33" -> "1.33.5-do.0").
+def resolve_kubernetes_versions(settings: StackSettings) -> dict[str, str]:
+    """The newest DOKS release of each minor the stack uses ("1.33" -> "1.33.5-do.0").
 
-    One invoke for all regions: every cluster of a stack runs the same release. A prefix
-    DigitalOcean no longer offers stops the program before any resource is declared."""
-    prefix = prefix or settings.cluster.version_prefix
+    One invoke for the whole stack. A minor DigitalOcean does not offer stops the program
+    before any resource is declared."""
     offered = digitalocean.get_kubernetes_versions().valid_versions
-    matching = sorted((v for v in offered if v.startswith(f"{prefix}.")), key=_version_key)
-    if not matching:
-        minors = sorted({".".join(v.split(".")[:2]) for v in offered}, key=lambda m: tuple(map(int, m.split("."))))
-        raise ConfigError(
-            settings.stack,
-            "marketplace:kubernetesVersion",
-            f"DigitalOcean offers no Kubernetes {prefix} release; offered minors: {', '.join(minors) or 'none'}",
-        )
-    return matching[-1]
+    prefixes = {settings.cluster.version_prefix} | {
+        generation.version_prefix for generations in settings.generations.values() for generation in generations
+    }
+    resolved = {}
+    for prefix in sorted(prefixes):
+        matching = sorted((v for v in offered if v.startswith(f"{prefix}.")), key=_version_key)
+        if not matching:
+            minors = sorted({".".join(v.split(".")[:2]) for v in offered}, key=lambda m: tuple(map(int, m.split("."))))
+            raise ConfigError(
+                settings.stack,
+                "marketplace:kubernetesVersion",
+                f"DigitalOcean offers no Kubernetes {prefix} release; offered minors: {', '.join(minors) or 'none'}",
+            )
+        resolved[prefix] = matching[-1]
+    return resolved
 
 
 def kubeconfig(cluster_name: str, endpoint: str, ca_certificate: str, token: str) -> str:
@@ -66,14 +71,41 @@ class ClusterSpec:
     """What differs between two clusters of one stack."""
 
     region: str
+    generation: str
     version: str
+    node_size: str
     network: ClusterNetwork
 
 
-class RegionalCluster(pulumi.ComponentResource):
-    """One DOKS cluster in its own VPC, and an explicit Kubernetes provider for it."""
+def cluster_name(region: str, generation: str) -> str:
+    """Logical name of a region's cluster generation. `blue`, the generation every region
+    starts with, carries the plain region slug, so a region that never upgrades, or that
+    declares its first generations, renames nothing."""
+    return region if generation == "blue" else f"{region}-{generation}"
+
+
+class RegionVpc(pulumi.ComponentResource):
+    """A region's private network. It outlives cluster generations: blue and green both
+    run in it during an upgrade, and removing either leaves it in place."""
 
     vpc: digitalocean.Vpc
+
+    def __init__(self, region: str, settings: StackSettings, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("marketplace:index:RegionVpc", region, None, opts)
+        self.vpc = digitalocean.Vpc(
+            f"{region}-vpc",
+            name=f"{settings.name_prefix}-{region}",
+            region=region,
+            ip_range=vpc_range(settings.network_block, REGIONS[region].slot),
+            description=f"Marketplace {settings.stack} in {REGIONS[region].city}",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({"vpcId": self.vpc.id})
+
+
+class RegionalCluster(pulumi.ComponentResource):
+    """One DOKS cluster in its region's VPC, and an explicit Kubernetes provider for it."""
+
     cluster: digitalocean.KubernetesCluster
     provider: kubernetes.Provider
     kubeconfig: pulumi.Output[str]
@@ -83,29 +115,21 @@ class RegionalCluster(pulumi.ComponentResource):
         name: str,
         settings: StackSettings,
         spec: ClusterSpec,
+        vpc: digitalocean.Vpc,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("marketplace:index:RegionalCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         physical = f"{settings.name_prefix}-{name}"
         pool = settings.cluster.node_pool
-        tags = [*settings.tags, f"{settings.project}-region-{spec.region}"]
-
-        self.vpc = digitalocean.Vpc(
-            f"{name}-vpc",
-            name=physical,
-            region=spec.region,
-            ip_range=spec.network.vpc,
-            description=f"Marketplace {settings.stack} in {REGIONS[spec.region].city}",
-            opts=child,
-        )
+        tags = [*settings.tags, f"{settings.project}-region-{spec.region}", f"{settings.project}-generation-{spec.generation}"]
 
         self.cluster = digitalocean.KubernetesCluster(
             f"{name}-doks",
             name=physical,
             region=spec.region,
             version=spec.version,
-            vpc_uuid=self.vpc.id,
+            vpc_uuid=vpc.id,
             # VPC-native networking (both subnets set at creation) is what DOKS's own
             # Gateway API support needs, and it cannot be switched on later.
             cluster_subnet=spec.network.pods,
@@ -124,7 +148,7 @@ class RegionalCluster(pulumi.ComponentResource):
             ),
             node_pool=digitalocean.KubernetesClusterNodePoolArgs(
                 name=f"{physical}-default",
-                size=pool.size,
+                size=spec.node_size,
                 auto_scale=True,
                 min_nodes=pool.min_nodes,
                 max_nodes=pool.max_nodes,
@@ -164,16 +188,22 @@ class RegionalCluster(pulumi.ComponentResource):
                 "clusterId": self.cluster.id,
                 "clusterUrn": self.cluster.cluster_urn,
                 "endpoint": self.cluster.endpoint,
-                "vpcId": self.vpc.id,
                 "version": spec.version,
                 "kubeconfig": self.kubeconfig,
             }
         )
 
 
-def cluster_spec(settings: StackSettings, region: str, version: str, generation: int = 0) -> ClusterSpec:
-    return ClusterSpec(
-        region=region,
-        version=version,
-        network=cluster_network(settings.network_block, REGIONS[region].slot, generation),
-    )
+def cluster_specs(settings: StackSettings, versions: dict[str, str]) -> dict[str, ClusterSpec]:
+    """Every cluster of the stack by logical name: each region's generations."""
+    return {
+        cluster_name(region, generation.name): ClusterSpec(
+            region=region,
+            generation=generation.name,
+            version=versions[generation.version_prefix],
+            node_size=generation.node_size,
+            network=cluster_network(settings.network_block, REGIONS[region].slot, generation.index),
+        )
+        for region in settings.regions
+        for generation in settings.generations[region]
+    }

@@ -95,6 +95,22 @@ class AssetsSettings:
 
 
 @dataclass(frozen=True)
+class Generation:
+    """One cluster of a region. A region runs one generation, or two during an upgrade:
+    `blue` and `green`, each a full copy of the regional cluster and what runs on it."""
+
+    name: str  # blue | green
+    index: int  # its address slot in components/network.py
+    version_prefix: str
+    node_size: str
+    # Share of the region's traffic, relative to its sibling (Cloudflare origin weight).
+    weight: float
+
+
+GENERATION_NAMES = ("blue", "green")
+
+
+@dataclass(frozen=True)
 class WorkloadSettings:
     """The catalog workloads and platform services on every cluster (workloads issue)."""
 
@@ -122,6 +138,9 @@ class StackSettings:
     kubernetes_api_token: Secret
     workloads: WorkloadSettings
     edge: EdgeSettings
+    # Per region, its cluster generations; a region the stack file declares none for runs
+    # the single implicit `blue` one on the stack's version and node size.
+    generations: dict[str, tuple[Generation, ...]] = field(default_factory=dict)
 
     @property
     def name_prefix(self) -> str:
@@ -443,6 +462,67 @@ def _read_edge(reader: ConfigReader, kind: str, regions: tuple[str, ...]) -> Edg
     return EdgeSettings()
 
 
+def _minor(prefix: str) -> int:
+    return int(prefix.split(".")[1])
+
+
+def _read_generations(
+    reader: ConfigReader, regions: tuple[str, ...], version_prefix: str, node_size: str
+) -> dict[str, tuple[Generation, ...]]:
+    declared = reader.obj("generations", dict.fromkeys(REGIONS, list)) or {}
+    for region in declared:
+        if region not in regions:
+            raise reader.error(f"generations.{region}", f"region {region!r} is not in marketplace:regions")
+    sizes = droplet_prices()
+    result: dict[str, tuple[Generation, ...]] = {}
+    for region in regions:
+        entries = declared.get(region)
+        if entries is None:
+            result[region] = (Generation("blue", 0, version_prefix, node_size, 1.0),)
+            continue
+        key = f"generations.{region}"
+        if not entries:
+            raise reader.error(key, "is empty: a region needs at least one generation (remove the key for the default)")
+        if len(entries) > len(GENERATION_NAMES):
+            raise reader.error(key, f"declares {len(entries)} generations; a region runs at most two (blue and green)")
+        generations = []
+        for position, entry in enumerate(entries):
+            where = f"{key}[{position}]"
+            if not isinstance(entry, dict):
+                raise reader.error(where, f"must be an object {{name, kubernetesVersion, weight}}, got {entry!r}")
+            for field_name in entry:
+                if field_name not in ("name", "kubernetesVersion", "weight", "nodeSize"):
+                    raise reader.error(f"{where}.{field_name}", "unknown field")
+            name = entry.get("name")
+            if name not in GENERATION_NAMES:
+                raise reader.error(f"{where}.name", f"must be 'blue' or 'green', got {name!r}")
+            version = entry.get("kubernetesVersion", version_prefix)
+            if not isinstance(version, str) or not _VERSION_PREFIX.match(version):
+                raise reader.error(f"{where}.kubernetesVersion", f"must be a minor version prefix such as \"1.33\", got {version!r}")
+            weight = entry.get("weight")
+            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= 1:
+                raise reader.error(f"{where}.weight", f"must be a number from 0 to 1, got {weight!r}")
+            size = entry.get("nodeSize", node_size)
+            if size not in sizes:
+                raise reader.error(f"{where}.nodeSize", f"unknown droplet size {size!r}")
+            generations.append(Generation(name, GENERATION_NAMES.index(name), version, size, float(weight)))
+        names = [g.name for g in generations]
+        if len(set(names)) != len(names):
+            raise reader.error(key, f"generation {names[0]!r} is declared twice")
+        if not any(g.weight > 0 for g in generations):
+            raise reader.error(key, "has no generation with weight above 0: the region would serve no traffic")
+        if len(generations) == 2:
+            older, newer = sorted(generations, key=lambda g: _minor(g.version_prefix))
+            if _minor(newer.version_prefix) - _minor(older.version_prefix) > 1:
+                raise reader.error(
+                    key,
+                    f"{newer.name} ({newer.version_prefix}) is more than one minor version from "
+                    f"{older.name} ({older.version_prefix}); DOKS upgrades one minor at a time",
+                )
+        result[region] = tuple(sorted(generations, key=lambda g: g.index))
+    return result
+
+
 def parse_settings(
     stack: str,
     values: Mapping[str, str],
@@ -503,6 +583,7 @@ def parse_settings(
         cdn_ttl_seconds=reader.integer("cdnTtlSeconds", 3600, 60, 604800),
     )
 
+    generations = _read_generations(reader, regions, version_prefix, cluster.node_pool.size)
     workloads = _read_workloads(reader, kind)
     edge = _read_edge(reader, kind, regions)
     token = _read_token(reader, os.environ if environ is None else environ)
@@ -525,6 +606,7 @@ def parse_settings(
         kubernetes_api_token=token,
         workloads=workloads,
         edge=edge,
+        generations=generations,
     )
 
 

@@ -31,7 +31,8 @@ def test_json_plan_lists_resources_with_parents_and_dependencies(capsys: pytest.
     assert document["stack"] == "dev-alice"
     resources = {r["name"]: r for r in document["resources"]}
     cluster = resources["nyc3-doks"]
-    assert cluster["parent"] == resources["nyc3"]["urn"]
+    component = next(r for r in document["resources"] if r["type"] == "marketplace:index:RegionalCluster")
+    assert cluster["parent"] == component["urn"]
     assert resources["nyc3-vpc"]["urn"] in cluster["dependencies"]
     assert cluster["region"] == "nyc3"
     assert resources["nyc3-k8s"]["inputs"]["kubeconfig"] == "[secret]"
