@@ -498,7 +498,8 @@ def _read_generations(
                 raise reader.error(f"{where}.name", f"must be 'blue' or 'green', got {name!r}")
             version = entry.get("kubernetesVersion", version_prefix)
             if not isinstance(version, str) or not _VERSION_PREFIX.match(version):
-                raise reader.error(f"{where}.kubernetesVersion", f"must be a minor version prefix such as \"1.33\", got {version!r}")
+                problem = f"must be a minor version prefix such as \"1.33\", got {version!r}"
+                raise reader.error(f"{where}.kubernetesVersion", problem)
             weight = entry.get("weight")
             if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= 1:
                 raise reader.error(f"{where}.weight", f"must be a number from 0 to 1, got {weight!r}")
