@@ -1,0 +1,1 @@
+"""Pulumi components of the marketplace stacks, one module per resource family."""

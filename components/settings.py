@@ -1,0 +1,630 @@
+"""Stack settings: the one place configuration is read and validated.
+
+Every `marketplace:*` value is read once, checked, and frozen into `StackSettings`, which
+the components receive. Nothing else calls `pulumi.Config()`. A bad value stops the
+program with a `ConfigError` that names the stack, the key and the problem, before any
+resource is declared.
+
+The Pulumi CLI hands the program every value as a string (arrays and objects as JSON), after
+applying the defaults declared in Pulumi.yaml. Keys whose default depends on the stack kind
+are not declared there (see Pulumi.yaml); their defaults live in `KIND_DEFAULTS` below.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import json
+import os
+import re
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pulumi
+import yaml
+
+from components.network import MAX_BLOCKS
+from components.regions import REGIONS
+
+PROJECT = "marketplace"
+PRICES_FILE = Path(__file__).resolve().parent.parent / "data" / "prices.yaml"
+
+T = TypeVar("T")
+
+
+class ConfigError(pulumi.RunError):
+    """Bad stack configuration. A RunError, so `pulumi up` prints the message without a
+    traceback, and the offline plan does the same."""
+
+    def __init__(self, stack: str, key: str, problem: str) -> None:
+        self.stack = stack
+        self.key = key
+        self.problem = problem
+        super().__init__(f"stack '{stack}': config '{key}': {problem}")
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A secret config value. Its repr never shows the value; components wrap it with
+    `pulumi.Output.secret` where they use it."""
+
+    key: str
+    value: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"Secret({self.key!r}, [secret])"
+
+    def output(self) -> pulumi.Output[str]:
+        return pulumi.Output.secret(self.value)
+
+
+@dataclass(frozen=True)
+class NodePool:
+    size: str
+    min_nodes: int
+    max_nodes: int
+
+
+@dataclass(frozen=True)
+class MaintenanceWindow:
+    day: str
+    start_time: str
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    version_prefix: str
+    node_pool: NodePool
+    ha_control_plane: bool
+    surge_upgrade: bool
+    maintenance: MaintenanceWindow
+    control_plane_allow_list: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AssetsSettings:
+    region: str
+    versioning: bool
+    # Days a replaced or deleted object version is kept before the lifecycle rule expires it.
+    noncurrent_version_days: int
+    protect: bool
+    cdn_ttl_seconds: int
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One cluster of a region. A region runs one generation, or two during an upgrade:
+    `blue` and `green`, each a full copy of the regional cluster and what runs on it."""
+
+    name: str  # blue | green
+    index: int  # its address slot in components/network.py
+    version_prefix: str
+    node_size: str
+    # Share of the region's traffic, relative to its sibling (Cloudflare origin weight).
+    weight: float
+
+
+GENERATION_NAMES = ("blue", "green")
+
+
+@dataclass(frozen=True)
+class WorkloadSettings:
+    """The catalog workloads and platform services on every cluster (workloads issue)."""
+
+
+@dataclass(frozen=True)
+class EdgeSettings:
+    """The Cloudflare edge in front of the regional clusters (edge issue)."""
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    project: str
+    stack: str
+    kind: str  # production | staging | dev
+    personal_owner: str | None  # "alice" for dev-alice
+    regions: tuple[str, ...]
+    domain: str
+    hostname: str
+    zone_name: str
+    cloudflare_account_id: str
+    cloudflare_zone_id: str
+    network_block: int
+    cluster: ClusterSettings
+    assets: AssetsSettings
+    kubernetes_api_token: Secret
+    workloads: WorkloadSettings
+    edge: EdgeSettings
+    # Per region, its cluster generations; a region the stack file declares none for runs
+    # the single implicit `blue` one on the stack's version and node size.
+    generations: dict[str, tuple[Generation, ...]] = field(default_factory=dict)
+
+    @property
+    def name_prefix(self) -> str:
+        """Prefix of every physical name: two stacks never share a name."""
+        return f"mkt-{self.stack}"
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return (PROJECT, f"{PROJECT}-{self.stack}", f"{PROJECT}-kind-{self.kind}")
+
+
+@dataclass(frozen=True)
+class KindDefaults:
+    regions: tuple[str, ...]
+    node_pool: NodePool
+    ha_control_plane: bool
+    maintenance: MaintenanceWindow
+    network_block: int
+    hostname_prefix: str
+    assets_versioning: bool
+    assets_protect: bool
+
+
+ALL_REGIONS = ("sfo3", "nyc3", "fra1", "blr1", "sgp1")
+
+KIND_DEFAULTS: dict[str, KindDefaults] = {
+    "production": KindDefaults(
+        regions=ALL_REGIONS,
+        node_pool=NodePool("s-4vcpu-8gb", 3, 10),
+        ha_control_plane=True,
+        maintenance=MaintenanceWindow("sunday", "04:00"),
+        network_block=0,
+        hostname_prefix="",
+        assets_versioning=True,
+        assets_protect=True,
+    ),
+    "staging": KindDefaults(
+        regions=ALL_REGIONS,
+        node_pool=NodePool("s-2vcpu-4gb", 2, 4),
+        ha_control_plane=False,
+        maintenance=MaintenanceWindow("saturday", "04:00"),
+        network_block=1,
+        hostname_prefix="staging.",
+        assets_versioning=True,
+        assets_protect=False,
+    ),
+    "dev": KindDefaults(
+        regions=("nyc3",),
+        node_pool=NodePool("s-2vcpu-4gb", 1, 2),
+        ha_control_plane=False,
+        maintenance=MaintenanceWindow("any", "04:00"),
+        network_block=2,
+        hostname_prefix="dev.",
+        assets_versioning=False,
+        assets_protect=False,
+    ),
+}
+
+# Personal stacks take network blocks 3..63, picked from the owner's name. Two owners can
+# land on the same block; set `marketplace:networkBlock` in a personal stack's config
+# (`pulumi config set`) to move one of them.
+_FIRST_PERSONAL_BLOCK = 3
+
+_PERSONAL_STACK = re.compile(r"^dev-([a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?)$")
+_VERSION_PREFIX = re.compile(r"^1\.(\d{1,2})$")
+_DNS_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_HEX32 = re.compile(r"^[0-9a-f]{32}$")
+_HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_DAYS = ("any", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_TOKEN_ENV = ("DIGITALOCEAN_TOKEN", "DIGITALOCEAN_ACCESS_TOKEN")
+
+
+def stack_kind(stack: str) -> tuple[str, str | None]:
+    """(kind, personal owner) of a stack name; a ConfigError for any other name."""
+    if stack in ("production", "staging", "dev"):
+        return stack, None
+    match = _PERSONAL_STACK.match(stack)
+    if match:
+        return "dev", match.group(1)
+    raise ConfigError(
+        stack,
+        "pulumi:stack",
+        "unknown stack kind: stacks are 'production', 'staging', 'dev' or a personal "
+        "'dev-<name>' (lowercase letters, digits and hyphens, at most 40)",
+    )
+
+
+def droplet_prices() -> dict[str, dict[str, Any]]:
+    with PRICES_FILE.open(encoding="utf-8") as handle:
+        prices: dict[str, Any] = yaml.safe_load(handle)
+    return dict(prices["droplets"])
+
+
+class ConfigReader:
+    """Reads `marketplace:*` values (all strings, as the CLI passes them), parses and
+    checks them, and remembers which keys it read, so that a key nobody reads (a typo)
+    is reported instead of silently ignored."""
+
+    def __init__(self, stack: str, values: Mapping[str, str], secret_keys: frozenset[str]) -> None:
+        self.stack = stack
+        self.values = dict(values)
+        self.secret_keys = secret_keys
+        self.read: set[str] = set()
+
+    def error(self, key: str, problem: str) -> ConfigError:
+        return ConfigError(self.stack, _qualified(key), problem)
+
+    def raw(self, key: str) -> str | None:
+        qualified = _qualified(key)
+        self.read.add(qualified)
+        return self.values.get(qualified)
+
+    def _json(self, key: str, raw: str, expected: type, what: str) -> Any:
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            raise self.error(key, f"must be {what}, got {raw!r}") from None
+        if not isinstance(value, expected):
+            raise self.error(key, f"must be {what}, got {raw!r}")
+        return value
+
+    def string(self, key: str, default: str | None = None) -> str | None:
+        raw = self.raw(key)
+        return default if raw is None else raw.strip()
+
+    def required_string(self, key: str, what: str) -> str:
+        value = self.string(key)
+        if not value:
+            raise self.error(
+                key,
+                f"is missing: this stack needs {what} "
+                f"(pulumi config set {_qualified(key)} <value> -s {self.stack})",
+            )
+        return value
+
+    def boolean(self, key: str, default: bool) -> bool:
+        raw = self.raw(key)
+        if raw is None:
+            return default
+        lowered = raw.strip().lower()
+        if lowered in ("true", "false"):
+            return lowered == "true"
+        raise self.error(key, f"must be true or false, got {raw!r}")
+
+    def integer(self, key: str, default: int, low: int, high: int) -> int:
+        raw = self.raw(key)
+        if raw is None:
+            return default
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise self.error(key, f"must be a whole number, got {raw!r}") from None
+        if not low <= value <= high:
+            raise self.error(key, f"must be between {low} and {high}, got {value}")
+        return value
+
+    def string_list(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        raw = self.raw(key)
+        if raw is None:
+            return default
+        value = self._json(key, raw, list, "a list of strings")
+        if not all(isinstance(item, str) for item in value):
+            raise self.error(key, f"must be a list of strings, got {raw!r}")
+        return tuple(item.strip() for item in value)
+
+    def obj(self, key: str, fields: Mapping[str, type]) -> dict[str, Any] | None:
+        """An object with only the given fields, each of the given type. Missing fields
+        are left out of the result (the caller applies defaults)."""
+        raw = self.raw(key)
+        if raw is None:
+            return None
+        value = self._json(key, raw, dict, "an object")
+        for name, item in value.items():
+            if name not in fields:
+                raise self.error(f"{key}.{name}", _unknown(name, fields, "field"))
+            expected = fields[name]
+            # bool is an int in Python; an int field must not accept true/false.
+            if not isinstance(item, expected) or (expected is int and isinstance(item, bool)):
+                raise self.error(f"{key}.{name}", f"must be {_type_word(expected)}, got {item!r}")
+        return dict(value)
+
+    def secret(self, key: str) -> Secret | None:
+        qualified = _qualified(key)
+        raw = self.raw(key)
+        if raw is None:
+            return None
+        if qualified not in self.secret_keys:
+            raise self.error(
+                key,
+                f"is a secret but is stored in plain text: set it with "
+                f"pulumi config set --secret {qualified} -s {self.stack}",
+            )
+        return Secret(qualified, raw)
+
+    def check_unread(self) -> None:
+        known = sorted(self.read)
+        for key in sorted(self.values):
+            if key.startswith(f"{PROJECT}:") and key not in self.read:
+                raise ConfigError(self.stack, key, _unknown(key, known, "key"))
+
+
+def _qualified(key: str) -> str:
+    return key if ":" in key else f"{PROJECT}:{key}"
+
+
+def _unknown(name: str, known: Any, what: str) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return f"unknown {what}{hint}"
+
+
+def _type_word(expected: type) -> str:
+    return {int: "a whole number", str: "a string", bool: "true or false"}.get(expected, expected.__name__)
+
+
+def _dns_name(reader: ConfigReader, key: str, value: str) -> str:
+    labels = value.split(".")
+    if value != value.lower() or len(labels) < 2 or not all(_DNS_LABEL.match(label) for label in labels):
+        raise reader.error(key, f"must be a lowercase DNS name such as catalog.example.com, got {value!r}")
+    return value
+
+
+def _check_all(reader: ConfigReader, key: str, values: tuple[T, ...], check: Callable[[T], str | None]) -> None:
+    for value in values:
+        problem = check(value)
+        if problem:
+            raise reader.error(key, problem)
+
+
+def _read_regions(reader: ConfigReader, default: tuple[str, ...]) -> tuple[str, ...]:
+    regions = reader.string_list("regions", default)
+    if not regions:
+        raise reader.error("regions", "is empty: a stack needs at least one region")
+    seen: set[str] = set()
+    for region in regions:
+        if region not in REGIONS:
+            known = ", ".join(sorted(REGIONS))
+            raise reader.error("regions", f"unknown region {region!r}; known regions: {known}")
+        if region in seen:
+            raise reader.error("regions", f"region {region!r} is listed twice")
+        seen.add(region)
+    return regions
+
+
+def _read_node_pool(reader: ConfigReader, default: NodePool) -> NodePool:
+    given = reader.obj("nodePool", {"size": str, "minNodes": int, "maxNodes": int}) or {}
+    pool = NodePool(
+        size=given.get("size", default.size),
+        min_nodes=given.get("minNodes", default.min_nodes),
+        max_nodes=given.get("maxNodes", default.max_nodes),
+    )
+    sizes = droplet_prices()
+    if pool.size not in sizes:
+        raise reader.error("nodePool.size", f"unknown droplet size {pool.size!r}; known sizes: {', '.join(sizes)}")
+    if pool.min_nodes < 1:
+        raise reader.error("nodePool.minNodes", f"must be at least 1, got {pool.min_nodes}")
+    if pool.min_nodes > pool.max_nodes:
+        raise reader.error(
+            "nodePool.minNodes", f"({pool.min_nodes}) must not be above nodePool.maxNodes ({pool.max_nodes})"
+        )
+    if pool.max_nodes > 100:
+        raise reader.error("nodePool.maxNodes", f"must be at most 100, got {pool.max_nodes}")
+    return pool
+
+
+def _read_maintenance(reader: ConfigReader, default: MaintenanceWindow) -> MaintenanceWindow:
+    given = reader.obj("maintenanceWindow", {"day": str, "startTime": str}) or {}
+    window = MaintenanceWindow(day=given.get("day", default.day), start_time=given.get("startTime", default.start_time))
+    if window.day not in _DAYS:
+        raise reader.error("maintenanceWindow.day", f"must be one of {', '.join(_DAYS)}, got {window.day!r}")
+    if not _HH_MM.match(window.start_time):
+        raise reader.error("maintenanceWindow.startTime", f"must be HH:MM (UTC), got {window.start_time!r}")
+    return window
+
+
+def _read_allow_list(reader: ConfigReader, kind: str) -> tuple[str, ...]:
+    entries = reader.string_list("controlPlaneAllowList", ())
+    if not entries:
+        raise reader.error(
+            "controlPlaneAllowList",
+            "is empty: the control-plane firewall would shut out everyone, the deploy runner included",
+        )
+
+    def check(entry: str) -> str | None:
+        try:
+            network = ipaddress.ip_network(entry, strict=True)
+        except ValueError:
+            return f"{entry!r} is not an IP address or CIDR range"
+        if network.prefixlen == 0 and kind == "production":
+            return f"{entry!r} opens the Kubernetes API to the whole internet; production must list its networks"
+        return None
+
+    _check_all(reader, "controlPlaneAllowList", entries, check)
+    return entries
+
+
+def _read_token(reader: ConfigReader, environ: Mapping[str, str]) -> Secret:
+    dedicated = reader.secret("kubernetesApiToken")
+    if dedicated:
+        return dedicated
+    provider_token = reader.secret("digitalocean:token")
+    if provider_token:
+        return provider_token
+    for variable in _TOKEN_ENV:
+        if environ.get(variable):
+            return Secret(variable, environ[variable])
+    raise reader.error(
+        "digitalocean:token",
+        "no DigitalOcean API token: export DIGITALOCEAN_TOKEN or run "
+        f"pulumi config set --secret digitalocean:token <token> -s {reader.stack}",
+    )
+
+
+def _read_workloads(reader: ConfigReader, kind: str) -> WorkloadSettings:
+    return WorkloadSettings()
+
+
+def _read_edge(reader: ConfigReader, kind: str, regions: tuple[str, ...]) -> EdgeSettings:
+    return EdgeSettings()
+
+
+def _minor(prefix: str) -> int:
+    return int(prefix.split(".")[1])
+
+
+def _read_generations(
+    reader: ConfigReader, regions: tuple[str, ...], version_prefix: str, node_size: str
+) -> dict[str, tuple[Generation, ...]]:
+    declared = reader.obj("generations", dict.fromkeys(REGIONS, list)) or {}
+    for region in declared:
+        if region not in regions:
+            raise reader.error(f"generations.{region}", f"region {region!r} is not in marketplace:regions")
+    sizes = droplet_prices()
+    result: dict[str, tuple[Generation, ...]] = {}
+    for region in regions:
+        entries = declared.get(region)
+        if entries is None:
+            result[region] = (Generation("blue", 0, version_prefix, node_size, 1.0),)
+            continue
+        key = f"generations.{region}"
+        if not entries:
+            raise reader.error(key, "is empty: a region needs at least one generation (remove the key for the default)")
+        if len(entries) > len(GENERATION_NAMES):
+            raise reader.error(key, f"declares {len(entries)} generations; a region runs at most two (blue and green)")
+        generations = []
+        for position, entry in enumerate(entries):
+            where = f"{key}[{position}]"
+            if not isinstance(entry, dict):
+                raise reader.error(where, f"must be an object {{name, kubernetesVersion, weight}}, got {entry!r}")
+            for field_name in entry:
+                if field_name not in ("name", "kubernetesVersion", "weight", "nodeSize"):
+                    raise reader.error(f"{where}.{field_name}", "unknown field")
+            name = entry.get("name")
+            if name not in GENERATION_NAMES:
+                raise reader.error(f"{where}.name", f"must be 'blue' or 'green', got {name!r}")
+            version = entry.get("kubernetesVersion", version_prefix)
+            if not isinstance(version, str) or not _VERSION_PREFIX.match(version):
+                problem = f"must be a minor version prefix such as \"1.33\", got {version!r}"
+                raise reader.error(f"{where}.kubernetesVersion", problem)
+            weight = entry.get("weight")
+            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= 1:
+                raise reader.error(f"{where}.weight", f"must be a number from 0 to 1, got {weight!r}")
+            size = entry.get("nodeSize", node_size)
+            if size not in sizes:
+                raise reader.error(f"{where}.nodeSize", f"unknown droplet size {size!r}")
+            generations.append(Generation(name, GENERATION_NAMES.index(name), version, size, float(weight)))
+        names = [g.name for g in generations]
+        if len(set(names)) != len(names):
+            raise reader.error(key, f"generation {names[0]!r} is declared twice")
+        if not any(g.weight > 0 for g in generations):
+            raise reader.error(key, "has no generation with weight above 0: the region would serve no traffic")
+        if len(generations) == 2:
+            older, newer = sorted(generations, key=lambda g: _minor(g.version_prefix))
+            if _minor(newer.version_prefix) - _minor(older.version_prefix) > 1:
+                raise reader.error(
+                    key,
+                    f"{newer.name} ({newer.version_prefix}) is more than one minor version from "
+                    f"{older.name} ({older.version_prefix}); DOKS upgrades one minor at a time",
+                )
+        result[region] = tuple(sorted(generations, key=lambda g: g.index))
+    return result
+
+
+def parse_settings(
+    stack: str,
+    values: Mapping[str, str],
+    secret_keys: frozenset[str] = frozenset(),
+    environ: Mapping[str, str] | None = None,
+) -> StackSettings:
+    """Pure parsing and validation: config values in, settings out."""
+    kind, owner = stack_kind(stack)
+    defaults = KIND_DEFAULTS[kind]
+    reader = ConfigReader(stack, values, secret_keys)
+
+    regions = _read_regions(reader, defaults.regions)
+
+    version_prefix = reader.required_string("kubernetesVersion", "a Kubernetes version prefix such as 1.33")
+    if not _VERSION_PREFIX.match(version_prefix):
+        raise reader.error("kubernetesVersion", f"must be a minor version prefix such as \"1.33\", got {version_prefix!r}")
+
+    zone_name = _dns_name(reader, "cloudflareZoneName", reader.required_string("cloudflareZoneName", "the Cloudflare zone"))
+    domain = _dns_name(reader, "domain", reader.required_string("domain", "the catalog's public hostname"))
+    derived = f"{owner}.dev.{domain}" if owner else f"{defaults.hostname_prefix}{domain}"
+    hostname = _dns_name(reader, "hostname", reader.string("hostname") or derived)
+    for key, name in (("domain", domain), ("hostname", hostname)):
+        if name != zone_name and not name.endswith(f".{zone_name}"):
+            raise reader.error(key, f"{name!r} is not inside the Cloudflare zone {zone_name!r}")
+
+    ids = {}
+    for key in ("cloudflareAccountId", "cloudflareZoneId"):
+        value = reader.required_string(key, "a Cloudflare id")
+        if not _HEX32.match(value):
+            raise reader.error(key, f"must be 32 lowercase hex digits, got {value!r}")
+        ids[key] = value
+
+    default_block = (
+        _FIRST_PERSONAL_BLOCK + zlib.crc32(owner.encode()) % (MAX_BLOCKS - _FIRST_PERSONAL_BLOCK)
+        if owner
+        else defaults.network_block
+    )
+    network_block = reader.integer("networkBlock", default_block, 0, MAX_BLOCKS - 1)
+
+    cluster = ClusterSettings(
+        version_prefix=version_prefix,
+        node_pool=_read_node_pool(reader, defaults.node_pool),
+        ha_control_plane=reader.boolean("haControlPlane", defaults.ha_control_plane),
+        surge_upgrade=reader.boolean("surgeUpgrade", True),
+        maintenance=_read_maintenance(reader, defaults.maintenance),
+        control_plane_allow_list=_read_allow_list(reader, kind),
+    )
+
+    spaces_region = reader.required_string("spacesRegion", "the Spaces region of the assets bucket")
+    if spaces_region not in REGIONS or not REGIONS[spaces_region].spaces:
+        offered = ", ".join(slug for slug, region in REGIONS.items() if region.spaces)
+        raise reader.error("spacesRegion", f"Spaces is not offered in {spaces_region!r}; choose one of {offered}")
+    assets = AssetsSettings(
+        region=spaces_region,
+        versioning=defaults.assets_versioning,
+        noncurrent_version_days=30,
+        protect=defaults.assets_protect,
+        cdn_ttl_seconds=reader.integer("cdnTtlSeconds", 3600, 60, 604800),
+    )
+
+    generations = _read_generations(reader, regions, version_prefix, cluster.node_pool.size)
+    workloads = _read_workloads(reader, kind)
+    edge = _read_edge(reader, kind, regions)
+    token = _read_token(reader, os.environ if environ is None else environ)
+    reader.check_unread()
+
+    return StackSettings(
+        project=PROJECT,
+        stack=stack,
+        kind=kind,
+        personal_owner=owner,
+        regions=regions,
+        domain=domain,
+        hostname=hostname,
+        zone_name=zone_name,
+        cloudflare_account_id=ids["cloudflareAccountId"],
+        cloudflare_zone_id=ids["cloudflareZoneId"],
+        network_block=network_block,
+        cluster=cluster,
+        assets=assets,
+        kubernetes_api_token=token,
+        workloads=workloads,
+        edge=edge,
+        generations=generations,
+    )
+
+
+def _current_config() -> tuple[dict[str, str], frozenset[str]]:
+    """Every config value the engine gave this program, and which of them are secret.
+
+    The SDK has no public call that lists config keys; both ways the engine passes config
+    (the in-process map and the PULUMI_CONFIG variable) are read here, once."""
+    from pulumi.runtime import config as runtime_config
+
+    values: dict[str, str] = dict(runtime_config.get_config_env())
+    values.update(runtime_config.CONFIG.get())
+    secret_keys = set(runtime_config.get_config_secret_keys_env()) | set(runtime_config._SECRET_KEYS.get())
+    return values, frozenset(secret_keys)
+
+
+def load_settings() -> StackSettings:
+    """The settings of the stack this program runs for."""
+    values, secret_keys = _current_config()
+    return parse_settings(pulumi.get_stack(), values, secret_keys)

@@ -1,0 +1,262 @@
+"""The offline plan engine: the real program on the Pulumi SDK's mock engine.
+
+`run_plan` loads a stack's config as the CLI would (ops.stack_config), runs __main__.py in
+this process with deterministic provider answers (ops.mocks), and records every resource
+registration as the engine receives it: type, name, parent, provider, inputs with their
+secret marks, dependencies, protect and retain-on-delete. Many plans can run in one
+process; each starts from a fresh root stack and config.
+"""
+
+from __future__ import annotations
+
+import runpy
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from google.protobuf import json_format
+from pulumi.runtime import mocks as runtime_mocks
+from pulumi.runtime import rpc, settings
+from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime.sync_await import _sync_await
+
+from ops.mocks import OfflineMocks
+from ops.stack_config import ROOT, StackConfig, StackConfigError, load_stack_config
+
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+class PlanError(Exception):
+    """The stack cannot be planned: its config was refused. `declared` counts the
+    resources registered before the refusal (zero when validation ran first, as it must)."""
+
+    def __init__(self, message: str, declared: int = 0) -> None:
+        super().__init__(message)
+        self.declared = declared
+
+
+@dataclass(frozen=True)
+class SecretValue:
+    """A value the engine would store encrypted."""
+
+    value: Any = field(repr=False)
+
+    def __repr__(self) -> str:
+        return "[secret]"
+
+
+UNKNOWN = "[unknown]"
+
+
+def _decode(value: Any) -> Any:
+    """Protobuf JSON of a property value → Python, keeping secret marks."""
+    if isinstance(value, dict):
+        signature = value.get(rpc._special_sig_key)
+        if signature == rpc._special_secret_sig:
+            return SecretValue(_decode(value.get("value")))
+        if signature == rpc._special_resource_sig:
+            return value.get("urn")
+        if signature in (rpc._special_asset_sig, rpc._special_archive_sig):
+            return value.get("path") or value.get("text") or value.get("uri") or "[asset]"
+        return {key: _decode(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_decode(item) for item in value]
+    if value == rpc.UNKNOWN:
+        return UNKNOWN
+    # Numbers cross the wire as floats; whole ones read back as integers.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _struct(message: Any) -> dict[str, Any]:
+    decoded = _decode(json_format.MessageToDict(message, preserving_proto_field_name=True))
+    return decoded if isinstance(decoded, dict) else {}
+
+
+def redact(value: Any) -> Any:
+    """A copy with every secret replaced by "[secret]"."""
+    if isinstance(value, SecretValue):
+        return "[secret]"
+    if isinstance(value, dict):
+        return {key: redact(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [redact(item) for item in value]
+    return value
+
+
+def reveal(value: Any) -> Any:
+    """A copy with the secret marks removed (for tests that check values, never for output)."""
+    if isinstance(value, SecretValue):
+        return reveal(value.value)
+    if isinstance(value, dict):
+        return {key: reveal(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [reveal(item) for item in value]
+    return value
+
+
+@dataclass
+class PlannedResource:
+    urn: str
+    id: str
+    type: str
+    name: str
+    parent: str | None
+    custom: bool
+    provider: str | None
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
+    protect: bool
+    retain_on_delete: bool
+    ignore_changes: list[str]
+    aliases: list[str]
+
+    @property
+    def provider_urn(self) -> str | None:
+        # A provider reference is "<urn>::<id>".
+        return self.provider.rsplit("::", 1)[0] if self.provider else None
+
+
+@dataclass
+class Plan:
+    project: str
+    stack: str
+    resources: list[PlannedResource]
+    outputs: dict[str, Any]
+    config: StackConfig
+
+    def by_urn(self) -> dict[str, PlannedResource]:
+        return {resource.urn: resource for resource in self.resources}
+
+    def of_type(self, type_: str) -> list[PlannedResource]:
+        return [resource for resource in self.resources if resource.type == type_]
+
+    def one(self, type_: str, name: str) -> PlannedResource:
+        matches = [r for r in self.resources if r.type == type_ and r.name == name]
+        if len(matches) != 1:
+            raise KeyError(f"{len(matches)} resources of type {type_} named {name}")
+        return matches[0]
+
+    def ancestors(self, resource: PlannedResource) -> Iterator[PlannedResource]:
+        index = self.by_urn()
+        parent = resource.parent
+        while parent and parent in index:
+            yield index[parent]
+            parent = index[parent].parent
+
+    def region_of(self, resource: PlannedResource, regions: Mapping[str, Any]) -> str | None:
+        """The region a resource belongs to: resources are keyed by region slug."""
+        for candidate in (resource, *self.ancestors(resource)):
+            for slug in regions:
+                if candidate.name == slug or candidate.name.startswith(f"{slug}-"):
+                    return slug
+        return None
+
+
+class RecordingMonitor(runtime_mocks.MockMonitor):
+    """The SDK's mock monitor, also keeping what `Mocks.new_resource` is not shown."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.planned: list[PlannedResource] = []
+        self.outputs_by_urn: dict[str, dict[str, Any]] = {}
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type == STACK_TYPE:
+            return response
+        self.planned.append(
+            PlannedResource(
+                urn=response.urn,
+                id=response.id,
+                type=request.type,
+                name=request.name,
+                parent=request.parent or None,
+                custom=bool(request.custom),
+                provider=request.provider or None,
+                inputs=_struct(request.object),
+                outputs=_struct(response.object) if request.custom else {},
+                dependencies=list(request.dependencies),
+                property_dependencies={key: list(deps.urns) for key, deps in request.propertyDependencies.items()},
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
+                ignore_changes=list(request.ignoreChanges),
+                aliases=[alias.urn or alias.spec.name for alias in request.aliases],
+            )
+        )
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        self.outputs_by_urn[request.urn] = _struct(request.outputs)
+        return super().RegisterResourceOutputs(request)
+
+
+def _fresh_runtime(config: StackConfig, mocks: pulumi.runtime.Mocks) -> RecordingMonitor:
+    settings.SETTINGS.outputs.clear()
+    settings.set_root_resource(None)  # type: ignore[arg-type]
+    pulumi.runtime.set_all_config(config.values, sorted(config.secret_keys))
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=config.project, stack=config.stack, preview=False, monitor=monitor)
+    # set_mocks registers a root stack of its own; run_in_stack makes the one the program uses.
+    settings.set_root_resource(None)  # type: ignore[arg-type]
+    return monitor
+
+
+def with_offline_credentials(config: StackConfig) -> StackConfig:
+    """The plan runs without a cloud account: the DigitalOcean token the CLI would run
+    with becomes a stand-in secret, unless the stack file sets one."""
+    key = "digitalocean:token"
+    if key in config.values:
+        return config
+    from ops.stack_config import stand_in
+
+    value = stand_in(key)
+    return StackConfig(
+        project=config.project,
+        stack=config.stack,
+        values={**config.values, key: value},
+        secret_keys=config.secret_keys | {key},
+        stand_ins={**config.stand_ins, key: value},
+    )
+
+
+def run_plan(
+    stack: str = "dev",
+    root: Path = ROOT,
+    stack_text: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    mocks: pulumi.runtime.Mocks | None = None,
+) -> Plan:
+    """Plan `stack`: a PlanError for config the CLI or the program refuses."""
+    try:
+        config = with_offline_credentials(load_stack_config(stack, root, stack_text, overrides))
+    except StackConfigError as error:
+        raise PlanError(str(error)) from None
+
+    monitor = _fresh_runtime(config, mocks or OfflineMocks())
+    program = str(root / "__main__.py")
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    try:
+
+        def run_program() -> None:
+            runpy.run_path(program, run_name="__main__")
+
+        _sync_await(run_in_stack(run_program))
+    except pulumi.RunError as error:
+        raise PlanError(str(error), declared=len(monitor.planned)) from None
+
+    stack_urn = f"urn:pulumi:{stack}::{config.project}::{STACK_TYPE}::{config.project}-{stack}"
+    return Plan(
+        project=config.project,
+        stack=stack,
+        resources=monitor.planned,
+        outputs=monitor.outputs_by_urn.get(stack_urn, {}),
+        config=config,
+    )

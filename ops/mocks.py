@@ -1,0 +1,175 @@
+"""Deterministic, plausible provider answers for the offline plan.
+
+The same inputs always give the same ids, addresses and endpoints, so two plans of one
+stack compare equal and a diff shows only what changed. Addresses come from 198.18.0.0/15
+(reserved for benchmarking, RFC 2544): they look like public IPs and reach no one.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import ipaddress
+from collections.abc import Callable
+from typing import Any
+
+import pulumi
+
+# Offered DOKS releases, newest patch of each minor (as `doctl kubernetes options versions`
+# lists them). Update when DigitalOcean retires or adds a minor.
+DOKS_VERSIONS = ("1.35.1-do.0", "1.34.3-do.1", "1.34.2-do.0", "1.33.6-do.1", "1.33.5-do.0", "1.32.10-do.2")
+
+# Cloudflare's published ranges (https://www.cloudflare.com/ips/), as get_ip_ranges returns them.
+CLOUDFLARE_IPV4 = (
+    "173.245.48.0/20", "103.21.244.0/22", "103.22.200.0/22", "103.31.4.0/22", "141.101.64.0/18",
+    "108.162.192.0/18", "190.93.240.0/20", "188.114.96.0/20", "197.234.240.0/22", "198.41.128.0/17",
+    "162.158.0.0/15", "104.16.0.0/13", "104.24.0.0/14", "172.64.0.0/13", "131.0.72.0/22",
+)  # fmt: skip
+CLOUDFLARE_IPV6 = (
+    "2400:cb00::/32", "2606:4700::/32", "2803:f800::/32", "2405:b500::/32", "2405:8100::/32",
+    "2a06:98c0::/29", "2c0f:f248::/32",
+)  # fmt: skip
+
+_ADDRESSES = ipaddress.IPv4Network("198.18.0.0/15")
+
+
+def digest(*parts: str) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()
+
+
+def fake_uuid(*parts: str) -> str:
+    h = digest(*parts)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+def fake_ip(*parts: str) -> str:
+    offset = int(digest(*parts)[:8], 16) % (_ADDRESSES.num_addresses - 2) + 1
+    return str(_ADDRESSES.network_address + offset)
+
+
+def fake_pem(kind: str, *parts: str) -> str:
+    body = base64.b64encode(f"offline plan {kind} {digest(*parts)}".encode()).decode()
+    return f"-----BEGIN {kind}-----\n{body}\n-----END {kind}-----\n"
+
+
+OutputFactory = Callable[[pulumi.runtime.MockResourceArgs, str], dict[str, Any]]
+
+
+def _vpc(args: pulumi.runtime.MockResourceArgs, rid: str) -> dict[str, Any]:
+    return {"urn": f"do:vpc:{rid}", "default": False, "createdAt": "2026-01-01T00:00:00Z"}
+
+
+def _doks(args: pulumi.runtime.MockResourceArgs, rid: str) -> dict[str, Any]:
+    endpoint = f"https://{rid}.k8s.ondigitalocean.com"
+    ca = base64.b64encode(fake_pem("CERTIFICATE", "ca", rid).encode()).decode()
+    pool = dict(args.inputs.get("nodePool") or {})
+    pool.update({"id": fake_uuid("pool", rid), "actualNodeCount": pool.get("minNodes", 1)})
+    return {
+        "clusterUrn": f"do:kubernetes:{rid}",
+        "endpoint": endpoint,
+        "ipv4Address": fake_ip("doks", rid),
+        "status": "running",
+        "nodePool": pool,
+        "kubeConfigs": [
+            {
+                "host": endpoint,
+                "clusterCaCertificate": ca,
+                "token": f"dop_v1_offline_{digest('kubeconfig', rid)[:40]}",
+                "expiresAt": "2026-01-08T00:00:00Z",
+                "rawConfig": f"apiVersion: v1\nkind: Config\n# offline plan kubeconfig of {rid}\n",
+            }
+        ],
+    }
+
+
+def _bucket(args: pulumi.runtime.MockResourceArgs, rid: str) -> dict[str, Any]:
+    name = args.inputs["name"]
+    region = args.inputs.get("region", "nyc3")
+    return {
+        "bucketDomainName": f"{name}.{region}.digitaloceanspaces.com",
+        "bucketUrn": f"do:space:{name}",
+        "endpoint": f"{region}.digitaloceanspaces.com",
+    }
+
+
+def _cdn(args: pulumi.runtime.MockResourceArgs, rid: str) -> dict[str, Any]:
+    origin = str(args.inputs.get("origin", ""))
+    endpoint = origin.replace(".digitaloceanspaces.com", ".cdn.digitaloceanspaces.com")
+    return {"endpoint": endpoint, "createdAt": "2026-01-01T00:00:00Z"}
+
+
+def _service(args: pulumi.runtime.MockResourceArgs, rid: str) -> dict[str, Any]:
+    spec = args.inputs.get("spec") or {}
+    if spec.get("type") != "LoadBalancer":
+        return {}
+    return {"status": {"loadBalancer": {"ingress": [{"ip": fake_ip("lb", args.name)}]}}}
+
+
+def _helm_release(args: pulumi.runtime.MockResourceArgs, rid: str) -> dict[str, Any]:
+    return {
+        "status": {
+            "name": args.inputs.get("name", args.name),
+            "namespace": args.inputs.get("namespace", "default"),
+            "revision": 1,
+            "status": "deployed",
+            "version": args.inputs.get("version", ""),
+        }
+    }
+
+
+OUTPUTS: dict[str, OutputFactory] = {
+    "digitalocean:index/vpc:Vpc": _vpc,
+    "digitalocean:index/kubernetesCluster:KubernetesCluster": _doks,
+    "digitalocean:index/spacesBucket:SpacesBucket": _bucket,
+    "digitalocean:index/cdn:Cdn": _cdn,
+    "kubernetes:core/v1:Service": _service,
+    "kubernetes:helm.sh/v3:Release": _helm_release,
+}
+
+# Resources whose physical name the provider derives from the logical name plus a random
+# suffix when the program gives none (Pulumi auto-naming).
+AUTONAMED = {"digitalocean:index/spacesBucket:SpacesBucket"}
+
+
+def _versions(args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+    prefix = args.args.get("versionPrefix") or ""
+    valid = [v for v in DOKS_VERSIONS if v.startswith(prefix)]
+    return {"latestVersion": valid[0] if valid else "", "validVersions": valid, "versionPrefix": prefix}
+
+
+def _ip_ranges(args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+    return {
+        "ipv4Cidrs": list(CLOUDFLARE_IPV4),
+        "ipv6Cidrs": list(CLOUDFLARE_IPV6),
+        "chinaIpv4Cidrs": [],
+        "chinaIpv6Cidrs": [],
+        "etag": digest("ip-ranges")[:16],
+    }
+
+
+INVOKES: dict[str, Callable[[pulumi.runtime.MockCallArgs], dict[str, Any]]] = {
+    "digitalocean:index/getKubernetesVersions:getKubernetesVersions": _versions,
+    "cloudflare:index/getIpRanges:getIpRanges": _ip_ranges,
+}
+
+
+class OfflineMocks(pulumi.runtime.Mocks):
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        rid = args.resource_id or fake_uuid(pulumi.get_stack(), args.typ, args.name)
+        state = dict(args.inputs)
+        if args.typ in AUTONAMED and not state.get("name"):
+            state["name"] = f"{args.name}-{digest('autoname', args.name)[:7]}"
+        metadata = state.get("metadata")
+        if args.typ.startswith("kubernetes:") and isinstance(metadata, dict) and not metadata.get("name"):
+            state["metadata"] = {**metadata, "name": f"{args.name}-{digest('autoname', args.name)[:8]}"}
+        factory = OUTPUTS.get(args.typ)
+        if factory:
+            args.inputs = state
+            state.update(factory(args, rid))
+        return rid, state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
+        answer = INVOKES.get(args.token)
+        if answer is None:
+            raise NotImplementedError(f"the offline plan has no answer for the invoke {args.token}")
+        return answer(args)

@@ -1,0 +1,166 @@
+"""`ops upgrade REGION --to 1.34 --step STEP`: write the next step of a cluster upgrade into
+a stack file, so nobody hand-edits weights under pressure.
+
+Steps, one pull request each, region by region:
+  add      the new generation beside the serving one, at weight 0 (up, out of rotation)
+  canary   the new generation takes --weight of the region's traffic (default 0.1)
+  promote  the new generation takes all of it; the old one stays up at weight 0
+  retire   the old generation is removed (torn down on `pulumi up`)
+`git revert` of any step's commit returns the previous weights.
+
+The file is edited in place with its comments and layout kept; the change is printed as a
+diff, and a file the program would refuse is never written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import io
+import sys
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+from ops.stack_config import ROOT, StackConfigError, load_stack_config
+
+STEPS = ("add", "canary", "promote", "retire")
+KEY = "marketplace:generations"
+OTHER = {"blue": "green", "green": "blue"}
+
+
+class UpgradeError(Exception):
+    pass
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("region", help="region slug, e.g. nyc3")
+    parser.add_argument("--to", required=True, help='the Kubernetes minor to upgrade to, e.g. "1.34"')
+    parser.add_argument("--step", required=True, choices=STEPS)
+    parser.add_argument("--stack", "-s", default="production")
+    parser.add_argument("--weight", type=float, default=0.1, help="canary share of the region's traffic (default 0.1)")
+    parser.add_argument("--dry-run", action="store_true", help="print the change, write nothing")
+    parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
+
+
+def _yaml() -> YAML:
+    yaml = YAML()  # round-trip: comments, order and quoting survive
+    yaml.preserve_quotes = True
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = 4096
+    return yaml
+
+
+def _generation(name: str, version: str, weight: float) -> CommentedMap:
+    entry = CommentedMap()
+    entry["name"] = name
+    # Quoted: a bare 1.30 would be read back as the number 1.3.
+    entry["kubernetesVersion"] = DoubleQuotedScalarString(version)
+    entry["weight"] = weight
+    entry.fa.set_flow_style()
+    return entry
+
+
+def _weight(value: float) -> float | int:
+    rounded = round(value, 4)
+    return int(rounded) if rounded.is_integer() else rounded
+
+
+def _minor(version: str) -> int:
+    try:
+        major, minor = version.split(".")
+        if major != "1":
+            raise ValueError
+        return int(minor)
+    except ValueError:
+        raise UpgradeError(f'--to must be a minor version such as "1.34", got {version!r}') from None
+
+
+def next_step(document: Any, stack_values: dict[str, str], region: str, to: str, step: str, *, canary_weight: float) -> str:
+    """Apply one step to the parsed stack file in place; returns a one-line summary."""
+    _minor(to)
+    config = document.setdefault("config", CommentedMap())
+    regions = stack_values.get("marketplace:regions")
+    if regions is not None and f'"{region}"' not in regions:
+        raise UpgradeError(f"region {region!r} is not in the stack's marketplace:regions")
+    all_generations = config.get(KEY)
+    if all_generations is None:
+        all_generations = config[KEY] = CommentedMap()
+    current = all_generations.get(region)
+    if current is None:
+        current = CommentedSeq([_generation("blue", stack_values["marketplace:kubernetesVersion"], 1)])
+
+    if step == "add":
+        if len(current) != 1:
+            raise UpgradeError(f"{region} already runs {len(current)} generations; finish that upgrade first")
+        (old,) = current
+        if str(old["kubernetesVersion"]) == to:
+            raise UpgradeError(f"{region} already runs {to}")
+        if abs(_minor(to) - _minor(str(old["kubernetesVersion"]))) > 1:
+            raise UpgradeError(f"{to} is more than one minor from {old['kubernetesVersion']}; DOKS upgrades one minor at a time")
+        new_name = OTHER[old["name"]]
+        current.append(_generation(new_name, to, 0))
+        all_generations[region] = current
+        return f"{region}: added {new_name} on {to} at weight 0 beside {old['name']} on {old['kubernetesVersion']}"
+
+    new = next((entry for entry in current if str(entry["kubernetesVersion"]) == to), None)
+    old = next((entry for entry in current if entry is not new), None)
+    if new is None or old is None:
+        raise UpgradeError(f"{region} has no generation on {to} beside another one: run --step add first")
+
+    if step == "canary":
+        if not 0 < canary_weight < 1:
+            raise UpgradeError(f"--weight must be between 0 and 1 (exclusive), got {canary_weight}")
+        new["weight"], old["weight"] = _weight(canary_weight), _weight(1 - canary_weight)
+        return f"{region}: {new['name']} takes {canary_weight:.0%} of the region's traffic, {old['name']} the rest"
+    if step == "promote":
+        new["weight"], old["weight"] = 1, 0
+        return f"{region}: {new['name']} takes all traffic; {old['name']} stays up at weight 0"
+    # retire
+    if not new["weight"] > 0:
+        raise UpgradeError(f"retiring {old['name']} would leave {region} without a serving generation: promote first")
+    if old["weight"] > 0:
+        raise UpgradeError(f"{old['name']} still serves traffic (weight {old['weight']}): promote first")
+    current.remove(old)
+    return f"{region}: retired {old['name']}; {new['name']} on {to} serves alone"
+
+
+def run(args: argparse.Namespace) -> int:
+    path = args.root / f"Pulumi.{args.stack}.yaml"
+    if not path.exists():
+        print(f"error: no stack file {path.name}", file=sys.stderr)
+        return 2
+    before = path.read_text(encoding="utf-8")
+    yaml = _yaml()
+    document = yaml.load(before) or CommentedMap()
+    try:
+        values = load_stack_config(args.stack, args.root).values
+        summary = next_step(document, values, args.region, args.to, args.step, canary_weight=args.weight)
+        buffer = io.StringIO()
+        yaml.dump(document, buffer)
+        after = buffer.getvalue()
+        _check(args.stack, args.root, after)
+    except (UpgradeError, StackConfigError) as error:
+        print(f"error: stack '{args.stack}': {error}", file=sys.stderr)
+        return 1
+    sys.stdout.writelines(
+        difflib.unified_diff(before.splitlines(True), after.splitlines(True), f"a/{path.name}", f"b/{path.name}")
+    )
+    print(summary)
+    if not args.dry_run:
+        path.write_text(after, encoding="utf-8")
+    return 0
+
+
+def _check(stack: str, root: Path, text: str) -> None:
+    """Refuse to write a file the program would refuse (the same settings guards)."""
+    from components.settings import ConfigError, parse_settings
+
+    config = load_stack_config(stack, root, stack_text=text)
+    try:
+        parse_settings(stack, config.values, config.secret_keys | {"digitalocean:token"}, environ={"DIGITALOCEAN_TOKEN": "check"})
+    except ConfigError as error:
+        raise UpgradeError(f"the result would be refused: {error.key}: {error.problem}") from None

@@ -1,0 +1,1 @@
+"""CrossGuard policies of the marketplace stacks."""

@@ -1,0 +1,114 @@
+"""Regional clusters: one VPC, one VPC-native DOKS cluster and one provider per region."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+
+import pytest
+
+from components.network import cluster_network
+from components.regions import REGIONS
+from ops.engine import Plan, SecretValue, reveal
+from ops.stack_config import stand_in
+from tests.conftest import plan_error, plan_of
+
+CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"
+VPC = "digitalocean:index/vpc:Vpc"
+PROVIDER = "pulumi:providers:kubernetes"
+COMPONENT = "marketplace:index:RegionalCluster"
+
+
+def by_region(plan: Plan, type_: str) -> dict[str, dict]:
+    return {plan.region_of(r, REGIONS) or "": r.inputs for r in plan.of_type(type_)}
+
+
+def test_production_has_five_regional_clusters_each_with_vpc_and_provider():
+    plan = plan_of("production")
+    regions = {"sfo3", "nyc3", "fra1", "blr1", "sgp1"}
+    assert {r.name for r in plan.of_type(COMPONENT)} == regions
+    for type_ in (CLUSTER, VPC, PROVIDER):
+        assert set(by_region(plan, type_)) == regions, type_
+    for component in plan.of_type(COMPONENT):
+        children = {r.type for r in plan.resources if r.parent == component.urn}
+        assert children == {CLUSTER, PROVIDER}
+    for component in plan.of_type("marketplace:index:RegionVpc"):
+        assert [r.type for r in plan.resources if r.parent == component.urn] == [VPC]
+
+
+def test_cluster_settings_in_production():
+    plan = plan_of("production")
+    for region, inputs in by_region(plan, CLUSTER).items():
+        network = cluster_network(0, REGIONS[region].slot)
+        assert inputs["region"] == region
+        assert inputs["name"] == f"mkt-production-{region}"
+        assert inputs["version"] == "1.33.6-do.1", "newest patch of the pinned minor"
+        assert inputs["ha"] is True and inputs["autoUpgrade"] is False and inputs["surgeUpgrade"] is True
+        assert inputs["maintenancePolicy"] == {"day": "sunday", "startTime": "04:00"}
+        assert inputs["controlPlaneFirewall"] == {"enabled": True, "allowedAddresses": ["203.0.113.0/24"]}
+        assert (inputs["clusterSubnet"], inputs["serviceSubnet"]) == (network.pods, network.services)
+        pool = inputs["nodePool"]
+        assert pool["autoScale"] is True and (pool["minNodes"], pool["maxNodes"]) == (3, 10)
+        assert pool["size"] == "s-4vcpu-8gb"
+        assert f"marketplace-region-{region}" in inputs["tags"]
+
+
+def test_cluster_is_in_its_own_regions_vpc():
+    plan = plan_of("production")
+    vpcs = {plan.region_of(r, REGIONS): r for r in plan.of_type(VPC)}
+    for cluster in plan.of_type(CLUSTER):
+        region = plan.region_of(cluster, REGIONS)
+        assert region is not None
+        vpc = vpcs[region]
+        assert cluster.inputs["vpcUuid"] == vpc.id
+        assert vpc.urn in cluster.dependencies
+        assert vpc.inputs["region"] == region
+
+
+def test_subnets_never_overlap_within_a_stack():
+    plan = plan_of("production")
+    ranges = [ipaddress.ip_network(r.inputs["ipRange"]) for r in plan.of_type(VPC)]
+    for cluster in plan.of_type(CLUSTER):
+        ranges += [ipaddress.ip_network(cluster.inputs["clusterSubnet"]), ipaddress.ip_network(cluster.inputs["serviceSubnet"])]
+    assert len(ranges) == 15
+    for i, a in enumerate(ranges):
+        for b in ranges[i + 1 :]:
+            assert not a.overlaps(b), f"{a} overlaps {b}"
+
+
+def test_kubeconfig_is_secret_and_uses_the_long_lived_token_not_the_7_day_one():
+    plan = plan_of("production")
+    token = stand_in("digitalocean:token")
+    for provider in plan.of_type(PROVIDER):
+        assert isinstance(provider.inputs["kubeconfig"], SecretValue)
+        config = json.loads(reveal(provider.inputs["kubeconfig"]))
+        region = plan.region_of(provider, REGIONS)
+        cluster = next(c for c in plan.of_type(CLUSTER) if plan.region_of(c, REGIONS) == region)
+        assert config["users"][0]["user"] == {"token": token}
+        assert config["clusters"][0]["cluster"]["server"] == cluster.outputs["endpoint"]
+        assert "dop_v1_offline" not in reveal(provider.inputs["kubeconfig"]), "the 7-day token must not be used"
+        assert provider.inputs["deleteUnreachable"] == "true"
+    assert all(isinstance(value, SecretValue) for value in plan.outputs["kubeconfigs"].values())
+
+
+def test_every_kubernetes_resource_names_an_explicit_provider(stack_plan: Plan):
+    providers = {r.urn for r in stack_plan.of_type(PROVIDER)}
+    for resource in stack_plan.resources:
+        if resource.type.startswith("kubernetes:"):
+            assert resource.provider_urn in providers, f"{resource.name} would use a default provider"
+
+
+def test_dev_is_small_and_not_ha():
+    plan = plan_of("dev")
+    (inputs,) = by_region(plan, CLUSTER).values()
+    assert inputs["ha"] is False
+    assert (inputs["nodePool"]["minNodes"], inputs["nodePool"]["maxNodes"]) == (1, 2)
+
+
+@pytest.mark.parametrize("prefix", ["1.29", "1.40"])
+def test_a_minor_digitalocean_does_not_offer_is_refused(prefix: str):
+    message = plan_error("dev", overrides={"marketplace:kubernetesVersion": prefix})
+    assert message == (
+        f"stack 'dev': config 'marketplace:kubernetesVersion': DigitalOcean offers no Kubernetes {prefix} "
+        "release; offered minors: 1.32, 1.33, 1.34, 1.35"
+    )

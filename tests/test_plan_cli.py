@@ -1,0 +1,62 @@
+"""`ops plan` as an operator runs it: the tree, the JSON, and refusals without tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from ops.cli import main
+from ops.stack_config import ROOT, stand_in
+
+
+def test_text_plan_shows_the_tree_counts_and_redacted_outputs(capsys: pytest.CaptureFixture[str]):
+    assert main(["plan", "--stack", "production"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Offline plan of marketplace/production")
+    for region in ("sfo3", "nyc3", "fra1", "blr1", "sgp1"):
+        assert "+ marketplace:index:RegionalCluster" in out
+        assert f"{region}-doks" in out and f"{region}-vpc" in out and f"{region}-k8s" in out
+    assert "   5  digitalocean:index/kubernetesCluster:KubernetesCluster" in out
+    assert "mkt-production-assets [protect] [retain]" in out
+    assert 'kubeconfigs: {"blr1": "[secret]"' in out
+    assert stand_in("digitalocean:token") not in out
+
+
+def test_json_plan_lists_resources_with_parents_and_dependencies(capsys: pytest.CaptureFixture[str]):
+    assert main(["plan", "--stack", "dev-alice", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["stack"] == "dev-alice"
+    resources = {r["name"]: r for r in document["resources"]}
+    cluster = resources["nyc3-doks"]
+    component = next(r for r in document["resources"] if r["type"] == "marketplace:index:RegionalCluster")
+    assert cluster["parent"] == component["urn"]
+    assert resources["nyc3-vpc"]["urn"] in cluster["dependencies"]
+    assert cluster["region"] == "nyc3"
+    assert resources["nyc3-k8s"]["inputs"]["kubeconfig"] == "[secret]"
+    assert document["outputs"]["url"] == "https://alice.dev.catalog.example.com"
+
+
+def test_no_stack_means_dev(capsys: pytest.CaptureFixture[str]):
+    assert main(["plan"]) == 0
+    assert capsys.readouterr().out.startswith("Offline plan of marketplace/dev ")
+
+
+def test_a_refused_stack_exits_non_zero_with_one_message_and_no_traceback():
+    # A real process, as an operator runs it: nothing but the message reaches stderr.
+    result = subprocess.run(
+        [sys.executable, "-m", "ops", "plan", "--stack", "dev-Bad_Name"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        "error: stack 'dev-Bad_Name': config 'pulumi:stack': unknown stack kind: stacks are 'production', "
+        "'staging', 'dev' or a personal 'dev-<name>' (lowercase letters, digits and hyphens, at most 40)"
+    ]

@@ -1,0 +1,188 @@
+"""Stack settings: defaults per stack kind and the exact message of every refusal."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.settings import ConfigError, Secret, parse_settings, stack_kind
+from tests.conftest import plan_error
+
+BASE = {
+    "marketplace:domain": "catalog.example.com",
+    "marketplace:cloudflareZoneName": "example.com",
+    "marketplace:cloudflareAccountId": "0123456789abcdef0123456789abcdef",
+    "marketplace:cloudflareZoneId": "fedcba9876543210fedcba9876543210",
+    "marketplace:kubernetesVersion": "1.33",
+    "marketplace:controlPlaneAllowList": '["203.0.113.0/24"]',
+    "marketplace:spacesRegion": "nyc3",
+}
+TOKEN = {"DIGITALOCEAN_TOKEN": "dop_v1_test"}
+
+
+def parse(stack: str = "production", **values: str):
+    return parse_settings(stack, {**BASE, **values}, environ=TOKEN)
+
+
+def refusal(stack: str = "production", **values: str) -> str:
+    with pytest.raises(ConfigError) as caught:
+        parse(stack, **values)
+    return str(caught.value)
+
+
+def test_kind_defaults():
+    production, staging, dev, alice = parse("production"), parse("staging"), parse("dev"), parse("dev-alice")
+    assert production.regions == ("sfo3", "nyc3", "fra1", "blr1", "sgp1")
+    assert staging.regions == production.regions
+    assert dev.regions == ("nyc3",) and alice.regions == ("nyc3",)
+    assert production.cluster.ha_control_plane and not staging.cluster.ha_control_plane
+    assert production.cluster.node_pool.min_nodes >= 2
+    assert production.assets.protect and production.assets.versioning and not dev.assets.protect
+    assert (production.hostname, staging.hostname, dev.hostname, alice.hostname) == (
+        "catalog.example.com",
+        "staging.catalog.example.com",
+        "dev.catalog.example.com",
+        "alice.dev.catalog.example.com",
+    )
+    assert alice.personal_owner == "alice" and dev.personal_owner is None
+    blocks = {s.network_block for s in (production, staging, dev, alice)}
+    assert len(blocks) == 4, "each stack gets its own address block"
+
+
+def test_values_from_the_stack_override_kind_defaults():
+    settings = parse(
+        "dev",
+        **{
+            "marketplace:regions": '["fra1", "sgp1"]',
+            "marketplace:nodePool": '{"size": "s-4vcpu-8gb", "maxNodes": 5}',
+            "marketplace:haControlPlane": "true",
+            "marketplace:maintenanceWindow": '{"day": "tuesday", "startTime": "02:30"}',
+        },
+    )
+    assert settings.regions == ("fra1", "sgp1")
+    assert (settings.cluster.node_pool.size, settings.cluster.node_pool.min_nodes, settings.cluster.node_pool.max_nodes) == (
+        "s-4vcpu-8gb",
+        1,
+        5,
+    )
+    assert settings.cluster.ha_control_plane
+    assert (settings.cluster.maintenance.day, settings.cluster.maintenance.start_time) == ("tuesday", "02:30")
+
+
+def test_token_sources_in_order_and_never_shown():
+    dedicated = parse_settings(
+        "dev",
+        {**BASE, "marketplace:kubernetesApiToken": "k8s-only"},
+        secret_keys=frozenset({"marketplace:kubernetesApiToken"}),
+        environ=TOKEN,
+    )
+    assert dedicated.kubernetes_api_token == Secret("marketplace:kubernetesApiToken", "k8s-only")
+    assert "k8s-only" not in repr(dedicated)
+    assert parse("dev").kubernetes_api_token.key == "DIGITALOCEAN_TOKEN"
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"marketplace:regions": '["nyc3", "mars1"]'}, "config 'marketplace:regions': unknown region 'mars1'; known regions: "),
+        ({"marketplace:regions": '["nyc3", "fra1", "nyc3"]'}, "config 'marketplace:regions': region 'nyc3' is listed twice"),
+        ({"marketplace:regions": "[]"}, "config 'marketplace:regions': is empty: a stack needs at least one region"),
+        ({"marketplace:regions": "nyc3"}, "config 'marketplace:regions': must be a list of strings, got 'nyc3'"),
+        ({"marketplace:nodePool": '{"minNodes": 0}'}, "config 'marketplace:nodePool.minNodes': must be at least 1, got 0"),
+        (
+            {"marketplace:nodePool": '{"minNodes": 6, "maxNodes": 4}'},
+            "config 'marketplace:nodePool.minNodes': (6) must not be above nodePool.maxNodes (4)",
+        ),
+        (
+            {"marketplace:nodePool": '{"size": "s-64vcpu-1tb"}'},
+            "config 'marketplace:nodePool.size': unknown droplet size 's-64vcpu-1tb'",
+        ),
+        (
+            {"marketplace:nodePool": '{"minNodes": "3"}'},
+            "config 'marketplace:nodePool.minNodes': must be a whole number, got '3'",
+        ),
+        ({"marketplace:nodePool": '{"min": 3}'}, "config 'marketplace:nodePool.min': unknown field"),
+        (
+            {"marketplace:kubernetesVersion": "1.33.2"},
+            "config 'marketplace:kubernetesVersion': must be a minor version prefix such as \"1.33\", got '1.33.2'",
+        ),
+        ({"marketplace:kubernetesVersion": "latest"}, "config 'marketplace:kubernetesVersion': must be a minor version prefix"),
+        (
+            {"marketplace:domain": "Catalog.Example.com"},
+            "config 'marketplace:domain': must be a lowercase DNS name such as catalog.example.com, got 'Catalog.Example.com'",
+        ),
+        ({"marketplace:domain": "catalog..example.com"}, "config 'marketplace:domain': must be a lowercase DNS name"),
+        (
+            {"marketplace:domain": "catalog.example.org"},
+            "config 'marketplace:domain': 'catalog.example.org' is not inside the Cloudflare zone 'example.com'",
+        ),
+        (
+            {"marketplace:cloudflareZoneId": ""},
+            "config 'marketplace:cloudflareZoneId': is missing: this stack needs a Cloudflare id "
+            "(pulumi config set marketplace:cloudflareZoneId <value> -s production)",
+        ),
+        (
+            {"marketplace:cloudflareAccountId": "12345"},
+            "config 'marketplace:cloudflareAccountId': must be 32 lowercase hex digits, got '12345'",
+        ),
+        (
+            {"marketplace:controlPlaneAllowList": "[]"},
+            "config 'marketplace:controlPlaneAllowList': is empty: the control-plane firewall would shut out everyone",
+        ),
+        (
+            {"marketplace:controlPlaneAllowList": '["10.0.0.300/8"]'},
+            "config 'marketplace:controlPlaneAllowList': '10.0.0.300/8' is not an IP address or CIDR range",
+        ),
+        (
+            {"marketplace:controlPlaneAllowList": '["0.0.0.0/0"]'},
+            "config 'marketplace:controlPlaneAllowList': '0.0.0.0/0' opens the Kubernetes API to the whole internet",
+        ),
+        (
+            {"marketplace:maintenanceWindow": '{"day": "someday"}'},
+            "config 'marketplace:maintenanceWindow.day': must be one of any, monday",
+        ),
+        (
+            {"marketplace:maintenanceWindow": '{"startTime": "25:00"}'},
+            "config 'marketplace:maintenanceWindow.startTime': must be HH:MM (UTC), got '25:00'",
+        ),
+        ({"marketplace:haControlPlane": "yes"}, "config 'marketplace:haControlPlane': must be true or false, got 'yes'"),
+        ({"marketplace:networkBlock": "64"}, "config 'marketplace:networkBlock': must be between 0 and 63, got 64"),
+        ({"marketplace:spacesRegion": "tor1"}, "config 'marketplace:spacesRegion': Spaces is not offered in 'tor1'"),
+        (
+            {"marketplace:nodePol": '{"size": "s-2vcpu-4gb"}'},
+            "config 'marketplace:nodePol': unknown key; did you mean 'marketplace:nodePool'?",
+        ),
+        (
+            {"marketplace:kubernetesApiToken": "plain"},
+            "config 'marketplace:kubernetesApiToken': is a secret but is stored in plain text",
+        ),
+    ],
+)
+def test_refusals_name_stack_key_and_problem(values: dict[str, str], message: str):
+    error = refusal("production", **values)
+    assert error.startswith("stack 'production': ")
+    assert message in error
+
+
+def test_personal_stack_names():
+    assert stack_kind("dev-alice") == ("dev", "alice")
+    assert stack_kind("dev-team-7") == ("dev", "team-7")
+    for bad in ("qa", "dev-", "dev-Alice", "dev-al_ice", "dev--x", f"dev-{'a' * 41}"):
+        with pytest.raises(ConfigError) as caught:
+            stack_kind(bad)
+        assert f"stack '{bad}': config 'pulumi:stack': unknown stack kind" in str(caught.value)
+
+
+def test_missing_token_is_refused_with_how_to_fix():
+    with pytest.raises(ConfigError) as caught:
+        parse_settings("staging", BASE, environ={})
+    assert str(caught.value) == (
+        "stack 'staging': config 'digitalocean:token': no DigitalOcean API token: export DIGITALOCEAN_TOKEN "
+        "or run pulumi config set --secret digitalocean:token <token> -s staging"
+    )
+
+
+def test_bad_values_in_stack_files_stop_the_plan_before_any_resource():
+    message = plan_error("production", overrides={"marketplace:nodePool": {"size": "s-4vcpu-8gb", "minNodes": 0, "maxNodes": 3}})
+    assert message == "stack 'production': config 'marketplace:nodePool.minNodes': must be at least 1, got 0"
+    message = plan_error("staging", overrides={"marketplace:regoins": ["nyc3"]})
+    assert message == "stack 'staging': config 'marketplace:regoins': unknown key; did you mean 'marketplace:regions'?"

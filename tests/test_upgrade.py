@@ -1,0 +1,92 @@
+"""`ops upgrade`: every step is a small stack-file change that plans cleanly, and the
+sequence from blue-only to green-only never leaves a region without a serving cluster."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ops.cli import main
+from ops.engine import Plan
+from ops.stack_config import ROOT
+from tests.conftest import plan_of
+
+CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"
+STEPS = ("add", "canary", "promote", "retire")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    for name in ("Pulumi.yaml", "Pulumi.production.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    return tmp_path
+
+
+def upgrade(project: Path, *args: str) -> int:
+    return main(["upgrade", *args, "--stack", "production", "--root", str(project)])
+
+
+def nyc3_clusters(plan: Plan) -> set[str]:
+    return {r.name for r in plan.of_type(CLUSTER) if r.name.startswith("nyc3")}
+
+
+def test_the_whole_upgrade_of_one_region(project: Path, capsys: pytest.CaptureFixture[str]):
+    path = project / "Pulumi.production.yaml"
+    expected_clusters = [
+        {"nyc3-doks", "nyc3-green-doks"},
+        {"nyc3-doks", "nyc3-green-doks"},
+        {"nyc3-doks", "nyc3-green-doks"},
+        {"nyc3-green-doks"},
+    ]
+    expected_weights = [{"blue": 1, "green": 0}, {"blue": 0.9, "green": 0.1}, {"blue": 0, "green": 1}, {"green": 1}]
+    others_before = {r.urn: r.inputs for r in plan_of("production").resources if "nyc3" not in r.urn and "Project" not in r.type}
+    for step, clusters, weights in zip(STEPS, expected_clusters, expected_weights, strict=True):
+        assert upgrade(project, "nyc3", "--to", "1.34", "--step", step) == 0
+        out = capsys.readouterr().out
+        assert out.startswith("--- a/Pulumi.production.yaml")
+        text = path.read_text()
+        plan = plan_of("production", stack_text=text)
+        assert nyc3_clusters(plan) == clusters, step
+        declared = yaml.safe_load(text)["config"]["marketplace:generations"]["nyc3"]
+        assert {g["name"]: g["weight"] for g in declared} == weights, step
+        assert any(weight > 0 for weight in weights.values()), f"{step} leaves nyc3 without traffic"
+        others = {r.urn: r.inputs for r in plan.resources if "nyc3" not in r.urn and "Project" not in r.type}
+        assert others == others_before, f"{step} touched another region"
+    # Comments and layout of the file survive every step.
+    assert path.read_text().startswith("# Production: five regions, HA control planes, a protected assets bucket.\nconfig:\n")
+    assert "  marketplace:regions:\n    - sfo3\n" in path.read_text()
+
+
+def test_steps_out_of_order_are_refused_and_write_nothing(project: Path, capsys: pytest.CaptureFixture[str]):
+    path = project / "Pulumi.production.yaml"
+    original = path.read_text()
+    assert upgrade(project, "nyc3", "--to", "1.34", "--step", "retire") == 1
+    assert "nyc3 has no generation on 1.34 beside another one: run --step add first" in capsys.readouterr().err
+    assert upgrade(project, "nyc3", "--to", "1.35", "--step", "add") == 1
+    assert "1.35 is more than one minor from 1.33; DOKS upgrades one minor at a time" in capsys.readouterr().err
+    assert upgrade(project, "tor1", "--to", "1.34", "--step", "add") == 1
+    assert "region 'tor1' is not in the stack's marketplace:regions" in capsys.readouterr().err
+    assert path.read_text() == original
+
+    assert upgrade(project, "nyc3", "--to", "1.34", "--step", "add") == 0
+    capsys.readouterr()
+    assert upgrade(project, "nyc3", "--to", "1.34", "--step", "retire") == 1
+    assert "retiring blue would leave nyc3 without a serving generation: promote first" in capsys.readouterr().err
+    assert upgrade(project, "nyc3", "--to", "1.34", "--step", "canary") == 0
+    capsys.readouterr()
+    assert upgrade(project, "nyc3", "--to", "1.34", "--step", "retire") == 1
+    assert "blue still serves traffic (weight 0.9): promote first" in capsys.readouterr().err
+
+
+def test_dry_run_prints_and_writes_nothing(project: Path, capsys: pytest.CaptureFixture[str]):
+    path = project / "Pulumi.production.yaml"
+    original = path.read_text()
+    assert (
+        main(["upgrade", "fra1", "--to", "1.34", "--step", "add", "--stack", "production", "--root", str(project), "--dry-run"])
+        == 0
+    )
+    assert '+      - {name: green, kubernetesVersion: "1.34", weight: 0}' in capsys.readouterr().out
+    assert path.read_text() == original
