@@ -95,9 +95,7 @@ class FakePulumi:
 
 
 @pytest.fixture
-def fake(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Iterator[FakePulumi]:
+def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Iterator[FakePulumi]:
     # The fake, run by this very interpreter without `site` (-S): a call then costs a few
     # milliseconds instead of the ~100 a `python3` shim on PATH may take, and the suite
     # makes hundreds.
@@ -524,9 +522,7 @@ def test_reap_with_nothing_expired(fake: FakePulumi) -> None:
     assert fake.mutations() == []
 
 
-@pytest.mark.parametrize(
-    "stack", ["dev", "staging", "production", "dev-", "dev-a_b", "Dev-alice", "x/dev-alice"]
-)
+@pytest.mark.parametrize("stack", ["dev", "staging", "production", "dev-", "dev-a_b", "Dev-alice", "x/dev-alice"])
 def test_the_destroy_gate_refuses_shared_and_malformed_names(stack: str) -> None:
     with pytest.raises(dev.DevStackError, match="refusing to touch stack"):
         dev.refuse_unless_personal(stack)
@@ -535,3 +531,23 @@ def test_the_destroy_gate_refuses_shared_and_malformed_names(stack: str) -> None
 def test_the_destroy_gate_lets_personal_stacks_through() -> None:
     dev.refuse_unless_personal("dev-alice")
     dev.refuse_unless_personal("dev-" + "a" * 40)
+
+
+@pytest.mark.parametrize(
+    "owner",
+    ["alice", "a", "a1", "alice-smith", "a" * 40, "a" * 41, "Alice", "-alice", "alice-", "al_ice", "al.ice", ""],
+)
+def test_an_owner_is_valid_exactly_when_the_program_accepts_its_stack(owner: str) -> None:
+    from components.settings import ConfigError, stack_kind
+
+    try:
+        kind, program_owner = stack_kind(f"dev-{owner}")
+        program_accepts = (kind, program_owner) == ("dev", owner)
+    except ConfigError:
+        program_accepts = False
+    try:
+        dev.check_owner(owner)
+        ops_accepts = True
+    except dev.DevStackError:
+        ops_accepts = False
+    assert ops_accepts is program_accepts
