@@ -69,7 +69,11 @@ def test_staging_and_dev_defaults() -> None:
     dev = settings_of("dev").edge
     assert dev.load_balanced and dev.fallback_region == "nyc3"
     # The shared dev stack's certificate covers every personal stack's hostname too.
-    assert dev.edge_certificate_hosts == ("example.com", "dev.catalog.example.com", "*.dev.catalog.example.com")
+    assert dev.edge_certificate_hosts == (
+        "example.com",
+        "dev.catalog.example.com",
+        "*.dev.catalog.example.com",
+    )
 
 
 def test_personal_stack_has_no_load_balancer_nor_certificate_of_its_own() -> None:
@@ -86,7 +90,9 @@ def test_personal_stack_with_a_hostname_of_its_own_orders_a_certificate() -> Non
 
 
 def test_edge_certificate_can_be_left_to_total_tls() -> None:
-    assert settings_of("staging", {"marketplace:orderEdgeCertificate": False}).edge.edge_certificate_hosts == ()
+    assert (
+        settings_of("staging", {"marketplace:orderEdgeCertificate": False}).edge.edge_certificate_hosts == ()
+    )
 
 
 def test_universal_ssl_covers_the_apex_and_one_level() -> None:
@@ -96,7 +102,9 @@ def test_universal_ssl_covers_the_apex_and_one_level() -> None:
 
 
 def test_time_to_leave_rotation() -> None:
-    monitor = settings_of("production", {"marketplace:healthMonitor": {"interval": 15, "consecutiveDown": 3}}).edge.monitor
+    monitor = settings_of(
+        "production", {"marketplace:healthMonitor": {"interval": 15, "consecutiveDown": 3}}
+    ).edge.monitor
     # Three failed rounds 15 s apart, the last one waiting out 3 x 5 s of timeouts.
     assert monitor.seconds_to_leave_rotation == 3 * 15 + 5 * 3
     assert monitor.seconds_to_return == 2 * 15
@@ -116,7 +124,10 @@ def test_geo_steering_defaults_to_the_clusters_of_each_cloudflare_region() -> No
 def test_geo_steering_with_region_pools() -> None:
     edge = settings_of(
         "production",
-        {"marketplace:steeringPolicy": "geo", "marketplace:regionPools": {"EEU": ["fra1", "blr1"], "OC": ["sgp1"]}},
+        {
+            "marketplace:steeringPolicy": "geo",
+            "marketplace:regionPools": {"EEU": ["fra1", "blr1"], "OC": ["sgp1"]},
+        },
     ).edge
     assert edge.region_pools == (("EEU", ("fra1", "blr1")), ("OC", ("sgp1",)))
 
@@ -133,8 +144,11 @@ def test_fallback_region_not_among_the_regions() -> None:
 
 def test_fallback_region_removed_from_the_regions() -> None:
     assert plan_error(
-        "production", overrides={"marketplace:fallbackRegion": "blr1", "marketplace:regions": ["sfo3", "nyc3"]}
-    ) == ("stack 'production': config 'marketplace:fallbackRegion': 'blr1' is not one of this stack's regions (sfo3, nyc3)")
+        "production",
+        overrides={"marketplace:fallbackRegion": "blr1", "marketplace:regions": ["sfo3", "nyc3"]},
+    ) == (
+        "stack 'production': config 'marketplace:fallbackRegion': 'blr1' is not one of this stack's regions (sfo3, nyc3)"
+    )
 
 
 def test_unknown_steering_policy() -> None:
@@ -149,10 +163,16 @@ def test_unknown_steering_policy() -> None:
     ("monitor", "message"),
     [
         ({"interval": 5}, "config 'marketplace:healthMonitor.interval': must be between 10 and 3600, got 5"),
-        ({"interval": 7200}, "config 'marketplace:healthMonitor.interval': must be between 10 and 3600, got 7200"),
+        (
+            {"interval": 7200},
+            "config 'marketplace:healthMonitor.interval': must be between 10 and 3600, got 7200",
+        ),
         ({"retries": 9}, "config 'marketplace:healthMonitor.retries': must be between 0 and 5, got 9"),
         ({"timeout": 0}, "config 'marketplace:healthMonitor.timeout': must be between 1 and 10, got 0"),
-        ({"consecutiveUp": 0}, "config 'marketplace:healthMonitor.consecutiveUp': must be between 1 and 10, got 0"),
+        (
+            {"consecutiveUp": 0},
+            "config 'marketplace:healthMonitor.consecutiveUp': must be between 1 and 10, got 0",
+        ),
         (
             {"consecutiveDown": 11},
             "config 'marketplace:healthMonitor.consecutiveDown': must be between 1 and 10, got 11",
@@ -160,11 +180,16 @@ def test_unknown_steering_policy() -> None:
     ],
 )
 def test_monitor_thresholds_out_of_range(monitor: dict[str, int], message: str) -> None:
-    assert plan_error("production", overrides={"marketplace:healthMonitor": monitor}) == f"stack 'production': {message}"
+    assert (
+        plan_error("production", overrides={"marketplace:healthMonitor": monitor})
+        == f"stack 'production': {message}"
+    )
 
 
 def test_monitor_timeout_longer_than_its_interval() -> None:
-    assert plan_error("production", overrides={"marketplace:healthMonitor": {"interval": 10, "timeout": 10}}) == (
+    assert plan_error(
+        "production", overrides={"marketplace:healthMonitor": {"interval": 10, "timeout": 10}}
+    ) == (
         "stack 'production': config 'marketplace:healthMonitor.timeout': (10 s) must be shorter than "
         "healthMonitor.interval (10 s)"
     )
@@ -192,7 +217,9 @@ def test_zone_that_only_ends_like_the_hostname_is_not_its_zone() -> None:
     )
 
 
-@pytest.mark.parametrize(("stack", "key"), [("production", "cloudflareAccountId"), ("dev-alice", "cloudflareZoneId")])
+@pytest.mark.parametrize(
+    ("stack", "key"), [("production", "cloudflareAccountId"), ("dev-alice", "cloudflareZoneId")]
+)
 def test_missing_cloudflare_id(stack: str, key: str) -> None:
     assert plan_error(stack, overrides={f"marketplace:{key}": ""}) == (
         f"stack '{stack}': config 'marketplace:{key}': is missing: this stack needs a Cloudflare id "
