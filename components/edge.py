@@ -194,8 +194,6 @@ class Edge(pulumi.ComponentResource):
                 f"got {', '.join(sorted(origins)) or 'none'}"
             )
         super().__init__("marketplace:index:Edge", name, None, opts)
-        self._name = name
-        self._settings = settings
         child = pulumi.ResourceOptions(parent=self)
 
         self.monitor = None
@@ -222,7 +220,7 @@ class Edge(pulumi.ComponentResource):
             )
 
         if settings.edge.load_balanced:
-            self._load_balance(origins)
+            self._load_balance(name, settings, origins)
         else:
             region = settings.regions[0]
             # A personal stack has one cluster: a record costs nothing, where a load
@@ -251,8 +249,9 @@ class Edge(pulumi.ComponentResource):
             }
         )
 
-    def _load_balance(self, origins: Mapping[str, pulumi.Input[str]]) -> None:
-        name, settings = self._name, self._settings
+    def _load_balance(
+        self, name: str, settings: StackSettings, origins: Mapping[str, pulumi.Input[str]]
+    ) -> None:
         edge = settings.edge
         probe = edge.monitor
         child = pulumi.ResourceOptions(parent=self)
@@ -298,6 +297,8 @@ class Edge(pulumi.ComponentResource):
                         header=cloudflare.LoadBalancerPoolOriginHeaderArgs(hosts=[settings.hostname]),
                     )
                 ],
+                # A drained region takes no visitors and no probes; the others absorb it.
+                enabled=region not in edge.drained_regions,
                 # One gateway per cluster: the pool is down as soon as it is.
                 minimum_origins=1,
                 monitor=self.monitor.id,

@@ -131,6 +131,8 @@ class EdgeSettings:
     load_balanced: bool
     steering_policy: str
     fallback_region: str
+    # Regions whose pool is disabled: no visitors, no probes (maintenance, failover drills).
+    drained_regions: tuple[str, ...]
     session_affinity: str
     # Cloudflare region code -> regions in failover order; only with steering "geo".
     region_pools: tuple[tuple[str, tuple[str, ...]], ...]
@@ -503,7 +505,7 @@ HEALTH_PATH = "/healthz"
 _EXPECTED_CODES = re.compile(r"^[1-5](\d\d|xx)$")
 _EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
 # Keys only a load-balanced stack uses: a personal stack that sets one is told so.
-_LOAD_BALANCER_KEYS = ("fallbackRegion", "regionPools", "healthMonitor", "notificationEmail")
+_LOAD_BALANCER_KEYS = ("fallbackRegion", "drainedRegions", "regionPools", "healthMonitor", "notificationEmail")
 
 
 def universal_ssl_covers(hostname: str, zone_name: str) -> bool:
@@ -655,10 +657,26 @@ def _read_edge(
             f"unknown steering policy {steering!r}; Cloudflare's policies: {', '.join(STEERING_POLICIES)}",
         )
 
-    fallback = reader.string("fallbackRegion") or regions[0]
+    drained = reader.string_list("drainedRegions", ())
+    for region in drained:
+        if region not in regions:
+            raise reader.error(
+                "drainedRegions", f"{region!r} is not one of this stack's regions ({', '.join(regions)})"
+            )
+    serving = [region for region in regions if region not in drained]
+    if not serving:
+        raise reader.error(
+            "drainedRegions", "drains every region: the load balancer would have no cluster to send visitors to"
+        )
+
+    fallback = reader.string("fallbackRegion") or serving[0]
     if fallback not in regions:
         raise reader.error(
             "fallbackRegion", f"{fallback!r} is not one of this stack's regions ({', '.join(regions)})"
+        )
+    if fallback in drained:
+        raise reader.error(
+            "fallbackRegion", f"{fallback!r} is drained (drainedRegions): the fallback must be a serving region"
         )
 
     affinity = reader.required_string("sessionAffinity", "a session affinity")
@@ -683,6 +701,7 @@ def _read_edge(
         load_balanced=not personal,
         steering_policy=steering,
         fallback_region=fallback,
+        drained_regions=drained,
         session_affinity=affinity,
         region_pools=_read_region_pools(reader, regions, steering),
         monitor=_read_monitor(reader),

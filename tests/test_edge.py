@@ -162,6 +162,15 @@ def test_fallback_region_is_configurable() -> None:
     assert only(plan, LOAD_BALANCER).inputs["fallbackPool"] == plan.outputs["pools"]["fra1"]
 
 
+def test_a_drained_region_keeps_its_pool_disabled() -> None:
+    plan = plan_of("production", overrides={"marketplace:drainedRegions": ["fra1"]})
+    assert {region: pool.inputs["enabled"] for region, pool in pools_of(plan).items()} == {
+        region: region != "fra1" for region in ALL
+    }
+    # Still listed: re-enabling it is a one-line config change, not a new pool.
+    assert only(plan, LOAD_BALANCER).inputs["defaultPools"] == [plan.outputs["pools"][r] for r in ALL]
+
+
 def test_geo_steering_maps_cloudflare_regions_to_pools_and_alerts_go_to_the_notification_service() -> None:
     plan = plan_of(
         "production",

@@ -110,6 +110,12 @@ def test_time_to_leave_rotation() -> None:
     assert monitor.seconds_to_return == 2 * 15
 
 
+def test_draining_the_first_region_moves_the_default_fallback() -> None:
+    edge = settings_of("production", {"marketplace:drainedRegions": ["sfo3"]}).edge
+    assert edge.drained_regions == ("sfo3",)
+    assert edge.fallback_region == "nyc3"
+
+
 def test_geo_steering_defaults_to_the_clusters_of_each_cloudflare_region() -> None:
     edge = settings_of("production", {"marketplace:steeringPolicy": "geo"}).edge
     assert dict(edge.region_pools) == {
@@ -264,6 +270,21 @@ def test_missing_cloudflare_id(stack: str, key: str) -> None:
         (
             {"marketplace:steeringPolicy": "geo", "marketplace:regionPools": {"WEU": []}},
             "config 'marketplace:regionPools.WEU': must be a non-empty list of regions, got []",
+        ),
+        (
+            {"marketplace:drainedRegions": ["ams3"]},
+            "config 'marketplace:drainedRegions': 'ams3' is not one of this stack's regions "
+            "(sfo3, nyc3, fra1, blr1, sgp1)",
+        ),
+        (
+            {"marketplace:drainedRegions": list(ALL)},
+            "config 'marketplace:drainedRegions': drains every region: the load balancer would have no cluster "
+            "to send visitors to",
+        ),
+        (
+            {"marketplace:drainedRegions": ["fra1"], "marketplace:fallbackRegion": "fra1"},
+            "config 'marketplace:fallbackRegion': 'fra1' is drained (drainedRegions): the fallback must be a "
+            "serving region",
         ),
         (
             {"marketplace:notificationEmail": "ops at example.com"},
