@@ -15,6 +15,7 @@ from components.regions import REGIONS
 from components.settings import parse_settings
 from ops.engine import Plan, PlannedResource, SecretValue, reveal
 from ops.plan import plan_document, render_text
+from ops.stack_config import load_stack_config
 from tests.conftest import plan_of
 
 MONITOR = "cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor"
@@ -334,7 +335,6 @@ def test_origin_tls_hands_the_gateways_a_secret_key() -> None:
 
     from ops.engine import _fresh_runtime, with_offline_credentials
     from ops.mocks import OfflineMocks
-    from ops.stack_config import load_stack_config
 
     config = with_offline_credentials(load_stack_config("dev-alice"))
     settings = parse_settings("dev-alice", config.values, config.secret_keys, environ={})
@@ -351,3 +351,16 @@ def test_origin_tls_hands_the_gateways_a_secret_key() -> None:
 
     _sync_await(run_in_stack(program))
     assert seen == {"key secret": True, "certificate secret": False, "client ca": cloudflare_origin_pull_ca()}
+
+
+def test_edge_refuses_origins_that_do_not_match_the_regions() -> None:
+    from components.edge import Edge
+
+    config = load_stack_config("production", overrides={"marketplace:regions": ["sfo3", "fra1"]})
+    settings = parse_settings(
+        "production", config.values, config.secret_keys, environ={"DIGITALOCEAN_TOKEN": "t"}
+    )
+    # Checked before anything is registered: a forgotten gateway cannot leave a region out.
+    with pytest.raises(ValueError) as caught:
+        Edge("edge", settings, {"sfo3": "198.18.0.1"})
+    assert str(caught.value) == "Edge needs one origin per region of the stack (sfo3, fra1), got sfo3"
