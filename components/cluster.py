@@ -75,6 +75,8 @@ class ClusterSpec:
     version: str
     node_size: str
     network: ClusterNetwork
+    # The generation's share of its region's traffic (see components/edge.py Origin).
+    weight: float
 
 
 def cluster_name(region: str, generation: str) -> str:
@@ -203,6 +205,7 @@ def cluster_specs(settings: StackSettings, versions: dict[str, str]) -> dict[str
             version=versions[generation.version_prefix],
             node_size=generation.node_size,
             network=cluster_network(settings.network_block, REGIONS[region].slot, generation.index),
+            weight=generation.weight,
         )
         for region in settings.regions
         for generation in settings.generations[region]

@@ -96,9 +96,7 @@ def owner_from_identity(email: str | None, name: str | None) -> str | None:
 
 def _git_config(key: str) -> str | None:
     try:
-        result = subprocess.run(
-            ["git", "config", "--get", key], cwd=ROOT, capture_output=True, text=True, check=False
-        )
+        result = subprocess.run(["git", "config", "--get", key], cwd=ROOT, capture_output=True, text=True, check=False)
     except FileNotFoundError:
         return None
     value = result.stdout.strip()
@@ -120,8 +118,7 @@ def resolve_owner(explicit: str | None) -> str:
 def check_owner(owner: str) -> None:
     if not _OWNER.match(owner) or not _STACK_NAME.match(f"dev-{owner}"):
         raise DevStackError(
-            f"invalid owner {owner!r}: use 1-40 lowercase letters, digits and hyphens, "
-            "starting and ending with a letter or digit"
+            f"invalid owner {owner!r}: use 1-40 lowercase letters, digits and hyphens, starting and ending with a letter or digit"
         )
 
 
@@ -133,9 +130,7 @@ def personal_stack_name(owner: str) -> str:
 def refuse_unless_personal(stack_name: str) -> None:
     """The one gate in front of every destroy: only `dev-<owner>` stacks, never shared ones."""
     if stack_name in SHARED_STACKS or not _PERSONAL_STACK.match(stack_name):
-        raise DevStackError(
-            f"refusing to touch stack {stack_name!r}: ops dev only manages personal dev-<owner> stacks"
-        )
+        raise DevStackError(f"refusing to touch stack {stack_name!r}: ops dev only manages personal dev-<owner> stacks")
 
 
 # ------------------------------------------------------------------------ pulumi glue
@@ -267,9 +262,7 @@ def _up(args: argparse.Namespace) -> int:
 
     existing = _find(workspace, stack_name)
     if existing is not None and existing.owner not in (None, owner):
-        raise DevStackError(
-            f"stack {stack_name} belongs to {existing.owner!r} ({OWNER_TAG}); pick another --owner"
-        )
+        raise DevStackError(f"stack {stack_name} belongs to {existing.owner!r} ({OWNER_TAG}); pick another --owner")
     expires = today() + timedelta(days=args.ttl_days)
 
     created = existing is None

@@ -243,11 +243,11 @@ def run_plan(
     program = str(root / "__main__.py")
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
+
+    def run_program() -> None:
+        runpy.run_path(program, run_name="__main__")
+
     try:
-
-        def run_program() -> None:
-            runpy.run_path(program, run_name="__main__")
-
         _sync_await(run_in_stack(run_program))
     except pulumi.RunError as error:
         raise PlanError(str(error), declared=len(monitor.planned)) from None

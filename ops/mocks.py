@@ -8,6 +8,7 @@ stack compare equal and a diff shows only what changed. Addresses come from 198.
 from __future__ import annotations
 
 import base64
+import datetime
 import hashlib
 import ipaddress
 from collections.abc import Callable
@@ -117,6 +118,23 @@ def _helm_release(args: pulumi.runtime.MockResourceArgs, rid: str) -> dict[str, 
     }
 
 
+def _private_key(args: pulumi.runtime.MockResourceArgs, rid: str) -> dict[str, Any]:
+    return {
+        "privateKeyPem": fake_pem("PRIVATE KEY", "tls-key", rid),
+        "publicKeyPem": fake_pem("PUBLIC KEY", "tls-key", rid),
+    }
+
+
+def _cert_request(args: pulumi.runtime.MockResourceArgs, rid: str) -> dict[str, Any]:
+    return {"certRequestPem": fake_pem("CERTIFICATE REQUEST", "csr", rid)}
+
+
+def _origin_ca_certificate(args: pulumi.runtime.MockResourceArgs, rid: str) -> dict[str, Any]:
+    days = int(args.inputs.get("requestedValidity") or 5475)
+    expires = datetime.date(2026, 1, 1) + datetime.timedelta(days=days)
+    return {"certificate": fake_pem("CERTIFICATE", "origin-ca", rid), "expiresOn": f"{expires.isoformat()}T00:00:00Z"}
+
+
 OUTPUTS: dict[str, OutputFactory] = {
     "digitalocean:index/vpc:Vpc": _vpc,
     "digitalocean:index/kubernetesCluster:KubernetesCluster": _doks,
@@ -124,6 +142,18 @@ OUTPUTS: dict[str, OutputFactory] = {
     "digitalocean:index/cdn:Cdn": _cdn,
     "kubernetes:core/v1:Service": _service,
     "kubernetes:helm.sh/v3:Release": _helm_release,
+    "tls:index/privateKey:PrivateKey": _private_key,
+    "tls:index/certRequest:CertRequest": _cert_request,
+    "cloudflare:index/originCaCertificate:OriginCaCertificate": _origin_ca_certificate,
+}
+
+# Cloudflare identifies these by 32 hex digits, not a UUID.
+HEX_IDS = {
+    "cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor",
+    "cloudflare:index/loadBalancerPool:LoadBalancerPool",
+    "cloudflare:index/loadBalancer:LoadBalancer",
+    "cloudflare:index/dnsRecord:DnsRecord",
+    "cloudflare:index/notificationPolicy:NotificationPolicy",
 }
 
 # Resources whose physical name the provider derives from the logical name plus a random
@@ -155,7 +185,8 @@ INVOKES: dict[str, Callable[[pulumi.runtime.MockCallArgs], dict[str, Any]]] = {
 
 class OfflineMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        rid = args.resource_id or fake_uuid(pulumi.get_stack(), args.typ, args.name)
+        parts = (pulumi.get_stack(), args.typ, args.name)
+        rid = args.resource_id or (digest(*parts)[:32] if args.typ in HEX_IDS else fake_uuid(*parts))
         state = dict(args.inputs)
         if args.typ in AUTONAMED and not state.get("name"):
             state["name"] = f"{args.name}-{digest('autoname', args.name)[:7]}"

@@ -34,10 +34,19 @@ def test_two_generations_plan_two_clusters_in_one_region_and_leave_the_others_un
     assert green.inputs["vpcUuid"] == blue.inputs["vpcUuid"], "both generations share the region's VPC"
     assert green.inputs["clusterSubnet"] != blue.inputs["clusterSubnet"]
     assert after.region_of(green, REGIONS) == "nyc3"
-    unchanged = {r.urn: r.inputs for r in before.resources if "ProjectResources" not in r.type}
+    (pool,) = (r for r in after.of_type("cloudflare:index/loadBalancerPool:LoadBalancerPool") if r.name == "nyc3-pool")
+    origins = after.outputs["origins"]
+    assert [(o["name"], o["address"], o["weight"]) for o in pool.inputs["origins"]] == [
+        ("nyc3", origins["nyc3"], 1),
+        ("nyc3-green", origins["nyc3-green"], 0.1),
+    ]
+    assert origins["nyc3"] != origins["nyc3-green"]
+    assert pool.inputs["originSteering"] == {"policy": "random"}, "weights split a region's traffic"
+    changed = {"nyc3-pool", "stack-resources"}
     now = {r.urn: r.inputs for r in after.resources}
-    for urn, inputs in unchanged.items():
-        assert now[urn] == inputs, f"{urn} changed"
+    for resource in before.resources:
+        if resource.name not in changed:
+            assert now[resource.urn] == resource.inputs, f"{resource.urn} changed"
 
 
 def test_declaring_blue_alone_renames_and_changes_nothing():

@@ -5,17 +5,11 @@ from __future__ import annotations
 import pytest
 
 from components.settings import ConfigError, Secret, parse_settings, stack_kind
+from ops.stack_config import load_stack_config
 from tests.conftest import plan_error
 
-BASE = {
-    "marketplace:domain": "catalog.example.com",
-    "marketplace:cloudflareZoneName": "example.com",
-    "marketplace:cloudflareAccountId": "0123456789abcdef0123456789abcdef",
-    "marketplace:cloudflareZoneId": "fedcba9876543210fedcba9876543210",
-    "marketplace:kubernetesVersion": "1.33",
-    "marketplace:controlPlaneAllowList": '["203.0.113.0/24"]',
-    "marketplace:spacesRegion": "nyc3",
-}
+# The project defaults, as the CLI applies them to a stack without a file.
+BASE = {key: value for key, value in load_stack_config("dev-base").values.items() if key.startswith("marketplace:")}
 TOKEN = {"DIGITALOCEAN_TOKEN": "dop_v1_test"}
 
 

@@ -190,9 +190,7 @@ def test_no_workflow_runs_pull_request_code_with_a_write_token() -> None:
 
 def test_checkouts_keep_no_token_on_disk() -> None:
     checkouts = [
-        (workflow, job, step)
-        for workflow, job, step in all_steps()
-        if str(step.get("uses")).startswith("actions/checkout@")
+        (workflow, job, step) for workflow, job, step in all_steps() if str(step.get("uses")).startswith("actions/checkout@")
     ]
     assert checkouts
     for workflow, job, step in checkouts:
@@ -240,9 +238,7 @@ def test_secrets_reach_pull_request_jobs_only_from_this_repository() -> None:
             uses_secrets = any("secrets." in text for _, text in strings_with_path(job))
             if uses_secrets:
                 condition = job.get("if", "")
-                assert "github.event.pull_request.head.repo.full_name == github.repository" in condition, (
-                    job_name
-                )
+                assert "github.event.pull_request.head.repo.full_name == github.repository" in condition, job_name
     offline = WORKFLOWS["offline-plan.yml"]
     assert not any("secrets." in text for _, text in strings_with_path(offline))
 
@@ -340,9 +336,9 @@ def test_only_the_production_deploy_uses_the_production_environment() -> None:
 def test_no_two_deploys_of_one_stack_overlap() -> None:
     groups = {}
     for workflow, job_name, job in all_jobs():
-        changes_a_stack = any(
-            step["with"].get("command") in ("up", "destroy") for step in pulumi_steps(job)
-        ) or any("ops dev" in step.get("run", "") for step in job.get("steps", []))
+        changes_a_stack = any(step["with"].get("command") in ("up", "destroy") for step in pulumi_steps(job)) or any(
+            "ops dev" in step.get("run", "") for step in job.get("steps", [])
+        )
         if not changes_a_stack:
             continue
         concurrency = job.get("concurrency")
