@@ -116,6 +116,24 @@ def _helm_release(args: pulumi.runtime.MockResourceArgs, rid: str) -> dict[str, 
     }
 
 
+def _gateway(args: pulumi.runtime.MockResourceArgs, rid: str) -> dict[str, Any]:
+    # Envoy Gateway reports the address of the load balancer it made for the Gateway. The
+    # resource name starts with the region, so each region's gateway gets its own address.
+    address = fake_ip("gateway", pulumi.get_stack(), args.name)
+    return {"status": {"addresses": [{"type": "IPAddress", "value": address}]}}
+
+
+def _private_key(args: pulumi.runtime.MockResourceArgs, rid: str) -> dict[str, Any]:
+    return {
+        "privateKeyPem": fake_pem("PRIVATE KEY", "key", args.name),
+        "publicKeyPem": fake_pem("PUBLIC KEY", "key", args.name),
+    }
+
+
+def _self_signed_cert(args: pulumi.runtime.MockResourceArgs, rid: str) -> dict[str, Any]:
+    return {"certPem": fake_pem("CERTIFICATE", "certificate", args.name)}
+
+
 OUTPUTS: dict[str, OutputFactory] = {
     "digitalocean:index/vpc:Vpc": _vpc,
     "digitalocean:index/kubernetesCluster:KubernetesCluster": _doks,
@@ -123,6 +141,9 @@ OUTPUTS: dict[str, OutputFactory] = {
     "digitalocean:index/cdn:Cdn": _cdn,
     "kubernetes:core/v1:Service": _service,
     "kubernetes:helm.sh/v3:Release": _helm_release,
+    "kubernetes:gateway.networking.k8s.io/v1:Gateway": _gateway,
+    "tls:index/privateKey:PrivateKey": _private_key,
+    "tls:index/selfSignedCert:SelfSignedCert": _self_signed_cert,
 }
 
 # Resources whose physical name the provider derives from the logical name plus a random
