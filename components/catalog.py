@@ -143,7 +143,9 @@ class CatalogApp(pulumi.ComponentResource):
                 core.ContainerPortArgs(name="http", container_port=HTTP_PORT, protocol="TCP"),
                 core.ContainerPortArgs(name="metrics", container_port=METRICS_PORT, protocol="TCP"),
             ],
-            env_from=[core.EnvFromSourceArgs(config_map_ref=core.ConfigMapEnvSourceArgs(name=config.metadata.name))],
+            env_from=[
+                core.EnvFromSourceArgs(config_map_ref=core.ConfigMapEnvSourceArgs(name=config.metadata.name))
+            ],
             resources=core.ResourceRequirementsArgs(
                 requests={"cpu": resources.cpu_request, "memory": resources.memory_request},
                 limits={"cpu": resources.cpu_limit, "memory": resources.memory_limit},
@@ -154,7 +156,9 @@ class CatalogApp(pulumi.ComponentResource):
             readiness_probe=_probe("/readyz", period=5, failures=2),
             # The gateway keeps sending to a terminating pod until it sees the endpoint
             # go; a short pause before SIGTERM lets it drain without errors.
-            lifecycle=core.LifecycleArgs(pre_stop=core.LifecycleHandlerArgs(sleep=core.SleepActionArgs(seconds=5))),
+            lifecycle=core.LifecycleArgs(
+                pre_stop=core.LifecycleHandlerArgs(sleep=core.SleepActionArgs(seconds=5))
+            ),
             security_context=core.SecurityContextArgs(
                 run_as_non_root=True,
                 run_as_user=RUN_AS,
