@@ -57,14 +57,19 @@ _DO_LB = "service.beta.kubernetes.io/do-loadbalancer-"
 
 
 def cloudflare_source_ranges(provider: pulumi.ProviderResource | None = None) -> tuple[str, ...]:
-    """Cloudflare's published address ranges (IPv4 and IPv6): the only clients an origin
-    load balancer admits. Read at every deployment, so a new Cloudflare range reaches the
-    load-balancer firewalls with the next `pulumi up`."""
+    """Cloudflare's published IPv4 ranges: the only clients an origin load balancer admits.
+    Read at every deployment, so a new Cloudflare range reaches the load-balancer firewalls
+    with the next `pulumi up`.
+
+    IPv4 only, on purpose. DigitalOcean load-balancer firewalls take no IPv6 rules, and a
+    list that has some leaves the load balancer without a firewall at all, open to everyone
+    (digitalocean/digitalocean-cloud-controller-manager#692). Nothing is lost: the origin
+    address the edge's pools use is the load balancer's IPv4 address, so Cloudflare reaches
+    the origins over IPv4."""
     import pulumi_cloudflare as cloudflare
 
     invoke = pulumi.InvokeOptions(provider=provider) if provider else None
-    ranges = cloudflare.get_ip_ranges(opts=invoke)
-    return (*ranges.ipv4_cidrs, *ranges.ipv6_cidrs)
+    return tuple(cloudflare.get_ip_ranges(opts=invoke).ipv4_cidrs)
 
 
 def doks_external_crds(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
@@ -153,8 +158,8 @@ class RegionalGateway(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("marketplace:index:Gateway", name, None, opts)
-        if not source_ranges:
-            raise ValueError("a gateway without source ranges would be open to the whole internet")
+        if not source_ranges or any(":" in cidr for cidr in source_ranges):
+            raise ValueError("a gateway needs IPv4 source ranges: none, or an IPv6 one, leaves it open to all")
         on_cluster = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
         gateway_settings = settings.workloads.gateway
 

@@ -54,7 +54,9 @@ def test_the_load_balancer_admits_only_cloudflare() -> None:
         service = spec(one(plan, region, "EnvoyProxy", "catalog-proxy"))["provider"]["kubernetes"][
             "envoyService"
         ]
-        assert service["loadBalancerSourceRanges"] == [*CLOUDFLARE_IPV4, *CLOUDFLARE_IPV6]
+        # IPv4 only: an IPv6 rule leaves a DigitalOcean load balancer without any firewall.
+        assert service["loadBalancerSourceRanges"] == list(CLOUDFLARE_IPV4)
+        assert not set(service["loadBalancerSourceRanges"]) & set(CLOUDFLARE_IPV6)
         assert service["type"] == "LoadBalancer"
         assert service["externalTrafficPolicy"] == "Local"
         annotations = service["annotations"]
@@ -206,3 +208,13 @@ def test_gateway_objects_sit_in_the_gateway_namespace(stack: str) -> None:
         for kind in ("Gateway", "EnvoyProxy", "ClientTrafficPolicy"):
             (resource,) = objects(plan, region, kind)
             assert metadata(resource)["namespace"] == NAMESPACE
+
+
+def test_no_gateway_without_ipv4_source_ranges(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ops.mocks
+    from ops.engine import run_plan
+
+    token = "cloudflare:index/getIpRanges:getIpRanges"
+    monkeypatch.setitem(ops.mocks.INVOKES, token, lambda args: {"ipv4Cidrs": [], "ipv6Cidrs": list(CLOUDFLARE_IPV6)})
+    with pytest.raises(Exception, match="a gateway needs IPv4 source ranges"):
+        run_plan("dev-alice")
