@@ -30,12 +30,21 @@ gateways: dict[str, RegionalGateway] = {}
 for region, cluster in clusters.items():
     here = pulumi.ResourceOptions(parent=cluster)
     gateway = gateways[region] = RegionalGateway(
-        f"{region}-gateway", settings, region=region, cluster=cluster, tls=origin_tls,
-        source_ranges=source_ranges, opts=here,
-    )  # fmt: skip
-    catalog = Catalog(f"{region}-catalog", settings, region=region, cluster=cluster, gateway=gateway, opts=here)
+        f"{region}-gateway",
+        settings,
+        region=region,
+        cluster=cluster,
+        tls=origin_tls,
+        source_ranges=source_ranges,
+        opts=here,
+    )
+    catalog = Catalog(
+        f"{region}-catalog", settings, region=region, cluster=cluster, gateway=gateway, opts=here
+    )
     if settings.workloads.monitoring or settings.workloads.log_shipping:
-        Monitoring(f"{region}-monitoring", settings, region=region, cluster=cluster, catalog=catalog, opts=here)
+        Monitoring(
+            f"{region}-monitoring", settings, region=region, cluster=cluster, catalog=catalog, opts=here
+        )
 
 # Shared by all regions.
 assets = Assets("assets", settings)

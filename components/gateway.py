@@ -159,7 +159,7 @@ class RegionalGateway(pulumi.ComponentResource):
     ) -> None:
         super().__init__("marketplace:index:Gateway", name, None, opts)
         if not source_ranges or any(":" in cidr for cidr in source_ranges):
-            raise ValueError("a gateway needs IPv4 source ranges: none, or an IPv6 one, leaves it open to all")
+            raise ValueError("a gateway needs IPv4 source ranges: none, or any IPv6 one, leaves it open")
         on_cluster = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
         gateway_settings = settings.workloads.gateway
 

@@ -215,6 +215,7 @@ def test_no_gateway_without_ipv4_source_ranges(monkeypatch: pytest.MonkeyPatch) 
     from ops.engine import run_plan
 
     token = "cloudflare:index/getIpRanges:getIpRanges"
-    monkeypatch.setitem(ops.mocks.INVOKES, token, lambda args: {"ipv4Cidrs": [], "ipv6Cidrs": list(CLOUDFLARE_IPV6)})
+    only_ipv6 = {"ipv4Cidrs": [], "ipv6Cidrs": list(CLOUDFLARE_IPV6)}
+    monkeypatch.setitem(ops.mocks.INVOKES, token, lambda args: only_ipv6)
     with pytest.raises(Exception, match="a gateway needs IPv4 source ranges"):
         run_plan("dev-alice")
