@@ -19,7 +19,8 @@ version = resolve_kubernetes_version(settings)
 
 # Regions: each a copy, keyed by region slug.
 clusters = {
-    region: RegionalCluster(region, settings, cluster_spec(settings, region, version)) for region in settings.regions
+    region: RegionalCluster(region, settings, cluster_spec(settings, region, version))
+    for region in settings.regions
 }
 
 # What runs on every cluster, identically. The origin certificate is shared by all regions.

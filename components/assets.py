@@ -17,7 +17,9 @@ class Assets(pulumi.ComponentResource):
     bucket: digitalocean.SpacesBucket
     cdn: digitalocean.Cdn
 
-    def __init__(self, name: str, settings: StackSettings, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, settings: StackSettings, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("marketplace:index:Assets", name, None, opts)
         assets = settings.assets
         # Losing this bucket loses data: production protects it from `pulumi destroy` and

@@ -31,11 +31,14 @@ def resolve_kubernetes_version(settings: StackSettings, prefix: str | None = Non
     offered = digitalocean.get_kubernetes_versions().valid_versions
     matching = sorted((v for v in offered if v.startswith(f"{prefix}.")), key=_version_key)
     if not matching:
-        minors = sorted({".".join(v.split(".")[:2]) for v in offered}, key=lambda m: tuple(map(int, m.split("."))))
+        minors = sorted(
+            {".".join(v.split(".")[:2]) for v in offered}, key=lambda m: tuple(map(int, m.split(".")))
+        )
         raise ConfigError(
             settings.stack,
             "marketplace:kubernetesVersion",
-            f"DigitalOcean offers no Kubernetes {prefix} release; offered minors: {', '.join(minors) or 'none'}",
+            f"DigitalOcean offers no Kubernetes {prefix} release; "
+            f"offered minors: {', '.join(minors) or 'none'}",
         )
     return matching[-1]
 
@@ -53,7 +56,10 @@ def kubeconfig(cluster_name: str, endpoint: str, ca_certificate: str, token: str
             "apiVersion": "v1",
             "kind": "Config",
             "clusters": [
-                {"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": ca_certificate}}
+                {
+                    "name": cluster_name,
+                    "cluster": {"server": endpoint, "certificate-authority-data": ca_certificate},
+                }
             ],
             "users": [{"name": user, "user": {"token": token}}],
             "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": user}}],
@@ -144,11 +150,13 @@ class RegionalCluster(pulumi.ComponentResource):
             ),
         )
 
-        ca_certificate = self.cluster.kube_configs.apply(lambda configs: configs[0].cluster_ca_certificate or "")
+        ca_certificate = self.cluster.kube_configs.apply(
+            lambda configs: configs[0].cluster_ca_certificate or ""
+        )
         self.kubeconfig = pulumi.Output.secret(
-            pulumi.Output.all(self.cluster.endpoint, ca_certificate, settings.kubernetes_api_token.output()).apply(
-                lambda parts: kubeconfig(physical, parts[0], parts[1], parts[2])
-            )
+            pulumi.Output.all(
+                self.cluster.endpoint, ca_certificate, settings.kubernetes_api_token.output()
+            ).apply(lambda parts: kubeconfig(physical, parts[0], parts[1], parts[2]))
         )
 
         self.provider = kubernetes.Provider(

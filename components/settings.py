@@ -395,7 +395,9 @@ def _dns_name(reader: ConfigReader, key: str, value: str) -> str:
     return value
 
 
-def _check_all(reader: ConfigReader, key: str, values: tuple[T, ...], check: Callable[[T], str | None]) -> None:
+def _check_all(
+    reader: ConfigReader, key: str, values: tuple[T, ...], check: Callable[[T], str | None]
+) -> None:
     for value in values:
         problem = check(value)
         if problem:
@@ -426,7 +428,9 @@ def _read_node_pool(reader: ConfigReader, default: NodePool) -> NodePool:
     )
     sizes = droplet_prices()
     if pool.size not in sizes:
-        raise reader.error("nodePool.size", f"unknown droplet size {pool.size!r}; known sizes: {', '.join(sizes)}")
+        raise reader.error(
+            "nodePool.size", f"unknown droplet size {pool.size!r}; known sizes: {', '.join(sizes)}"
+        )
     if pool.min_nodes < 1:
         raise reader.error("nodePool.minNodes", f"must be at least 1, got {pool.min_nodes}")
     if pool.min_nodes > pool.max_nodes:
@@ -440,7 +444,9 @@ def _read_node_pool(reader: ConfigReader, default: NodePool) -> NodePool:
 
 def _read_maintenance(reader: ConfigReader, default: MaintenanceWindow) -> MaintenanceWindow:
     given = reader.obj("maintenanceWindow", {"day": str, "startTime": str}) or {}
-    window = MaintenanceWindow(day=given.get("day", default.day), start_time=given.get("startTime", default.start_time))
+    window = MaintenanceWindow(
+        day=given.get("day", default.day), start_time=given.get("startTime", default.start_time)
+    )
     if window.day not in _DAYS:
         raise reader.error("maintenanceWindow.day", f"must be one of {', '.join(_DAYS)}, got {window.day!r}")
     if not _HH_MM.match(window.start_time):
@@ -462,7 +468,9 @@ def _read_allow_list(reader: ConfigReader, kind: str) -> tuple[str, ...]:
         except ValueError:
             return f"{entry!r} is not an IP address or CIDR range"
         if network.prefixlen == 0 and kind == "production":
-            return f"{entry!r} opens the Kubernetes API to the whole internet; production must list its networks"
+            return (
+                f"{entry!r} opens the Kubernetes API to the whole internet; production must list its networks"
+            )
         return None
 
     _check_all(reader, "controlPlaneAllowList", entries, check)
@@ -750,9 +758,13 @@ def parse_settings(
 
     version_prefix = reader.required_string("kubernetesVersion", "a Kubernetes version prefix such as 1.33")
     if not _VERSION_PREFIX.match(version_prefix):
-        raise reader.error("kubernetesVersion", f"must be a minor version prefix such as \"1.33\", got {version_prefix!r}")
+        raise reader.error(
+            "kubernetesVersion", f"must be a minor version prefix such as \"1.33\", got {version_prefix!r}"
+        )
 
-    zone_name = _dns_name(reader, "cloudflareZoneName", reader.required_string("cloudflareZoneName", "the Cloudflare zone"))
+    zone_name = _dns_name(
+        reader, "cloudflareZoneName", reader.required_string("cloudflareZoneName", "the Cloudflare zone")
+    )
     domain = _dns_name(reader, "domain", reader.required_string("domain", "the catalog's public hostname"))
     derived = f"{owner}.dev.{domain}" if owner else f"{defaults.hostname_prefix}{domain}"
     hostname = _dns_name(reader, "hostname", reader.string("hostname") or derived)
@@ -786,7 +798,9 @@ def parse_settings(
     spaces_region = reader.required_string("spacesRegion", "the Spaces region of the assets bucket")
     if spaces_region not in REGIONS or not REGIONS[spaces_region].spaces:
         offered = ", ".join(slug for slug, region in REGIONS.items() if region.spaces)
-        raise reader.error("spacesRegion", f"Spaces is not offered in {spaces_region!r}; choose one of {offered}")
+        raise reader.error(
+            "spacesRegion", f"Spaces is not offered in {spaces_region!r}; choose one of {offered}"
+        )
     assets = AssetsSettings(
         region=spaces_region,
         versioning=defaults.assets_versioning,

@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Protocol, Sequence, cast
+from collections.abc import Sequence
+from typing import Protocol, cast
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {

@@ -202,7 +202,9 @@ def _fresh_runtime(config: StackConfig, mocks: pulumi.runtime.Mocks) -> Recordin
     settings.set_root_resource(None)  # type: ignore[arg-type]
     pulumi.runtime.set_all_config(config.values, sorted(config.secret_keys))
     monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project=config.project, stack=config.stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(
+        mocks, project=config.project, stack=config.stack, preview=False, monitor=monitor
+    )
     # set_mocks registers a root stack of its own; run_in_stack makes the one the program uses.
     settings.set_root_resource(None)  # type: ignore[arg-type]
     return monitor
@@ -243,8 +245,11 @@ def run_plan(
     program = str(root / "__main__.py")
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
+    def run_program() -> None:
+        runpy.run_path(program, run_name="__main__")
+
     try:
-        _sync_await(run_in_stack(lambda: runpy.run_path(program, run_name="__main__")))
+        _sync_await(run_in_stack(run_program))
     except pulumi.RunError as error:
         raise PlanError(str(error), declared=len(monitor.planned)) from None
 

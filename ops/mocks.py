@@ -94,7 +94,10 @@ def _bucket(args: pulumi.runtime.MockResourceArgs, rid: str) -> dict[str, Any]:
 
 def _cdn(args: pulumi.runtime.MockResourceArgs, rid: str) -> dict[str, Any]:
     origin = str(args.inputs.get("origin", ""))
-    return {"endpoint": origin.replace(".digitaloceanspaces.com", ".cdn.digitaloceanspaces.com"), "createdAt": "2026-01-01T00:00:00Z"}
+    return {
+        "endpoint": origin.replace(".digitaloceanspaces.com", ".cdn.digitaloceanspaces.com"),
+        "createdAt": "2026-01-01T00:00:00Z",
+    }
 
 
 def _service(args: pulumi.runtime.MockResourceArgs, rid: str) -> dict[str, Any]:

@@ -21,7 +21,12 @@ from ops.stack_config import ROOT
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack", "-s", default="dev", help="stack to plan (default: dev)")
     parser.add_argument("--json", action="store_true", help="print the plan as JSON")
-    parser.add_argument("--manifests", metavar="DIR", type=Path, help="also write each cluster's Kubernetes objects as YAML under DIR")
+    parser.add_argument(
+        "--manifests",
+        metavar="DIR",
+        type=Path,
+        help="also write each cluster's Kubernetes objects as YAML under DIR",
+    )
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
 
 
@@ -62,9 +67,8 @@ def _tree(document: dict[str, Any]) -> Iterator[str]:
 
     def walk(parent: str | None, depth: int) -> Iterator[str]:
         for resource in sorted(children.get(parent, []), key=lambda r: (r["custom"], r["type"], r["name"])):
-            marks = "".join(
-                f" [{mark}]" for mark, on in (("protect", resource["protect"]), ("retain", resource["retainOnDelete"])) if on
-            )
+            flags = (("protect", resource["protect"]), ("retain", resource["retainOnDelete"]))
+            marks = "".join(f" [{mark}]" for mark, on in flags if on)
             yield f"{'    ' * depth}+ {resource['type']:<58} {resource['name']}{marks}"
             yield from walk(resource["urn"], depth + 1)
 

@@ -123,10 +123,14 @@ def load_stack_config(
     elif stack.startswith("dev-"):
         document = {}
     else:
-        raise StackConfigError(f"stack '{stack}': no stack file {stack_file.name} (only dev-<name> stacks may go without)")
+        raise StackConfigError(
+            f"stack '{stack}': no stack file {stack_file.name} (only dev-<name> stacks may go without)"
+        )
     document = document or {}
     if not isinstance(document, dict) or not isinstance(document.get("config") or {}, dict):
-        raise StackConfigError(f"stack '{stack}': {stack_file.name} must be a mapping with a 'config' mapping")
+        raise StackConfigError(
+            f"stack '{stack}': {stack_file.name} must be a mapping with a 'config' mapping"
+        )
 
     stack_values: dict[str, Any] = dict(document.get("config") or {})
     stack_values.update(overrides or {})
@@ -167,4 +171,6 @@ def load_stack_config(
         else:
             raise StackConfigError(f"Stack '{stack}' is missing configuration value '{key.split(':', 1)[1]}'")
 
-    return StackConfig(project=name, stack=stack, values=values, secret_keys=frozenset(secret_keys), stand_ins=stand_ins)
+    return StackConfig(
+        project=name, stack=stack, values=values, secret_keys=frozenset(secret_keys), stand_ins=stand_ins
+    )
