@@ -320,6 +320,29 @@ class RegionalGateway(pulumi.ComponentResource):
             opts=on_cluster,
         )
 
+        # Authenticated origin pulls: a client without a certificate signed by the
+        # origin-pull CA fails the TLS handshake, whatever its source address. Declared
+        # before the Gateway, which waits for it: the listener never serves without it.
+        self.client_policy = kubernetes.apiextensions.CustomResource(
+            f"{name}-client-tls",
+            api_version=ENVOY_API,
+            kind="ClientTrafficPolicy",
+            metadata=kubernetes.meta.v1.ObjectMetaArgs(
+                name="require-origin-pull-certificate", namespace=namespace
+            ),
+            spec={
+                "targetRefs": [{"group": GATEWAY_GROUP, "kind": "Gateway", "name": GATEWAY_NAME}],
+                "tls": {
+                    "minVersion": "1.2",
+                    "clientValidation": {
+                        "optional": False,
+                        "caCertificateRefs": [{"kind": "ConfigMap", "name": client_ca.metadata.name}],
+                    },
+                },
+            },
+            opts=after_controller,
+        )
+
         self.gateway = StatusCustomResource(
             f"{name}-gateway",
             api_version=GATEWAY_API,
@@ -358,31 +381,10 @@ class RegionalGateway(pulumi.ComponentResource):
                 after_controller,
                 # A new DigitalOcean load balancer takes minutes to become active.
                 pulumi.ResourceOptions(
-                    depends_on=[gateway_class], custom_timeouts=pulumi.CustomTimeouts(create="20m")
+                    depends_on=[gateway_class, self.client_policy],
+                    custom_timeouts=pulumi.CustomTimeouts(create="20m"),
                 ),
             ),
-        )
-
-        # Authenticated origin pulls: a client without a certificate signed by the
-        # origin-pull CA fails the TLS handshake, whatever its source address.
-        self.client_policy = kubernetes.apiextensions.CustomResource(
-            f"{name}-client-tls",
-            api_version=ENVOY_API,
-            kind="ClientTrafficPolicy",
-            metadata=kubernetes.meta.v1.ObjectMetaArgs(
-                name="require-origin-pull-certificate", namespace=namespace
-            ),
-            spec={
-                "targetRefs": [{"group": GATEWAY_GROUP, "kind": "Gateway", "name": GATEWAY_NAME}],
-                "tls": {
-                    "minVersion": "1.2",
-                    "clientValidation": {
-                        "optional": False,
-                        "caCertificateRefs": [{"kind": "ConfigMap", "name": client_ca.metadata.name}],
-                    },
-                },
-            },
-            opts=after_controller,
         )
 
         self.public_ip = self.gateway.status.apply(_first_address)
@@ -399,6 +401,7 @@ class RegionalGateway(pulumi.ComponentResource):
                 "namespace": self.namespace.metadata.name,
                 "gatewayName": GATEWAY_NAME,
                 "envoyGatewayVersion": ENVOY_GATEWAY_VERSION,
+                "gatewayApiVersion": GATEWAY_API_VERSION,
             }
         )
 

@@ -219,3 +219,11 @@ def test_no_gateway_without_ipv4_source_ranges(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setitem(ops.mocks.INVOKES, token, lambda args: only_ipv6)
     with pytest.raises(Exception, match="a gateway needs IPv4 source ranges"):
         run_plan("dev-alice")
+
+
+def test_the_gateway_waits_for_the_client_certificate_policy() -> None:
+    plan = plan_of("production")
+    for region in regions_of(plan):
+        gateway = one(plan, region, "Gateway", GATEWAY_NAME)
+        policy = one(plan, region, "ClientTrafficPolicy", "require-origin-pull-certificate")
+        assert policy.urn in gateway.dependencies
