@@ -1,42 +1,60 @@
 """The marketplace program: composition only.
 
-stack file -> settings -> per region: network, cluster generations, what runs on them ->
-the edge in front of all regions.
+stack file -> settings -> per region: network, cluster generations, what runs on each
+cluster -> the edge in front of all regions.
 """
 
 import pulumi
 
 from components.assets import Assets
+from components.catalog import Catalog
 from components.cluster import RegionalCluster, RegionVpc, cluster_specs, resolve_kubernetes_versions
 from components.edge import Edge, Origin, OriginCertificate, ZoneTls
+from components.gateway import RegionalGateway, cloudflare_source_ranges
+from components.monitoring import Monitoring
 from components.project import StackProject
 from components.settings import load_settings
 
 settings = load_settings()
 versions = resolve_kubernetes_versions(settings)
 specs = cluster_specs(settings, versions)
+source_ranges = cloudflare_source_ranges()
 
 # TLS comes before the gateways: they serve origin.origin_tls and accept only clients
-# signed by its client CA.
+# signed by its client CA (Cloudflare's origin-pull CA).
 if settings.edge.manage_zone_settings:
     ZoneTls("zone-tls", settings)
 origin = OriginCertificate("origin", settings)
 
 # Regions: each a copy, keyed by region slug; a region runs one cluster generation, or
-# two while it upgrades.
+# two while it upgrades. Every cluster runs the same gateway, catalog and monitoring.
 vpcs = {region: RegionVpc(region, settings) for region in settings.regions}
-clusters = {name: RegionalCluster(name, settings, spec, vpcs[spec.region].vpc) for name, spec in specs.items()}
+clusters: dict[str, RegionalCluster] = {}
+gateways: dict[str, RegionalGateway] = {}
+for name, spec in specs.items():
+    cluster = clusters[name] = RegionalCluster(name, settings, spec, vpcs[spec.region].vpc)
+    here = pulumi.ResourceOptions(parent=cluster)
+    gateway = gateways[name] = RegionalGateway(
+        f"{name}-gateway",
+        settings,
+        region=spec.region,
+        cluster=cluster,
+        tls=origin.origin_tls,
+        source_ranges=source_ranges,
+        opts=here,
+    )
+    catalog = Catalog(f"{name}-catalog", settings, region=spec.region, cluster=cluster, gateway=gateway, opts=here)
+    if settings.workloads.monitoring or settings.workloads.log_shipping:
+        Monitoring(f"{name}-monitoring", settings, region=spec.region, cluster=cluster, catalog=catalog, opts=here)
 
-# Stand-in origins (a cluster's own address serves its API, not the catalog):
-# replaced by the gateway's public IP when the workloads land
-origin_ips: dict[str, pulumi.Input[str]] = {name: c.cluster.ipv4_address for name, c in clusters.items()}
+# The edge: each region's pool lists its generations' gateways, weighted as declared.
 origins = {
-    region: [Origin(name, origin_ips[name], spec.weight) for name, spec in specs.items() if spec.region == region]
+    region: [Origin(name, gateways[name].public_ip, spec.weight) for name, spec in specs.items() if spec.region == region]
     for region in settings.regions
 }
+edge = Edge("edge", settings, origins)
 
 # Shared by all regions.
-edge = Edge("edge", settings, origins)
 assets = Assets("assets", settings)
 StackProject(
     "stack",
@@ -45,7 +63,7 @@ StackProject(
 )
 
 pulumi.export("url", f"https://{settings.hostname}")
-pulumi.export("origins", origin_ips)
+pulumi.export("origins", {name: g.public_ip for name, g in gateways.items()})
 pulumi.export("pools", edge.pool_ids)
 pulumi.export("originCertificateExpiresOn", origin.expires_on)
 pulumi.export("kubernetesVersions", {name: spec.version for name, spec in specs.items()})

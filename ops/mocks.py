@@ -135,6 +135,13 @@ def _origin_ca_certificate(args: pulumi.runtime.MockResourceArgs, rid: str) -> d
     return {"certificate": fake_pem("CERTIFICATE", "origin-ca", rid), "expiresOn": f"{expires.isoformat()}T00:00:00Z"}
 
 
+def _gateway(args: pulumi.runtime.MockResourceArgs, rid: str) -> dict[str, Any]:
+    # Envoy Gateway reports the address of the load balancer it made for the Gateway. The
+    # resource name starts with the region, so each region's gateway gets its own address.
+    address = fake_ip("gateway", pulumi.get_stack(), args.name)
+    return {"status": {"addresses": [{"type": "IPAddress", "value": address}]}}
+
+
 OUTPUTS: dict[str, OutputFactory] = {
     "digitalocean:index/vpc:Vpc": _vpc,
     "digitalocean:index/kubernetesCluster:KubernetesCluster": _doks,
@@ -142,6 +149,7 @@ OUTPUTS: dict[str, OutputFactory] = {
     "digitalocean:index/cdn:Cdn": _cdn,
     "kubernetes:core/v1:Service": _service,
     "kubernetes:helm.sh/v3:Release": _helm_release,
+    "kubernetes:gateway.networking.k8s.io/v1:Gateway": _gateway,
     "tls:index/privateKey:PrivateKey": _private_key,
     "tls:index/certRequest:CertRequest": _cert_request,
     "cloudflare:index/originCaCertificate:OriginCaCertificate": _origin_ca_certificate,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +29,11 @@ class StackConfigError(Exception):
 class StackConfig:
     project: str
     stack: str
-    values: dict[str, str]
+    # Out of the repr: a failing test prints its plan, and these hold the secrets.
+    values: dict[str, str] = field(repr=False)
     secret_keys: frozenset[str]
     # The stand-in of every secret value, so tests can prove none of them leaks.
-    stand_ins: dict[str, str]
+    stand_ins: dict[str, str] = field(repr=False)
 
 
 def stand_in(key: str) -> str:

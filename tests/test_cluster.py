@@ -30,7 +30,7 @@ def test_production_has_five_regional_clusters_each_with_vpc_and_provider():
     for type_ in (CLUSTER, VPC, PROVIDER):
         assert set(by_region(plan, type_)) == regions, type_
     for component in plan.of_type(COMPONENT):
-        children = {r.type for r in plan.resources if r.parent == component.urn}
+        children = {r.type for r in plan.resources if r.parent == component.urn and r.custom}
         assert children == {CLUSTER, PROVIDER}
     for component in plan.of_type("marketplace:index:RegionVpc"):
         assert [r.type for r in plan.resources if r.parent == component.urn] == [VPC]

@@ -48,7 +48,9 @@ def only(plan: Plan, type_: str) -> PlannedResource:
 
 
 def cluster_address(plan: Plan, region: str) -> str:
-    address: str = plan.one(DOKS, f"{region}-doks").outputs["ipv4Address"]
+    """The address of the region's gateway, as its Gateway object reports it."""
+    gateway = plan.one("kubernetes:gateway.networking.k8s.io/v1:Gateway", f"{region}-gateway-gateway")
+    address: str = gateway.outputs["status"]["addresses"][0]["value"]
     return address
 
 
@@ -312,11 +314,12 @@ def test_origin_private_key_is_secret_everywhere(stack: str) -> None:
     assert "PRIVATE KEY" in fake_key
 
     carriers = [r for r in plan.resources if _exposed(reveal(r.inputs), fake_key)]
-    # The CSR is made from the key: the test would prove nothing if no input carried it.
-    assert [r.type for r in carriers] == [CERT_REQUEST]
+    # The CSR is made from the key, and every cluster's gateway serves it from a TLS
+    # Secret: the test would prove nothing if no input carried it.
+    clusters = len(plan.of_type(DOKS))
+    assert sorted(r.type for r in carriers) == sorted([CERT_REQUEST] + ["kubernetes:core/v1:Secret"] * clusters)
     for resource in carriers:
         assert _exposed(resource.inputs, fake_key) == [], resource.urn
-        assert isinstance(resource.inputs["privateKeyPem"], SecretValue)
     assert _exposed(plan.outputs, fake_key) == []
 
     # The key's body line, so that a JSON-escaped newline cannot hide it.

@@ -10,11 +10,13 @@ from tests.conftest import plan_error
 
 # The project defaults, as the CLI applies them to a stack without a file.
 BASE = {key: value for key, value in load_stack_config("dev-base").values.items() if key.startswith("marketplace:")}
+BASE["marketplace:catalogApiKey"] = "catalog-key"
+SECRETS = frozenset({"marketplace:catalogApiKey"})
 TOKEN = {"DIGITALOCEAN_TOKEN": "dop_v1_test"}
 
 
 def parse(stack: str = "production", **values: str):
-    return parse_settings(stack, {**BASE, **values}, environ=TOKEN)
+    return parse_settings(stack, {**BASE, **values}, SECRETS, environ=TOKEN)
 
 
 def refusal(stack: str = "production", **values: str) -> str:
@@ -66,7 +68,7 @@ def test_token_sources_in_order_and_never_shown():
     dedicated = parse_settings(
         "dev",
         {**BASE, "marketplace:kubernetesApiToken": "k8s-only"},
-        secret_keys=frozenset({"marketplace:kubernetesApiToken"}),
+        secret_keys=SECRETS | {"marketplace:kubernetesApiToken"},
         environ=TOKEN,
     )
     assert dedicated.kubernetes_api_token == Secret("marketplace:kubernetesApiToken", "k8s-only")
@@ -168,7 +170,7 @@ def test_personal_stack_names():
 
 def test_missing_token_is_refused_with_how_to_fix():
     with pytest.raises(ConfigError) as caught:
-        parse_settings("staging", BASE, environ={})
+        parse_settings("staging", BASE, SECRETS, environ={})
     assert str(caught.value) == (
         "stack 'staging': config 'digitalocean:token': no DigitalOcean API token: export DIGITALOCEAN_TOKEN "
         "or run pulumi config set --secret digitalocean:token <token> -s staging"
