@@ -244,7 +244,12 @@ def cluster_of(resource: PolicyResource) -> str:
 
 
 def selector_matches(selector: Any, labels: Mapping[str, Any]) -> bool:
-    """A Kubernetes label selector against a label set (an empty selector matches all)."""
+    """A Kubernetes label selector against a label set: an empty selector matches all pods,
+    a missing one none (policy/v1 PodDisruptionBudget semantics)."""
+    if selector is UNKNOWN:
+        return True
+    if selector is None:
+        return False
     for key in keys(peek(selector, "matchLabels")):
         if labels.get(key) != peek(selector, "matchLabels", key):
             return False

@@ -536,6 +536,9 @@ def test_a_pdb_that_blocks_every_drain_is_refused():
         ),
     )
     assert stack_check(workloads.pdb_and_hpa, on_cluster(*catalog(pdb=expressions))) == []
+    # policy/v1: a PDB without a selector selects no pod at all.
+    no_selector = edit(fx.pdb(), lambda p: p["spec"].pop("selector"))
+    assert "has no PodDisruptionBudget" in stack_check(workloads.pdb_and_hpa, on_cluster(*catalog(pdb=no_selector)))[0]
 
 
 def test_each_workload_namespace_has_a_default_deny_network_policy():
