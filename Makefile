@@ -4,6 +4,8 @@
 PYTHON ?= python3
 VENV := venv
 PY := $(VENV)/bin/python
+# checkov pins packaging<24, pulumi needs >=26: it gets a virtualenv of its own.
+CHECKOV_VENV := venv-checkov
 STACK ?= dev
 ARGS ?=
 
@@ -12,6 +14,11 @@ ARGS ?=
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
 
 plan: $(VENV)/.installed
@@ -23,7 +30,7 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(PY) -m mypy
 
-unit: $(VENV)/.installed
+unit: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(PY) -m pytest -q $(ARGS)
 
 test: lint typecheck unit
@@ -32,7 +39,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/plan_bench.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .mypy_cache .ruff_cache
 
 # Delivery (docs/delivery.md). `deps` is the program's ./venv alone, for CI jobs that run
 # pulumi; the dev-* targets drive personal dev-<owner> stacks (ARGS="--owner NAME" etc.).

@@ -1,0 +1,236 @@
+"""The whole pack over every stack's offline plan, through the policy SDK's own analyzer
+(policy/offline.py): no violation today, and every policy able to stop a deploy."""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+import grpc
+import pytest
+import yaml
+from google.protobuf import empty_pb2
+from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+from pulumi_policy import EnforcementLevel, ResourceValidationArgs, ResourceValidationPolicy
+
+from ops.engine import Plan
+from ops.stack_config import ROOT, stand_in
+from policy import clusters, storage
+from policy.offline import analyze_plan, analyzer, to_struct
+from policy.pack import PACK_NAME, POLICIES
+from tests import policy_fixtures as fx
+from tests.conftest import STACKS, plan_of
+
+POLICY_DIR = ROOT / "policy"
+
+
+def test_every_stack_passes_the_whole_pack(stack_plan: Plan):
+    assert [str(v) for v in analyze_plan(stack_plan)] == []
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_hardened_workloads_and_edge_pass_on_every_stack(stack: str):
+    # The shapes the workloads and edge branches are building: the integrator's merge
+    # must keep them passing.
+    plan = fx.with_resources(plan_of(stack), fx.good_edge_and_workloads())
+    assert [str(v) for v in analyze_plan(plan)] == []
+
+
+def test_the_pack_config_file_sets_the_dev_budget():
+    config = json.loads((POLICY_DIR / "policy-config.json").read_text())
+    assert set(config) <= {p.name for p in POLICIES}
+    assert config["cost-dev-monthly-budget"]["maxMonthlyUsd"] == 150
+    assert analyze_plan(plan_of("dev-alice"), config=config) == []
+
+
+# --- every policy can fail the pack --------------------------------------------------------
+
+
+def staged(stack: str) -> Plan:
+    return fx.with_resources(plan_of(stack), fx.good_edge_and_workloads())
+
+
+def without(plan: Plan, type_: str) -> Plan:
+    return replace(plan, resources=[r for r in plan.resources if r.type != type_])
+
+
+def web(props: dict[str, Any]) -> dict[str, Any]:
+    first: dict[str, Any] = props["spec"]["template"]["spec"]["containers"][0]
+    return first
+
+
+DEPLOYMENT = fx.DEPLOYMENT
+BREAKS: dict[str, Callable[[], Plan]] = {
+    "doks-control-plane-firewall": lambda: fx.edited(
+        plan_of("dev"), clusters.CLUSTER, lambda i: i["controlPlaneFirewall"].update(enabled=False)
+    ),
+    "doks-production-ha-control-plane": lambda: plan_of("production", overrides={"marketplace:haControlPlane": False}),
+    "doks-production-surge-upgrade": lambda: plan_of("production", overrides={"marketplace:surgeUpgrade": False}),
+    "doks-production-maintenance-window": lambda: fx.edited(
+        plan_of("production"), clusters.CLUSTER, lambda i: i.pop("maintenancePolicy")
+    ),
+    "doks-production-autoscaling": lambda: plan_of(
+        "production", overrides={"marketplace:nodePool": {"size": "s-4vcpu-8gb", "minNodes": 1, "maxNodes": 10}}
+    ),
+    "spaces-private-acl": lambda: fx.edited(plan_of("dev"), storage.BUCKET, lambda i: i.update(acl="public-read")),
+    "spaces-production-versioning": lambda: fx.edited(
+        plan_of("production"), storage.BUCKET, lambda i: i.update(versioning={"enabled": False})
+    ),
+    "spaces-production-protect": lambda: fx.edited(plan_of("production"), storage.BUCKET, protect=False),
+    "k8s-probes": lambda: fx.edited(staged("staging"), DEPLOYMENT, lambda d: web(d).pop("readinessProbe")),
+    "k8s-resources": lambda: fx.edited(staged("staging"), DEPLOYMENT, lambda d: web(d)["resources"].pop("limits")),
+    "k8s-non-root": lambda: fx.edited(
+        staged("staging"), DEPLOYMENT, lambda d: web(d)["securityContext"].update(runAsNonRoot=False)
+    ),
+    "k8s-read-only-root-filesystem": lambda: fx.edited(
+        staged("dev"), DEPLOYMENT, lambda d: web(d)["securityContext"].pop("readOnlyRootFilesystem")
+    ),
+    "k8s-no-privilege-escalation": lambda: fx.edited(
+        staged("dev"), DEPLOYMENT, lambda d: web(d)["securityContext"].pop("allowPrivilegeEscalation")
+    ),
+    "k8s-drop-all-capabilities": lambda: fx.edited(
+        staged("dev"), DEPLOYMENT, lambda d: web(d)["securityContext"].update(capabilities={"drop": []})
+    ),
+    "k8s-seccomp-runtime-default": lambda: fx.edited(
+        staged("dev"), DEPLOYMENT, lambda d: d["spec"]["template"]["spec"]["securityContext"].pop("seccompProfile")
+    ),
+    "k8s-pinned-images": lambda: fx.edited(staged("production"), DEPLOYMENT, lambda d: web(d).update(image="nginx:latest")),
+    "k8s-no-host-namespaces": lambda: fx.edited(
+        staged("production"), DEPLOYMENT, lambda d: d["spec"]["template"]["spec"].update(hostPID=True)
+    ),
+    "helm-chart-pinned": lambda: fx.edited(staged("production"), fx.HELM_RELEASE, lambda r: r.pop("version")),
+    "k8s-deployment-pdb-and-hpa": lambda: without(staged("production"), fx.HPA),
+    "k8s-default-deny-network-policy": lambda: fx.edited(
+        staged("production"),
+        fx.NETWORK_POLICY,
+        name="catalog-default-deny",
+        change=lambda p: p["spec"].update(policyTypes=["Ingress"]),
+    ),
+    "cloudflare-pool-monitored": lambda: fx.edited(staged("production"), fx.POOL, lambda p: p.pop("monitor")),
+    "cloudflare-lb-fallback-pool": lambda: fx.edited(staged("production"), fx.LOAD_BALANCER, lambda lb: lb.pop("fallbackPool")),
+    "edge-origins-cloudflare-only": lambda: fx.edited(
+        staged("production"),
+        fx.ENVOY_PROXY,
+        lambda p: p["spec"]["provider"]["kubernetes"]["envoyService"]["loadBalancerSourceRanges"].append("0.0.0.0/0"),
+    ),
+    "edge-client-certificates-required": lambda: fx.edited(
+        staged("production"),
+        fx.CLIENT_TRAFFIC_POLICY,
+        lambda p: p["spec"]["tls"]["clientValidation"].update(optional=True),
+    ),
+    "edge-gateways-locked": lambda: without(staged("production"), fx.CLIENT_TRAFFIC_POLICY),
+    "cost-dev-monthly-budget": lambda: plan_of(
+        "dev-alice", overrides={"marketplace:nodePool": {"size": "s-8vcpu-16gb", "maxNodes": 3}}
+    ),
+}
+
+
+@pytest.mark.parametrize("name", [policy.name for policy in POLICIES])
+def test_each_policy_can_stop_a_deploy_on_its_own(name: str):
+    assert name in BREAKS, f"policy {name} has no broken plan in BREAKS: add one that only it refuses"
+    violations = analyze_plan(BREAKS[name]())
+    assert violations, f"{name} let its broken plan through"
+    assert {v.policy for v in violations} == {name}, [str(v) for v in violations]
+    assert {v.enforcement for v in violations} == {"mandatory"}
+
+
+def test_the_pack_declares_every_policy_mandatory_under_one_name():
+    info = analyzer().GetAnalyzerInfo(empty_pb2.Empty(), None)
+    assert info.name == PACK_NAME == "marketplace-policies"
+    assert len({p.name for p in info.policies}) == len(info.policies) == len(POLICIES) == len(BREAKS)
+    assert {analyzer_pb2.EnforcementLevel.Name(p.enforcementLevel) for p in info.policies} == {"MANDATORY"}
+    assert all(p.description for p in info.policies)
+
+
+def test_policies_see_secrets_as_plain_values_and_providers_with_their_inputs():
+    # What the real engine does: secrets are unwrapped before a policy runs, so the pack
+    # must never echo a property into a violation message.
+    seen: dict[str, Any] = {}
+
+    def spy(args: ResourceValidationArgs, report: Any) -> None:
+        if args.resource_type == clusters.CLUSTER:
+            seen["provider"] = args.provider
+        if args.resource_type == "pulumi:providers:kubernetes":
+            seen["kubeconfig"] = args.props["kubeconfig"]
+        if args.resource_type == storage.BUCKET:
+            seen["protect"], seen["parent"] = args.opts.protect, args.opts.parent
+
+    probe = ResourceValidationPolicy(name="probe", description="records its arguments", validate=spy)
+    assert analyze_plan(plan_of("production"), policies=[probe]) == []
+    assert isinstance(seen["kubeconfig"], str) and stand_in("digitalocean:token") in seen["kubeconfig"]
+    assert seen["provider"].resource_type == "pulumi:providers:digitalocean"
+    assert seen["provider"].props["token"] == stand_in("digitalocean:token")
+    assert seen["protect"] is True and seen["parent"].endswith("marketplace:index:Assets::assets")
+
+
+# --- the pack as the Pulumi CLI runs it ------------------------------------------------------
+
+
+def test_main_builds_only_the_policy_pack(monkeypatch: pytest.MonkeyPatch):
+    import pulumi_policy
+
+    built: list[Mapping[str, Any]] = []
+    monkeypatch.setattr(pulumi_policy, "PolicyPack", lambda **kwargs: built.append(kwargs))
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    runpy.run_path(str(POLICY_DIR / "__main__.py"), run_name="__main__")
+    assert built == [{"name": "marketplace-policies", "enforcement_level": EnforcementLevel.MANDATORY, "policies": POLICIES}]
+
+
+def test_the_pack_project_files_pin_what_the_program_pins():
+    project = yaml.safe_load((POLICY_DIR / "PulumiPolicy.yaml").read_text())
+    assert project["runtime"]["name"] == "python"
+    assert project["runtime"]["options"]["virtualenv"] == "venv"
+    pins = {}
+    for name in ("requirements.txt", "requirements-dev.txt"):
+        for line in (ROOT / name).read_text().splitlines():
+            if "==" in line and not line.startswith("#"):
+                package, version = line.split("==")
+                pins[package.lower()] = version
+    for line in (POLICY_DIR / "requirements.txt").read_text().splitlines():
+        if "==" in line and not line.startswith("#"):
+            package, version = line.split("==")
+            assert pins[package.lower()] == version, (
+                f"policy/requirements.txt pins {package} {version}, the repo {pins[package.lower()]}"
+            )
+
+
+def test_the_pack_answers_the_engine_over_grpc():
+    # `python policy/` as the CLI starts it: the pack prints its port, then serves.
+    process = subprocess.Popen(
+        [sys.executable, str(POLICY_DIR)],
+        cwd=POLICY_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": ""},
+    )
+    try:
+        assert process.stdout is not None
+        port = process.stdout.readline().decode().strip()
+        assert port.isdigit(), process.stderr.read().decode() if process.stderr else port
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = analyzer_pb2_grpc.AnalyzerStub(channel)
+            info = stub.GetAnalyzerInfo(empty_pb2.Empty(), timeout=30)
+            assert [p.name for p in info.policies] == [p.name for p in POLICIES]
+            urn = f"urn:pulumi:production::marketplace::{storage.BUCKET}::assets"
+            response = stub.Analyze(
+                analyzer_pb2.AnalyzeRequest(
+                    type=storage.BUCKET,
+                    properties=to_struct({"region": "nyc3", "acl": "public-read", "versioning": {"enabled": True}}),
+                    urn=urn,
+                    name="assets",
+                    options=analyzer_pb2.AnalyzerResourceOptions(protect=True),
+                ),
+                timeout=30,
+            )
+            assert [(d.policyName, analyzer_pb2.EnforcementLevel.Name(d.enforcementLevel)) for d in response.diagnostics] == [
+                ("spaces-private-acl", "MANDATORY")
+            ]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
