@@ -109,8 +109,8 @@ BREAKS: dict[str, Callable[[], Plan]] = {
     "k8s-default-deny-network-policy": lambda: fx.edited(
         staged("production"),
         fx.NETWORK_POLICY,
-        name="catalog-default-deny",
-        change=lambda p: p["spec"].update(policyTypes=["Ingress"]),
+        # Every namespace's deny-all loses its egress half (the program's and the fixture's).
+        change=lambda p: p["spec"].update(policyTypes=["Ingress"]) if not p["spec"].get("egress") else None,
     ),
     "cloudflare-pool-monitored": lambda: fx.edited(staged("production"), fx.POOL, lambda p: p.pop("monitor")),
     "cloudflare-lb-fallback-pool": lambda: fx.edited(staged("production"), fx.LOAD_BALANCER, lambda lb: lb.pop("fallbackPool")),

@@ -150,7 +150,9 @@ def test_the_audit_catches_a_secret_that_lost_its_mark():
     plan = plan_of("dev")
     token = stand_in("digitalocean:token")
     # A program that unwraps the kubeconfig before it reaches the provider and an output.
-    leaky = fx.edited(plan, "pulumi:providers:kubernetes", lambda i: i.update(kubeconfig=reveal(i["kubeconfig"])))
+    leaky = fx.edited(
+        plan, "pulumi:providers:kubernetes", lambda i: i.update(kubeconfig=reveal(i["kubeconfig"])), name="nyc3-k8s"
+    )
     leaky.outputs = {**copy.deepcopy(plan.outputs), "debugToken": base64.b64encode(token.encode()).decode()}
     assert leaks(leaky) == [
         "nyc3-k8s input.kubeconfig carries config digitalocean:token unmarked",
