@@ -22,10 +22,13 @@ def describe_error(error: BaseException) -> str:
     """A short, operator-facing account of why a connection or request failed."""
     if isinstance(error, ssl.SSLCertVerificationError):
         return f"certificate verify failed: {error.verify_message}"
+    if isinstance(error, ssl.SSLEOFError):
+        return "TLS error: connection closed without a TLS close"
     if isinstance(error, ssl.SSLError):
         # `reason` is OpenSSL's name for the failure, e.g. TLSV13_ALERT_CERTIFICATE_REQUIRED.
-        reason = error.reason or str(error)
-        return f"TLS error: {reason.lower().replace('_', ' ')}"
+        return (
+            f"TLS error: {error.reason.lower().replace('_', ' ')}" if error.reason else f"TLS error: {error}"
+        )
     if isinstance(error, socket.gaierror):
         return f"cannot resolve the host name: {error.strerror}"
     if isinstance(error, ConnectionRefusedError):
@@ -145,7 +148,8 @@ def fetch(
         body = bytearray()
         while len(body) < max_body:
             sock.settimeout(deadline.remaining())
-            chunk = response.read(min(64 * 1024, max_body - len(body)))
+            # read1: at most one socket read per deadline check (read(n) loops until n bytes).
+            chunk = response.read1(min(64 * 1024, max_body - len(body)))
             if not chunk:
                 break
             body += chunk
