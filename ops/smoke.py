@@ -1,0 +1,731 @@
+"""`ops smoke`: smoke tests against a deployed Marketplace.
+
+Checks the public URL as clients see it through Cloudflare (status, latency, TLS chain,
+certificate expiry, health endpoint), proves that every regional origin refuses a client
+that is not Cloudflare, and optionally runs a small, bounded load probe.
+
+Exit status: 0 when every check passes, 1 when any check fails, 2 when the checks could
+not start (bad input, or the stack outputs could not be read).
+
+Standard library only: this runs right after a deploy and must start fast, so it never
+imports pulumi or a cloud SDK; it reads stack outputs through the `pulumi` CLI."""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import ipaddress
+import json
+import math
+import re
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+from ops._http import Address, FetchError, Response, describe_error, fetch, tls_handshake
+from ops._x509 import certificate_not_after
+
+MAX_LOAD_REQUESTS = 10_000
+MAX_CONCURRENCY = 64
+MAX_LOAD_DEADLINE_SECONDS = 600.0
+MAX_TIMEOUT_SECONDS = 300.0
+MAX_LATENCY_MS = 3_600_000.0
+PULUMI_TIMEOUT_SECONDS = 120.0
+# Enough of a page to time its delivery without downloading a whole catalog listing.
+MAX_PAGE_BYTES = 1024 * 1024
+MAX_HEALTH_BYTES = 64 * 1024
+
+# What an origin may answer a client without Cloudflare's certificate: nginx-style
+# refusals of a missing or bad client certificate, a forbidden client, a wrong host.
+REFUSAL_STATUSES = frozenset({400, 403, 421, 495, 496})
+# Transport failures that mean "this origin would not talk to us".
+REFUSAL_ERRORS: tuple[type[BaseException], ...] = (
+    ConnectionRefusedError,
+    ConnectionResetError,
+    BrokenPipeError,
+    TimeoutError,
+    ssl.SSLError,
+)
+
+
+_Number = TypeVar("_Number", int, float)
+
+
+class InputError(ValueError):
+    """Input that stops `ops smoke` before any check runs (exit status 2)."""
+
+
+# --- Input -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PublicUrl:
+    url: str
+    hostname: str
+    port: int
+    path: str  # path and query sent in the request line
+
+    @property
+    def address(self) -> Address:
+        return (self.hostname, self.port)
+
+    @property
+    def authority(self) -> str:
+        host = f"[{self.hostname}]" if ":" in self.hostname else self.hostname
+        return host if self.port == 443 else f"{host}:{self.port}"
+
+    def at(self, path: str) -> str:
+        return f"https://{self.authority}{path}"
+
+
+@dataclass(frozen=True)
+class Origin:
+    region: str
+    ip: str
+    port: int
+
+    @property
+    def address(self) -> Address:
+        return (self.ip, self.port)
+
+    def __str__(self) -> str:
+        host = f"[{self.ip}]" if ":" in self.ip else self.ip
+        return f"{host}:{self.port}"
+
+
+def parse_public_url(text: str) -> PublicUrl:
+    if not text or any(character.isspace() for character in text):
+        raise InputError(f"not a URL: {text!r}")
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as error:
+        raise InputError(f"not a valid URL: {text!r} ({error})") from error
+    if parts.scheme != "https":
+        raise InputError(f"the URL must start with https:// (the smoke test checks its TLS): {text!r}")
+    if not parts.hostname:
+        raise InputError(f"the URL has no host name: {text!r}")
+    if parts.username is not None or parts.password is not None:
+        raise InputError(f"the URL must not carry credentials: {text!r}")
+    path = parts.path or "/"
+    if parts.query:
+        path = f"{path}?{parts.query}"
+    return PublicUrl(url=text, hostname=parts.hostname, port=port or 443, path=path)
+
+
+_REGION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_BRACKETED = re.compile(r"\[(?P<ip>[^\]]+)\](?::(?P<port>[^:]*))?")
+
+
+def parse_origin_address(region: str, text: str) -> Origin:
+    """An origin from `IP`, `IP:PORT`, `IPV6` or `[IPV6]:PORT` (port 443 by default)."""
+    bracketed = _BRACKETED.fullmatch(text)
+    if bracketed:
+        ip, port_text = bracketed["ip"], bracketed["port"]
+    elif text.count(":") == 1:
+        ip, port_text = text.split(":")
+    else:
+        ip, port_text = text, None
+    try:
+        ip = str(ipaddress.ip_address(ip))
+    except ValueError:
+        raise InputError(f"origin {region}: {ip!r} is not an IP address") from None
+    port = 443
+    if port_text is not None:
+        if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+            raise InputError(f"origin {region}: port {port_text!r} is not a number from 1 to 65535")
+        port = int(port_text)
+    return Origin(region=region, ip=ip, port=port)
+
+
+def parse_origin(text: str) -> Origin:
+    region, equals, address = text.partition("=")
+    if not equals:
+        raise InputError(f"expected REGION=IP[:PORT], got {text!r}")
+    if not _REGION.fullmatch(region):
+        raise InputError(f"{region!r} is not a region name (letters, digits, '-', '_', '.')")
+    return parse_origin_address(region, address)
+
+
+def _number(
+    option: str,
+    text: str,
+    kind: Callable[[str], _Number],
+    minimum: float,
+    maximum: float,
+    *,
+    open_minimum: bool,
+) -> _Number:
+    bound = f"greater than {minimum:g}" if open_minimum else f"at least {minimum:g}"
+    try:
+        value = kind(text)
+    except ValueError:
+        raise InputError(f"{option} must be a number, got {text!r}") from None
+    too_small = value <= minimum if open_minimum else value < minimum
+    if not math.isfinite(value) or too_small or value > maximum:
+        raise InputError(f"{option} must be {bound} and at most {maximum:g}, got {text!r}")
+    return value
+
+
+def _health_path(text: str) -> str:
+    if not text.startswith("/") or any(character.isspace() for character in text):
+        raise InputError(f"--health-path must be a path starting with '/', got {text!r}")
+    return text
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    # Values stay strings here and are validated in run(), so that bad input gets one
+    # line on stderr rather than argparse's usage block.
+    target = parser.add_argument_group("what to check (either --stack, or --url with --origin)")
+    target.add_argument(
+        "--stack", "-s", metavar="NAME", help="read `url` and `origins` from this stack's outputs"
+    )
+    target.add_argument("--url", help="the public URL, e.g. https://catalog.example.com")
+    target.add_argument(
+        "--origin",
+        action="append",
+        default=[],
+        metavar="REGION=IP[:PORT]",
+        help="a regional origin, to prove it refuses clients that are not Cloudflare (repeatable)",
+    )
+    checks = parser.add_argument_group("checks")
+    checks.add_argument("--health-path", default="/healthz", metavar="PATH", help="default: %(default)s")
+    checks.add_argument("--ca-file", metavar="PEM", help="trust these CAs instead of the system trust store")
+    checks.add_argument(
+        "--timeout",
+        default="10",
+        metavar="SECONDS",
+        help="limit on each request, all phases included (default: 10)",
+    )
+    checks.add_argument(
+        "--max-latency-ms",
+        default="2000",
+        metavar="MS",
+        help="slowest acceptable single request to the public URL or health endpoint (default: 2000)",
+    )
+    checks.add_argument(
+        "--min-cert-days",
+        default="14",
+        metavar="DAYS",
+        help="fail when the certificate expires sooner (default: 14)",
+    )
+    load = parser.add_argument_group("load probe (only with --load)")
+    load.add_argument(
+        "--load", metavar="N", help=f"send N GETs to the health endpoint (at most {MAX_LOAD_REQUESTS})"
+    )
+    load.add_argument(
+        "--concurrency",
+        default="8",
+        metavar="C",
+        help=f"requests in flight (default: 8, at most {MAX_CONCURRENCY})",
+    )
+    load.add_argument(
+        "--load-deadline",
+        default="60",
+        metavar="SECONDS",
+        help="start no request after this long, and end every request by then (default: 60)",
+    )
+    load.add_argument(
+        "--max-error-rate",
+        default="0.01",
+        metavar="RATE",
+        help="fail above this fraction of failed requests, 0 to 1 (default: 0.01)",
+    )
+    load.add_argument(
+        "--max-p95-ms",
+        default="1500",
+        metavar="MS",
+        help="fail when the 95th percentile is slower (default: 1500)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
+
+
+# --- Stack outputs -----------------------------------------------------------------
+
+
+def read_stack_outputs(stack: str) -> tuple[PublicUrl, list[Origin]]:
+    """The public URL and origins a deployed stack exports, via `pulumi stack output`."""
+    if not stack or stack.startswith("-"):
+        raise InputError(f"not a stack name: {stack!r}")
+    command = ["pulumi", "stack", "output", "--json", "--show-secrets=false", "-s", stack]
+    shown = " ".join(command)
+    try:
+        completed = subprocess.run(
+            command,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=PULUMI_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise InputError(
+            "the pulumi CLI is not on PATH: install it, or give --url and --origin instead of --stack"
+        ) from None
+    except subprocess.TimeoutExpired:
+        raise InputError(f"`{shown}` did not finish within {PULUMI_TIMEOUT_SECONDS:g} s") from None
+    if completed.returncode != 0:
+        said = " ".join(completed.stderr.split()) or "no message"
+        raise InputError(f"`{shown}` failed with exit status {completed.returncode}: {said}")
+    try:
+        outputs = json.loads(completed.stdout)
+    except json.JSONDecodeError as error:
+        raise InputError(f"`{shown}` did not print JSON: {error}") from None
+    if not isinstance(outputs, dict):
+        raise InputError(f"`{shown}` printed {type(outputs).__name__}, expected an object of outputs")
+
+    url = outputs.get("url")
+    if not isinstance(url, str):
+        raise InputError(f"stack {stack} has no `url` output (a string like https://catalog.example.com)")
+    origins = outputs.get("origins")
+    if not isinstance(origins, dict) or not origins:
+        raise InputError(f"stack {stack} has no `origins` output (an object of region -> origin IP)")
+    try:
+        parsed_url = parse_public_url(url)
+        parsed_origins = []
+        for region, address in origins.items():
+            if not isinstance(address, str):
+                raise InputError(f"origin {region}: expected an IP address string, got {address!r}")
+            parsed_origins.append(parse_origin_address(region, address))
+    except InputError as error:
+        raise InputError(f"stack {stack} outputs: {error}") from None
+    return parsed_url, parsed_origins
+
+
+# --- Checks ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    check: str
+    target: str
+    passed: bool
+    detail: str
+    metrics: dict[str, float | int | str] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "check": self.check,
+            "target": self.target,
+            "result": "PASS" if self.passed else "FAIL",
+            "detail": self.detail,
+            "metrics": self.metrics,
+        }
+
+
+@dataclass(frozen=True)
+class Settings:
+    url: PublicUrl
+    trusted: ssl.SSLContext  # verifies the chain and the hostname
+    untrusted: ssl.SSLContext  # for origins, whose Origin CA certificate no public store trusts
+    timeout: float
+    max_latency_ms: float
+    min_cert_days: int
+    health_path: str
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms"
+
+
+def _days(count: int) -> str:
+    return f"{count} day" if count == 1 else f"{count} days"
+
+
+def _excerpt(body: bytes, limit: int = 120) -> str:
+    text = " ".join(body.decode("utf-8", "replace").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _get(settings: Settings, path: str, max_body: int, timeout: float | None = None) -> Response:
+    url = settings.url
+    return fetch(
+        url.address,
+        server_hostname=url.hostname,
+        host_header=url.authority,
+        path=path,
+        context=settings.trusted,
+        timeout=settings.timeout if timeout is None else timeout,
+        max_body=max_body,
+    )
+
+
+def check_certificate(settings: Settings, now: datetime) -> list[CheckResult]:
+    """`tls`: the chain verifies and names the host; `cert-expiry`: days left. The expiry
+    is read even from an untrusted certificate, since that is when it matters most."""
+    url = settings.url
+    target = url.authority
+    try:
+        handshake = tls_handshake(
+            url.address, server_hostname=url.hostname, context=settings.trusted, timeout=settings.timeout
+        )
+    except FetchError as error:
+        tls = CheckResult("tls", target, False, str(error))
+        if not isinstance(error.cause, ssl.SSLCertVerificationError):
+            return [
+                tls,
+                CheckResult("cert-expiry", target, False, "no certificate to read: the TLS handshake failed"),
+            ]
+        try:
+            handshake = tls_handshake(
+                url.address,
+                server_hostname=url.hostname,
+                context=settings.untrusted,
+                timeout=settings.timeout,
+            )
+        except FetchError as second:
+            return [tls, CheckResult("cert-expiry", target, False, f"no certificate to read: {second}")]
+    else:
+        detail = f"chain verified for {url.hostname}, {handshake.tls_version}"
+        tls = CheckResult(
+            "tls", target, True, f"{detail}, issuer {handshake.issuer}" if handshake.issuer else detail
+        )
+    return [tls, _expiry(target, handshake.certificate_der, settings.min_cert_days, now)]
+
+
+def _expiry(target: str, der: bytes, min_days: int, now: datetime) -> CheckResult:
+    try:
+        expires = certificate_not_after(der)
+    except ValueError as error:
+        return CheckResult("cert-expiry", target, False, f"cannot read the expiry: {error}")
+    left = expires - now
+    days_left = math.floor(left / timedelta(days=1))
+    when = expires.strftime("%Y-%m-%d %H:%M UTC")
+    metrics: dict[str, float | int | str] = {"days_left": days_left, "not_after": expires.isoformat()}
+    if left <= timedelta(0):
+        ago = math.floor(-left / timedelta(days=1))
+        return CheckResult("cert-expiry", target, False, f"expired {_days(ago)} ago ({when})", metrics)
+    if left < timedelta(days=min_days):
+        return CheckResult(
+            "cert-expiry",
+            target,
+            False,
+            f"{_days(days_left)} left (expires {when}), less than the {min_days} days required",
+            metrics,
+        )
+    return CheckResult("cert-expiry", target, True, f"{_days(days_left)} left (expires {when})", metrics)
+
+
+def check_public_url(settings: Settings) -> CheckResult:
+    url = settings.url
+    target = url.at(url.path)
+    try:
+        response = _get(settings, url.path, MAX_PAGE_BYTES)
+    except FetchError as error:
+        return CheckResult("public-url", target, False, f"no response: {error}")
+    return _status_and_latency("public-url", target, response, settings.max_latency_ms, "")
+
+
+def _status_and_latency(
+    check: str, target: str, response: Response, max_latency_ms: float, note: str
+) -> CheckResult:
+    metrics: dict[str, float | int | str] = {
+        "status": response.status,
+        "latency_ms": round(response.elapsed * 1000, 1),
+    }
+    answered = f"{response.status} {response.reason} in {_ms(response.elapsed)}"
+    if not 200 <= response.status < 300:
+        excerpt = _excerpt(response.body)
+        return CheckResult(
+            check, target, False, f"{answered}, expected 2xx" + (f": {excerpt}" if excerpt else ""), metrics
+        )
+    if response.elapsed * 1000 > max_latency_ms:
+        return CheckResult(
+            check, target, False, f"{answered}, slower than the {max_latency_ms:g} ms limit", metrics
+        )
+    return CheckResult(check, target, True, answered + note, metrics)
+
+
+def check_health(settings: Settings) -> CheckResult:
+    """2xx within the latency limit and, when the body is a JSON object with a `status`,
+    that status is "ok"."""
+    target = settings.url.at(settings.health_path)
+    try:
+        response = _get(settings, settings.health_path, MAX_HEALTH_BYTES)
+    except FetchError as error:
+        return CheckResult("health", target, False, f"no response: {error}")
+    claims_json = "json" in response.content_type.lower()
+    note = ""
+    if 200 <= response.status < 300 and (claims_json or response.body.lstrip().startswith(b"{")):
+        try:
+            document = json.loads(response.body)
+        except ValueError:
+            if claims_json:
+                return CheckResult(
+                    "health",
+                    target,
+                    False,
+                    f"{response.status} {response.reason} but the body is not valid JSON: "
+                    f"{_excerpt(response.body)}",
+                )
+            document = None
+        if isinstance(document, dict) and "status" in document:
+            if document["status"] != "ok":
+                return CheckResult(
+                    "health",
+                    target,
+                    False,
+                    f"{response.status} {response.reason} but status is {document['status']!r}, "
+                    f'expected "ok": {_excerpt(response.body)}',
+                    {"status": response.status, "latency_ms": round(response.elapsed * 1000, 1)},
+                )
+            note = ', status "ok"'
+    return _status_and_latency("health", target, response, settings.max_latency_ms, note)
+
+
+def check_origin(settings: Settings, origin: Origin) -> CheckResult:
+    """The origin, reached directly with the public hostname but without Cloudflare's
+    client certificate, must refuse; anything it serves proves it would serve anyone."""
+    target = f"{origin.region} {origin}"
+    url = settings.url
+    try:
+        response = fetch(
+            origin.address,
+            server_hostname=url.hostname,
+            host_header=url.authority,
+            path=settings.health_path,
+            context=settings.untrusted,
+            timeout=settings.timeout,
+            max_body=0,
+        )
+    except FetchError as error:
+        if isinstance(error.cause, REFUSAL_ERRORS):
+            detail = f"refused: {error}"
+            if isinstance(error.cause, TimeoutError):
+                detail += f" (no answer within {settings.timeout:g} s)"
+            return CheckResult("origin", target, True, detail)
+        return CheckResult("origin", target, False, f"cannot tell whether it refuses: {error}")
+    answered = f"{response.status} {response.reason}"
+    if response.status in REFUSAL_STATUSES:
+        return CheckResult(
+            "origin", target, True, f"refused: answered {answered}", {"status": response.status}
+        )
+    if 200 <= response.status < 400:
+        return CheckResult(
+            "origin",
+            target,
+            False,
+            f"answered {answered} without a client certificate: "
+            "the origin answers clients that are not Cloudflare",
+            {"status": response.status},
+        )
+    return CheckResult(
+        "origin",
+        target,
+        False,
+        f"answered {answered}; expected a refusal (connection refused or reset, "
+        "TLS handshake failure, or HTTP 400/403/421/495/496)",
+        {"status": response.status},
+    )
+
+
+@dataclass(frozen=True)
+class LoadSettings:
+    requests: int
+    concurrency: int
+    deadline_seconds: float
+    max_error_rate: float
+    max_p95_ms: float
+
+
+def nearest_rank(ordered: Sequence[float], fraction: float) -> float:
+    """The nearest-rank percentile: always a latency that was actually measured."""
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+def run_load_probe(settings: Settings, load: LoadSettings) -> CheckResult:
+    """N GETs of the health endpoint, at most C at a time, each on a fresh connection.
+    No request starts after the deadline and none outlives it."""
+    target = settings.url.at(settings.health_path)
+    deadline = time.monotonic() + load.deadline_seconds
+
+    def one(_: int) -> float | str | None:
+        """Latency in seconds, the reason it failed, or None when the deadline had passed."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        try:
+            response = _get(
+                settings, settings.health_path, MAX_HEALTH_BYTES, timeout=min(settings.timeout, remaining)
+            )
+        except FetchError as error:
+            return describe_error(error.cause)
+        if not 200 <= response.status < 300:
+            return f"{response.status} {response.reason}"
+        return response.elapsed
+
+    with ThreadPoolExecutor(
+        max_workers=min(load.concurrency, load.requests), thread_name_prefix="smoke-load"
+    ) as pool:
+        outcomes = list(pool.map(one, range(load.requests)))
+
+    latencies = sorted(outcome for outcome in outcomes if isinstance(outcome, float))
+    failures = collections.Counter(outcome for outcome in outcomes if isinstance(outcome, str))
+    finished = len(latencies) + failures.total()
+    error_count = failures.total()
+    error_rate = error_count / finished if finished else 1.0
+    metrics: dict[str, float | int | str] = {
+        "requested": load.requests,
+        "finished": finished,
+        "errors": error_count,
+        "error_rate": round(error_rate, 4),
+    }
+    summary = f"{finished}/{load.requests} requests at concurrency {load.concurrency}"
+    problems = []
+    if latencies:
+        p50, p95 = nearest_rank(latencies, 0.50), nearest_rank(latencies, 0.95)
+        metrics |= {"p50_ms": round(p50 * 1000, 1), "p95_ms": round(p95 * 1000, 1)}
+        summary += f", p50 {_ms(p50)}, p95 {_ms(p95)}"
+        if p95 * 1000 > load.max_p95_ms:
+            problems.append(f"p95 slower than the {load.max_p95_ms:g} ms limit")
+    summary += f", errors {error_count} ({error_rate:.1%})"
+    if error_rate > load.max_error_rate:
+        reason, count = failures.most_common(1)[0] if failures else ("no request finished", 0)
+        problems.append(f"error rate above {load.max_error_rate:.1%} (most often {reason}, {count} times)")
+    if finished < load.requests:
+        problems.append(f"the {load.deadline_seconds:g} s deadline passed before all requests ran")
+    detail = "; ".join([summary, *problems])
+    return CheckResult("load", target, not problems, detail, metrics)
+
+
+def run_checks(settings: Settings, origins: Sequence[Origin], load: LoadSettings | None) -> list[CheckResult]:
+    """All checks but the load probe run side by side, so that origins which drop
+    packets (and so take the whole timeout to refuse) cost one timeout, not one each.
+    The load probe runs last, alone, so it cannot skew the single-request latencies."""
+    now = datetime.now(UTC)
+    with ThreadPoolExecutor(max_workers=3 + len(origins), thread_name_prefix="smoke") as pool:
+        public_url = pool.submit(check_public_url, settings)
+        certificate = pool.submit(check_certificate, settings, now)
+        health = pool.submit(check_health, settings)
+        per_origin = [pool.submit(check_origin, settings, origin) for origin in origins]
+        results = [
+            public_url.result(),
+            *certificate.result(),
+            health.result(),
+            *(f.result() for f in per_origin),
+        ]
+    if load is not None:
+        results.append(run_load_probe(settings, load))
+    return results
+
+
+# --- Output ------------------------------------------------------------------------
+
+
+def render_table(results: Sequence[CheckResult]) -> str:
+    rows = [("CHECK", "TARGET", "RESULT", "DETAIL")]
+    rows += [(r.check, r.target, "PASS" if r.passed else "FAIL", r.detail) for r in results]
+    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    lines = [
+        "  ".join([*(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)), row[3]])
+        for row in rows
+    ]
+    failed = [r.check for r in results if not r.passed]
+    if failed:
+        lines.append(f"\n{len(failed)} of {len(results)} checks failed: {', '.join(dict.fromkeys(failed))}")
+    else:
+        lines.append(f"\nall {len(results)} checks passed")
+    return "\n".join(lines)
+
+
+def render_json(url: PublicUrl, results: Sequence[CheckResult]) -> str:
+    document = {
+        "url": url.url,
+        "passed": all(r.passed for r in results),
+        "results": [r.as_json() for r in results],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False)
+
+
+# --- Entry point -------------------------------------------------------------------
+
+
+def _targets(args: argparse.Namespace) -> tuple[PublicUrl, list[Origin]]:
+    if args.stack is not None:
+        if args.url is not None or args.origin:
+            raise InputError("--stack reads the URL and origins from the stack: do not add --url or --origin")
+        url, origins = read_stack_outputs(args.stack)
+    elif args.url is None:
+        raise InputError("give --stack NAME, or --url URL with --origin REGION=IP[:PORT] for each region")
+    else:
+        try:
+            url = parse_public_url(args.url)
+        except InputError as error:
+            raise InputError(f"--url: {error}") from None
+        try:
+            origins = [parse_origin(text) for text in args.origin]
+        except InputError as error:
+            raise InputError(f"--origin: {error}") from None
+    regions = [origin.region for origin in origins]
+    duplicates = sorted({region for region in regions if regions.count(region) > 1})
+    if duplicates:
+        raise InputError(f"more than one origin for region {', '.join(duplicates)}")
+    return url, origins
+
+
+def _load_settings(args: argparse.Namespace) -> LoadSettings | None:
+    if args.load is None:
+        return None
+    return LoadSettings(
+        requests=_number("--load", args.load, int, 0, MAX_LOAD_REQUESTS, open_minimum=True),
+        concurrency=_number("--concurrency", args.concurrency, int, 0, MAX_CONCURRENCY, open_minimum=True),
+        deadline_seconds=_number(
+            "--load-deadline", args.load_deadline, float, 0, MAX_LOAD_DEADLINE_SECONDS, open_minimum=True
+        ),
+        max_error_rate=_number("--max-error-rate", args.max_error_rate, float, 0, 1, open_minimum=False),
+        max_p95_ms=_number("--max-p95-ms", args.max_p95_ms, float, 0, MAX_LATENCY_MS, open_minimum=True),
+    )
+
+
+def _trusted_context(ca_file: str | None) -> ssl.SSLContext:
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except FileNotFoundError:
+        raise InputError(f"--ca-file {ca_file}: no such file") from None
+    except (ssl.SSLError, OSError) as error:
+        raise InputError(
+            f"--ca-file {ca_file}: not a PEM file of CA certificates ({describe_error(error)})"
+        ) from None
+
+
+def _untrusted_context() -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        # Numbers first: a typo in a limit should not wait for `pulumi stack output`.
+        timeout = _number("--timeout", args.timeout, float, 0, MAX_TIMEOUT_SECONDS, open_minimum=True)
+        max_latency_ms = _number(
+            "--max-latency-ms", args.max_latency_ms, float, 0, MAX_LATENCY_MS, open_minimum=True
+        )
+        min_cert_days = _number("--min-cert-days", args.min_cert_days, int, 0, 3650, open_minimum=False)
+        health_path = _health_path(args.health_path)
+        load = _load_settings(args)
+        trusted = _trusted_context(args.ca_file)
+        url, origins = _targets(args)
+    except InputError as error:
+        print(f"ops smoke: {error}", file=sys.stderr)
+        return 2
+    settings = Settings(
+        url=url,
+        trusted=trusted,
+        untrusted=_untrusted_context(),
+        timeout=timeout,
+        max_latency_ms=max_latency_ms,
+        min_cert_days=min_cert_days,
+        health_path=health_path,
+    )
+    results = run_checks(settings, origins, load)
+    print(render_json(url, results) if args.json else render_table(results))
+    return 0 if all(r.passed for r in results) else 1
