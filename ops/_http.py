@@ -26,9 +26,7 @@ def describe_error(error: BaseException) -> str:
         return "TLS error: connection closed without a TLS close"
     if isinstance(error, ssl.SSLError):
         # `reason` is OpenSSL's name for the failure, e.g. TLSV13_ALERT_CERTIFICATE_REQUIRED.
-        return (
-            f"TLS error: {error.reason.lower().replace('_', ' ')}" if error.reason else f"TLS error: {error}"
-        )
+        return f"TLS error: {error.reason.lower().replace('_', ' ')}" if error.reason else f"TLS error: {error}"
     if isinstance(error, socket.gaierror):
         return f"cannot resolve the host name: {error.strerror}"
     if isinstance(error, ConnectionRefusedError):
@@ -94,9 +92,7 @@ class _Deadline:
         return left
 
 
-def _open_tls(
-    address: Address, server_hostname: str, context: ssl.SSLContext, deadline: _Deadline
-) -> ssl.SSLSocket:
+def _open_tls(address: Address, server_hostname: str, context: ssl.SSLContext, deadline: _Deadline) -> ssl.SSLSocket:
     try:
         raw = socket.create_connection(address, timeout=deadline.remaining())
     except OSError as error:
@@ -166,9 +162,7 @@ def fetch(
         connection.close()
 
 
-def tls_handshake(
-    address: Address, *, server_hostname: str, context: ssl.SSLContext, timeout: float
-) -> Handshake:
+def tls_handshake(address: Address, *, server_hostname: str, context: ssl.SSLContext, timeout: float) -> Handshake:
     """Complete a TLS handshake and return what the server presented."""
     with _open_tls(address, server_hostname, context, _Deadline(timeout)) as tls:
         der = tls.getpeercert(binary_form=True)

@@ -184,9 +184,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     # Values stay strings here and are validated in run(), so that bad input gets one
     # line on stderr rather than argparse's usage block.
     target = parser.add_argument_group("what to check (either --stack, or --url with --origin)")
-    target.add_argument(
-        "--stack", "-s", metavar="NAME", help="read `url` and `origins` from this stack's outputs"
-    )
+    target.add_argument("--stack", "-s", metavar="NAME", help="read `url` and `origins` from this stack's outputs")
     target.add_argument("--url", help="the public URL, e.g. https://catalog.example.com")
     target.add_argument(
         "--origin",
@@ -217,9 +215,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="fail when the certificate expires sooner (default: 14)",
     )
     load = parser.add_argument_group("load probe (only with --load)")
-    load.add_argument(
-        "--load", metavar="N", help=f"send N GETs to the health endpoint (at most {MAX_LOAD_REQUESTS})"
-    )
+    load.add_argument("--load", metavar="N", help=f"send N GETs to the health endpoint (at most {MAX_LOAD_REQUESTS})")
     load.add_argument(
         "--concurrency",
         default="8",
@@ -266,9 +262,7 @@ def read_stack_outputs(stack: str) -> tuple[PublicUrl, list[Origin]]:
             check=False,
         )
     except FileNotFoundError:
-        raise InputError(
-            "the pulumi CLI is not on PATH: install it, or give --url and --origin instead of --stack"
-        ) from None
+        raise InputError("the pulumi CLI is not on PATH: install it, or give --url and --origin instead of --stack") from None
     except subprocess.TimeoutExpired:
         raise InputError(f"`{shown}` did not finish within {PULUMI_TIMEOUT_SECONDS:g} s") from None
     if completed.returncode != 0:
@@ -363,9 +357,7 @@ def check_certificate(settings: Settings, now: datetime) -> list[CheckResult]:
     url = settings.url
     target = url.authority
     try:
-        handshake = tls_handshake(
-            url.address, server_hostname=url.hostname, context=settings.trusted, timeout=settings.timeout
-        )
+        handshake = tls_handshake(url.address, server_hostname=url.hostname, context=settings.trusted, timeout=settings.timeout)
     except FetchError as error:
         tls = CheckResult("tls", target, False, str(error))
         if not isinstance(error.cause, ssl.SSLCertVerificationError):
@@ -384,9 +376,7 @@ def check_certificate(settings: Settings, now: datetime) -> list[CheckResult]:
             return [tls, CheckResult("cert-expiry", target, False, f"no certificate to read: {second}")]
     else:
         detail = f"chain verified for {url.hostname}, {handshake.tls_version}"
-        tls = CheckResult(
-            "tls", target, True, f"{detail}, issuer {handshake.issuer}" if handshake.issuer else detail
-        )
+        tls = CheckResult("tls", target, True, f"{detail}, issuer {handshake.issuer}" if handshake.issuer else detail)
     return [tls, _expiry(target, handshake.certificate_der, settings.min_cert_days, now)]
 
 
@@ -423,9 +413,7 @@ def check_public_url(settings: Settings) -> CheckResult:
     return _status_and_latency("public-url", target, response, settings.max_latency_ms, "")
 
 
-def _status_and_latency(
-    check: str, target: str, response: Response, max_latency_ms: float, note: str
-) -> CheckResult:
+def _status_and_latency(check: str, target: str, response: Response, max_latency_ms: float, note: str) -> CheckResult:
     metrics: dict[str, float | int | str] = {
         "status": response.status,
         "latency_ms": round(response.elapsed * 1000, 1),
@@ -433,13 +421,9 @@ def _status_and_latency(
     answered = f"{response.status} {response.reason} in {_ms(response.elapsed)}"
     if not 200 <= response.status < 300:
         excerpt = _excerpt(response.body)
-        return CheckResult(
-            check, target, False, f"{answered}, expected 2xx" + (f": {excerpt}" if excerpt else ""), metrics
-        )
+        return CheckResult(check, target, False, f"{answered}, expected 2xx" + (f": {excerpt}" if excerpt else ""), metrics)
     if response.elapsed * 1000 > max_latency_ms:
-        return CheckResult(
-            check, target, False, f"{answered}, slower than the {max_latency_ms:g} ms limit", metrics
-        )
+        return CheckResult(check, target, False, f"{answered}, slower than the {max_latency_ms:g} ms limit", metrics)
     return CheckResult(check, target, True, answered + note, metrics)
 
 
@@ -462,8 +446,7 @@ def check_health(settings: Settings) -> CheckResult:
                     "health",
                     target,
                     False,
-                    f"{response.status} {response.reason} but the body is not valid JSON: "
-                    f"{_excerpt(response.body)}",
+                    f"{response.status} {response.reason} but the body is not valid JSON: {_excerpt(response.body)}",
                 )
             document = None
         if isinstance(document, dict) and "status" in document:
@@ -504,16 +487,13 @@ def check_origin(settings: Settings, origin: Origin) -> CheckResult:
         return CheckResult("origin", target, False, f"cannot tell whether it refuses: {error}")
     answered = f"{response.status} {response.reason}"
     if response.status in REFUSAL_STATUSES:
-        return CheckResult(
-            "origin", target, True, f"refused: answered {answered}", {"status": response.status}
-        )
+        return CheckResult("origin", target, True, f"refused: answered {answered}", {"status": response.status})
     if 200 <= response.status < 400:
         return CheckResult(
             "origin",
             target,
             False,
-            f"answered {answered} without a client certificate: "
-            "the origin answers clients that are not Cloudflare",
+            f"answered {answered} without a client certificate: the origin answers clients that are not Cloudflare",
             {"status": response.status},
         )
     return CheckResult(
@@ -552,18 +532,14 @@ def run_load_probe(settings: Settings, load: LoadSettings) -> CheckResult:
         if remaining <= 0:
             return None
         try:
-            response = _get(
-                settings, settings.health_path, MAX_HEALTH_BYTES, timeout=min(settings.timeout, remaining)
-            )
+            response = _get(settings, settings.health_path, MAX_HEALTH_BYTES, timeout=min(settings.timeout, remaining))
         except FetchError as error:
             return describe_error(error.cause)
         if not 200 <= response.status < 300:
             return f"{response.status} {response.reason}"
         return response.elapsed
 
-    with ThreadPoolExecutor(
-        max_workers=min(load.concurrency, load.requests), thread_name_prefix="smoke-load"
-    ) as pool:
+    with ThreadPoolExecutor(max_workers=min(load.concurrency, load.requests), thread_name_prefix="smoke-load") as pool:
         outcomes = list(pool.map(one, range(load.requests)))
 
     latencies = sorted(outcome for outcome in outcomes if isinstance(outcome, float))
@@ -623,10 +599,7 @@ def render_table(results: Sequence[CheckResult]) -> str:
     rows = [("CHECK", "TARGET", "RESULT", "DETAIL")]
     rows += [(r.check, r.target, "PASS" if r.passed else "FAIL", r.detail) for r in results]
     widths = [max(len(row[column]) for row in rows) for column in range(3)]
-    lines = [
-        "  ".join([*(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)), row[3]])
-        for row in rows
-    ]
+    lines = ["  ".join([*(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)), row[3]]) for row in rows]
     failed = [r.check for r in results if not r.passed]
     if failed:
         lines.append(f"\n{len(failed)} of {len(results)} checks failed: {', '.join(dict.fromkeys(failed))}")
@@ -676,9 +649,7 @@ def _load_settings(args: argparse.Namespace) -> LoadSettings | None:
     return LoadSettings(
         requests=_number("--load", args.load, int, 0, MAX_LOAD_REQUESTS, open_minimum=True),
         concurrency=_number("--concurrency", args.concurrency, int, 0, MAX_CONCURRENCY, open_minimum=True),
-        deadline_seconds=_number(
-            "--load-deadline", args.load_deadline, float, 0, MAX_LOAD_DEADLINE_SECONDS, open_minimum=True
-        ),
+        deadline_seconds=_number("--load-deadline", args.load_deadline, float, 0, MAX_LOAD_DEADLINE_SECONDS, open_minimum=True),
         max_error_rate=_number("--max-error-rate", args.max_error_rate, float, 0, 1, open_minimum=False),
         max_p95_ms=_number("--max-p95-ms", args.max_p95_ms, float, 0, MAX_LATENCY_MS, open_minimum=True),
     )
@@ -690,9 +661,7 @@ def _trusted_context(ca_file: str | None) -> ssl.SSLContext:
     except FileNotFoundError:
         raise InputError(f"--ca-file {ca_file}: no such file") from None
     except (ssl.SSLError, OSError) as error:
-        raise InputError(
-            f"--ca-file {ca_file}: not a PEM file of CA certificates ({describe_error(error)})"
-        ) from None
+        raise InputError(f"--ca-file {ca_file}: not a PEM file of CA certificates ({describe_error(error)})") from None
 
 
 def _untrusted_context() -> ssl.SSLContext:
@@ -706,9 +675,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         # Numbers first: a typo in a limit should not wait for `pulumi stack output`.
         timeout = _number("--timeout", args.timeout, float, 0, MAX_TIMEOUT_SECONDS, open_minimum=True)
-        max_latency_ms = _number(
-            "--max-latency-ms", args.max_latency_ms, float, 0, MAX_LATENCY_MS, open_minimum=True
-        )
+        max_latency_ms = _number("--max-latency-ms", args.max_latency_ms, float, 0, MAX_LATENCY_MS, open_minimum=True)
         min_cert_days = _number("--min-cert-days", args.min_cert_days, int, 0, 3650, open_minimum=False)
         health_path = _health_path(args.health_path)
         load = _load_settings(args)

@@ -97,9 +97,7 @@ class CertificateAuthority:
         (directory / "index.txt").write_text("")
         (directory / "serial").write_text("01\n")
 
-    def issue(
-        self, name: str, not_before: datetime, not_after: datetime, names: str = "catalog"
-    ) -> ServerCertificate:
+    def issue(self, name: str, not_before: datetime, not_after: datetime, names: str = "catalog") -> ServerCertificate:
         chain = self.directory / f"{name}.pem"
         _openssl(
             "ca", "-batch", "-notext", "-config", "ca.cnf", "-cert", "ca.pem", "-keyfile", "ca.key",
@@ -139,12 +137,8 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
         expiring=trusted.issue("expiring", now - timedelta(days=1), now + timedelta(days=5)),
         expired=trusted.issue("expired", now - timedelta(days=30), now - timedelta(days=2)),
         untrusted=rogue.issue("untrusted", now - timedelta(days=1), now + timedelta(days=90)),
-        wrong_name=trusted.issue(
-            "wrong-name", now - timedelta(days=1), now + timedelta(days=90), "elsewhere"
-        ),
-        far_future=trusted.issue(
-            "far-future", now - timedelta(days=1), datetime(2051, 1, 2, 3, 4, 5, tzinfo=UTC)
-        ),
+        wrong_name=trusted.issue("wrong-name", now - timedelta(days=1), now + timedelta(days=90), "elsewhere"),
+        far_future=trusted.issue("far-future", now - timedelta(days=1), datetime(2051, 1, 2, 3, 4, 5, tzinfo=UTC)),
     )
 
 
@@ -199,9 +193,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 @contextmanager
-def https_server(
-    certificate: ServerCertificate, routes: Routes, client_ca: Path | None = None
-) -> Iterator[_Server]:
+def https_server(certificate: ServerCertificate, routes: Routes, client_ca: Path | None = None) -> Iterator[_Server]:
     """An HTTPS server on 127.0.0.1; with `client_ca`, it requires a client certificate
     signed by it, as an origin requires Cloudflare's."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -387,9 +379,7 @@ class _TricklingHandler(_Handler):
             time.sleep(0.1)
 
 
-def test_timeout_bounds_the_whole_exchange_not_each_read(
-    pki: Pki, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_timeout_bounds_the_whole_exchange_not_each_read(pki: Pki, capsys: pytest.CaptureFixture[str]) -> None:
     """A server that sends its body a byte at a time never lets one read time out."""
     with https_server(pki.valid, {}) as site:
         site.RequestHandlerClass = _TricklingHandler
@@ -408,9 +398,7 @@ def test_timeout_bounds_the_whole_exchange_not_each_read(
         ("4", "PASS", "4 days left"),
     ],
 )
-def test_certificate_expiring_soon(
-    pki: Pki, capsys: pytest.CaptureFixture[str], min_days: str, result: str, detail: str
-) -> None:
+def test_certificate_expiring_soon(pki: Pki, capsys: pytest.CaptureFixture[str], min_days: str, result: str, detail: str) -> None:
     with https_server(pki.expiring, {"/": Reply(), "/healthz": HEALTHY}) as site:
         outcome = smoke(capsys, *public(site, pki, "--min-cert-days", min_days), "--json")
 
@@ -441,9 +429,7 @@ def test_expired_certificate(pki: Pki, capsys: pytest.CaptureFixture[str]) -> No
         ),
     ],
 )
-def test_untrusted_certificate(
-    pki: Pki, capsys: pytest.CaptureFixture[str], certificate: str, reason: str
-) -> None:
+def test_untrusted_certificate(pki: Pki, capsys: pytest.CaptureFixture[str], certificate: str, reason: str) -> None:
     with https_server(getattr(pki, certificate), {"/": Reply(), "/healthz": HEALTHY}) as site:
         outcome = smoke(capsys, *public(site, pki), "--json")
 
@@ -472,9 +458,7 @@ def test_untrusted_certificate(
     ],
     ids=["5xx", "not-ok", "bad-json"],
 )
-def test_failing_health_endpoint(
-    pki: Pki, capsys: pytest.CaptureFixture[str], reply: Reply, detail: str
-) -> None:
+def test_failing_health_endpoint(pki: Pki, capsys: pytest.CaptureFixture[str], reply: Reply, detail: str) -> None:
     with https_server(pki.valid, {"/": Reply(), "/healthz": reply}) as site:
         outcome = smoke(capsys, *public(site, pki), "--json")
 
@@ -483,9 +467,7 @@ def test_failing_health_endpoint(
     assert detail in outcome.row("health")["detail"]
 
 
-def test_health_path_is_configurable_and_plain_text_health_passes(
-    pki: Pki, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_health_path_is_configurable_and_plain_text_health_passes(pki: Pki, capsys: pytest.CaptureFixture[str]) -> None:
     with https_server(pki.valid, {"/": Reply(), "/ready": Reply(body=b"ready")}) as site:
         outcome = smoke(capsys, *public(site, pki, "--health-path", "/ready"), "--json")
 
@@ -561,9 +543,7 @@ def test_origin_that_never_answers_counts_as_refusing(pki: Pki, capsys: pytest.C
         socket.create_server(("127.0.0.1", 0)) as silent,
     ):
         silent_port = silent.getsockname()[1]
-        outcome = smoke(
-            capsys, *public(site, pki), "--timeout", "0.3", "--origin", f"lon1=127.0.0.1:{silent_port}"
-        )
+        outcome = smoke(capsys, *public(site, pki), "--timeout", "0.3", "--origin", f"lon1=127.0.0.1:{silent_port}")
 
     assert outcome.code == 0, outcome.out
     assert "refused: timed out (during TLS handshake) (no answer within 0.3 s)" in outcome.out
@@ -653,9 +633,7 @@ def test_stack_outputs_name_the_url_and_origins(
         }
         calls = fake_pulumi(tmp_path / "bin", stdout=json.dumps(outputs))
         monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
-        outcome = smoke(
-            capsys, "--stack", "production", "--ca-file", str(pki.ca_file), "--timeout", "2", "--json"
-        )
+        outcome = smoke(capsys, "--stack", "production", "--ca-file", str(pki.ca_file), "--timeout", "2", "--json")
 
     assert json.loads(calls.read_text()) == [
         "stack",
@@ -759,9 +737,7 @@ def test_unreadable_stack_outputs_stop_before_any_check(
         (["--stack", "prod", "--url", "https://catalog.test"], "do not add --url or --origin"),
     ],
 )
-def test_bad_input_is_one_line_on_stderr(
-    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
-) -> None:
+def test_bad_input_is_one_line_on_stderr(capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:
     outcome = smoke(capsys, *argv)
 
     assert (outcome.code, outcome.out) == (2, "")
@@ -777,9 +753,7 @@ def test_command_starts_without_cloud_sdks_and_without_traceback() -> None:
         "heavy = sorted(m for m in sys.modules if m.split('.')[0].startswith(('pulumi', 'grpc')))\n"
         "print(code, heavy)\n"
     )
-    completed = subprocess.run(
-        [sys.executable, "-c", program], cwd=REPO, capture_output=True, text=True, timeout=20, check=False
-    )
+    completed = subprocess.run([sys.executable, "-c", program], cwd=REPO, capture_output=True, text=True, timeout=20, check=False)
 
     assert completed.stdout == "2 []\n"
     assert completed.stderr == (
