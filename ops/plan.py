@@ -94,6 +94,10 @@ def render_text(document: dict[str, Any]) -> str:
     lines += ["", "Outputs:"]
     for key, value in sorted(document["outputs"].items()):
         lines.append(f"    {key}: {_format_output(value)}")
+    # Operator insight (ops/cost.py): the estimated monthly cost under the plan.
+    from ops.cost import render_cost
+
+    lines += ["", render_cost(document).rstrip("\n")]
     return "\n".join(lines) + "\n"
 
 
