@@ -656,10 +656,20 @@ def plan_revision(root: Path, commit: str, stack: str, key: bytes, timeout: floa
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ["exit status " + str(result.returncode)])[-1]
         return None, last.removeprefix("error: ")
-    try:
-        document: Document = json.loads(result.stdout)
-    except json.JSONDecodeError:
-        return None, "the base revision's `ops plan --json` printed no JSON"
+    return _json_document(result.stdout)
+
+
+def _json_document(stdout: str) -> tuple[Document | None, str | None]:
+    # A program may log a line before the plan; the document is the object that follows.
+    start = 0 if stdout.startswith("{") else stdout.find("\n{") + 1
+    document: Any = None
+    if start or stdout.startswith("{"):
+        try:
+            document, _ = json.JSONDecoder().raw_decode(stdout[start:])
+        except json.JSONDecodeError:
+            document = None
+    if not isinstance(document, dict) or not isinstance(document.get("resources"), list):
+        return None, "the base revision's `ops plan --json` printed no plan document"
     return document, None
 
 

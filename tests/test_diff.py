@@ -16,7 +16,7 @@ import pytest
 
 from ops import plandoc
 from ops.cli import main
-from ops.diff import comparable_document, diff_documents, render_markdown, render_text
+from ops.diff import _json_document, comparable_document, diff_documents, render_markdown, render_text
 from ops.stack_config import ROOT, stand_in
 from tests import plandocs
 from tests.conftest import plan_of
@@ -181,6 +181,13 @@ def test_unprotecting_and_moving_with_an_alias_are_shown_as_updates():
     text = render_text(diff, LABEL)
     assert "~ [protect]: true => false" in text
     assert "~ [urn]:" in text
+
+
+def test_the_base_plan_is_read_past_anything_logged_before_it():
+    assert _json_document('{"resources": [], "outputs": {}}\n') == ({"resources": [], "outputs": {}}, None)
+    assert _json_document('warning: deprecated\n{"resources": []}\n') == ({"resources": []}, None)
+    for junk in ("", "Traceback", "[1, 2]", '{"no": "resources"}'):
+        assert _json_document(junk)[0] is None
 
 
 def test_a_huge_comment_is_cut_with_its_blocks_closed():
