@@ -193,3 +193,8 @@ def render_path(path: CriticalPath, title: str) -> str:
                 f"    at {duration(step.start):>8}  +{duration(step.seconds):<8} {step.name:<{width}}  {step.type}"
             )
     return "\n".join(lines) + "\n"
+
+
+def render_fresh_deploy(document: Document) -> str:
+    """The critical path `ops plan` prints under the plan."""
+    return render_path(fresh_deploy(document), "Deploy time of a fresh `pulumi up` (critical path, data/deploy-times.yaml)")

@@ -492,6 +492,7 @@ def render_text(diff: PlanDiff, base_label: str, extra: Insight | None = None) -
         "",
         "Deploy time (critical path, data/deploy-times.yaml): fresh deploy "
         + _time_change(extra.fresh_before, extra.fresh_after),
+        f"    fresh deploy: {path_summary(extra.fresh_after)}",
         f"    this change: ~{duration(extra.change.seconds)}: {path_summary(extra.change)}",
     ]
     return "\n".join(lines) + "\n"
@@ -553,11 +554,15 @@ def _markdown(diff: PlanDiff, base_label: str, extra: Insight, properties: bool)
             after = range_text(new.min_monthly, new.max_monthly) if new else "$0"
             out.append(f"| {sign} | {html.escape(item.label)} | {quantity(item)} | {before} | {after} |")
         out += ["", "</details>", ""]
-    timed = [step for step in extra.change.steps if step.seconds]
-    path = " → ".join(f"`{step.name}` ({duration(step.seconds)})" for step in timed) or "nothing to wait for"
+    def path(critical: Any) -> str:
+        timed = [step for step in critical.steps if step.seconds]
+        return " → ".join(f"`{step.name}` ({duration(step.seconds)})" for step in timed) or "nothing to wait for"
+
     out += [
-        f"**Deploy time** (critical path; typical times from `data/deploy-times.yaml`): a fresh `pulumi up` "
-        f"{_time_change(extra.fresh_before, extra.fresh_after)}; this change ~{duration(extra.change.seconds)}: {path}.",
+        "**Deploy time** (critical path; typical times from `data/deploy-times.yaml`):",
+        "",
+        f"- this change: ~{duration(extra.change.seconds)}: {path(extra.change)}",
+        f"- a fresh `pulumi up`: {_time_change(extra.fresh_before, extra.fresh_after)}: {path(extra.fresh_after)}",
         "",
     ]
     for group, changes in _groups(diff):

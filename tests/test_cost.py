@@ -129,8 +129,9 @@ def test_the_table_shows_quantity_unit_price_and_both_totals():
     assert total.split()[-2:] == ["$25", "$45"]
 
 
-def test_ops_plan_prints_the_cost_table(capsys: pytest.CaptureFixture[str]):
+def test_ops_plan_prints_the_cost_table_and_the_deploy_critical_path(capsys: pytest.CaptureFixture[str]):
     assert main(["plan", "--stack", "staging"]) == 0
     out = capsys.readouterr().out
     assert "Estimated monthly cost" in out
     assert "sgp1-doks nodes (s-2vcpu-4gb)" in out
+    assert "Deploy time of a fresh `pulumi up` (critical path, data/deploy-times.yaml): ~7m 10s" in out
