@@ -135,7 +135,7 @@ def _gateway_size_units(gateway: Resource, document: Document, default: int) -> 
     units, found = _size_units(plandoc.find_key(gateway["inputs"], plandoc.LB_SIZE_UNIT_ANNOTATION), default)
     if found:
         return units, found
-    for resource in document["resources"]:
+    for resource in plandoc.by_name(document["resources"]):
         if resource.get("provider") == gateway.get("provider") and plandoc.is_kind(
             resource, "gateway.envoyproxy.io", "EnvoyProxy"
         ):
@@ -149,7 +149,7 @@ def _load_balancer_items(document: Document, prices: Mapping[str, Any]) -> list[
     per_unit = float(prices.get("perNode", 0))
     default = int(prices.get("defaultSizeUnits", 1))
     items = []
-    for resource in document["resources"]:
+    for resource in plandoc.by_name(document["resources"]):
         if plandoc.is_gateway(resource):
             units, found = _gateway_size_units(resource, document, default)
             what = "gateway"

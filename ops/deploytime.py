@@ -107,7 +107,7 @@ def schedule(document: Document, seconds: Mapping[str, float]) -> dict[str, tupl
         start, waited_for = 0.0, None
         # A resource also waits for its provider, which for Kubernetes waits for the cluster
         # its kubeconfig comes from; the SDK does not list the provider among dependencies.
-        waits_for = [*(resource.get("dependencies") or []), *([resource["provider"]] if resource.get("provider") else [])]
+        waits_for = sorted({*(resource.get("dependencies") or []), *([resource["provider"]] if resource.get("provider") else [])})
         for dependency in waits_for:
             if dependency in index and dependency not in ancestors:
                 finish = visit(dependency)
@@ -117,7 +117,7 @@ def schedule(document: Document, seconds: Mapping[str, float]) -> dict[str, tupl
             finish, last = start + seconds.get(urn, 0.0), waited_for
         else:
             finish, last = start, waited_for
-            for child in children.get(urn, []):
+            for child in plandoc.by_name(children.get(urn, [])):
                 child_finish = visit(child["urn"])
                 if child_finish > finish or last is None:
                     finish, last = max(finish, child_finish), child["urn"]
@@ -125,7 +125,7 @@ def schedule(document: Document, seconds: Mapping[str, float]) -> dict[str, tupl
         result[urn] = (start, finish, last)
         return finish
 
-    for resource in document["resources"]:
+    for resource in plandoc.by_name(document["resources"]):
         visit(resource["urn"])
     return result
 
@@ -136,8 +136,8 @@ def critical_path(document: Document, seconds: Mapping[str, float]) -> CriticalP
         return CriticalPath(0.0, [])
     times = schedule(document, seconds)
     index = plandoc.by_urn(document)
-    # The latest finish; among equals the first planned, so the answer is stable.
-    end = max(document["resources"], key=lambda r: times[r["urn"]][1])["urn"]
+    # The latest finish; among equals the first by name, so the answer is stable.
+    end = max(plandoc.by_name(document["resources"]), key=lambda r: times[r["urn"]][1])["urn"]
     steps: list[Step] = []
     current: str | None = end
     seen: set[str] = set()

@@ -275,6 +275,7 @@ def _traffic(chart: _Chart, document: Document, regions: list[str], entries: lis
 def diagram(document: Document) -> str:
     """The Mermaid source (`flowchart LR`) of a plan document."""
     chart = _Chart(lines=["flowchart LR"])
+    document = {**document, "resources": plandoc.by_name(document["resources"])}
     regions = plandoc.regions_of(document)
     clusters_by_provider = plandoc.provider_cluster(document)
     edge_entries, pool_ids = _edge_section(chart, document, regions)

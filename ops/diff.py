@@ -412,7 +412,7 @@ def _resource_lines(change: ResourceChange, properties: bool = True) -> Iterator
 def _groups(diff: PlanDiff) -> list[tuple[str, list[ResourceChange]]]:
     order = plandoc.regions_of(diff.head) + (plandoc.regions_of(diff.base) if diff.base else [])
     groups: dict[str, list[ResourceChange]] = {}
-    for change in diff.changes:
+    for change in sorted(diff.changes, key=lambda c: (c.name, c.type, c.op)):
         groups.setdefault(change.group, []).append(change)
     rank = {name: i for i, name in enumerate(dict.fromkeys(order))}
     return sorted(groups.items(), key=lambda item: (item[0] not in rank, rank.get(item[0], 0), item[0]))
@@ -659,8 +659,10 @@ def plan_revision(root: Path, commit: str, stack: str, key: bytes, timeout: floa
         except subprocess.TimeoutExpired:
             return None, f"planning the base timed out after {timeout:.0f} s"
     if result.returncode != 0:
-        last = (result.stderr.strip().splitlines() or ["exit status " + str(result.returncode)])[-1]
-        return None, last.removeprefix("error: ")
+        lines = result.stderr.strip().splitlines() or [f"exit status {result.returncode}"]
+        # `ops plan` says why in one "error:" line; anything else, the last line says most.
+        reason = next((line for line in reversed(lines) if line.startswith("error: ")), lines[-1])
+        return None, reason.removeprefix("error: ")
     return _json_document(result.stdout)
 
 

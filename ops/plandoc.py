@@ -96,7 +96,7 @@ def by_urn(document: Document) -> dict[str, Resource]:
 
 
 def of_type(document: Document, *types: str) -> list[Resource]:
-    return [resource for resource in document["resources"] if resource["type"] in types]
+    return by_name(resource for resource in document["resources"] if resource["type"] in types)
 
 
 def children_of(document: Document) -> dict[str, list[Resource]]:
@@ -117,12 +117,14 @@ def ancestors(resource: Resource, index: Mapping[str, Resource]) -> Iterator[Res
 
 
 def regions_of(document: Document) -> list[str]:
-    """The stack's regions, in the order their resources were planned."""
-    seen: dict[str, None] = {}
-    for resource in document["resources"]:
-        if resource.get("region"):
-            seen.setdefault(resource["region"], None)
-    return list(seen)
+    """The stack's regions, sorted: the engine registers resources concurrently, so plan
+    order changes from run to run and would reshuffle every picture and comment."""
+    return sorted({str(r["region"]) for r in document["resources"] if r.get("region")})
+
+
+def by_name(resources: Iterable[Resource]) -> list[Resource]:
+    """Resources in a stable order (see regions_of)."""
+    return sorted(resources, key=lambda r: (str(r.get("name")), str(r.get("type"))))
 
 
 def region_hint(resource: Resource, regions: Iterable[str]) -> str | None:
