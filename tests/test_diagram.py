@@ -130,3 +130,10 @@ def test_the_command_writes_a_mermaid_block_into_markdown(tmp_path: Path, capsys
     assert text.endswith("```\n")
     assert main(["diagram", "--stack", "dev"]) == 0
     check_mermaid(capsys.readouterr().out)
+
+
+def test_the_picture_does_not_depend_on_plan_order():
+    # The engine registers resources concurrently; a README diagram must not churn.
+    document = full_stack("production")
+    shuffled = {**document, "resources": list(reversed(document["resources"]))}
+    assert diagram(shuffled) == diagram(document)

@@ -237,3 +237,10 @@ def test_ops_diff_against_a_git_revision(tmp_path: Path, capsys: pytest.CaptureF
     assert "no stack file Pulumi.staging.yaml" in captured.err
     assert "cannot plan stack `staging`" in captured.out
     assert "0 to change, 0 to replace, 0 to delete, 0 unchanged" in captured.out
+
+
+def test_the_comment_does_not_depend_on_plan_order():
+    # The workflow edits one comment per push: the same change must read the same.
+    before, after = full_stack("production", ["nyc3"]), full_stack("production", ["nyc3", "fra1"])
+    shuffled = {**after, "resources": list(reversed(after["resources"]))}
+    assert render_markdown(diff_documents(before, shuffled), LABEL) == render_markdown(diff_documents(before, after), LABEL)
