@@ -193,7 +193,8 @@ def replace_reasons(type_: str, before: Mapping[str, Any], after: Mapping[str, A
         if compare(plandoc.get_path(before, p, MISSING), plandoc.get_path(after, p, MISSING))
     ]
     # DOKS upgrades a cluster in place; only a lower version means a new cluster.
-    if type_ == plandoc.DOKS and _version_key(after.get("version")) < _version_key(before.get("version")):
+    old_version, new_version = _version_key(before.get("version")), _version_key(after.get("version"))
+    if type_ == plandoc.DOKS and old_version and new_version and new_version < old_version:
         reasons.append("version (downgrade)")
     return reasons
 
@@ -594,8 +595,12 @@ def _git(root: Path, *args: str) -> str:
 def resolve_base(root: Path, revision: str | None) -> tuple[str, str]:
     """(commit, how to call it) of the revision to compare with."""
     if revision:
-        commit = _git(root, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")
-        return commit, revision if commit.startswith(revision) else f"{revision} ({commit[:7]})"
+        try:
+            commit = _git(root, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")
+        except DiffError:
+            raise DiffError(f"unknown revision {revision!r} in {root}") from None
+        # The workflow passes full SHAs: a comment reads better with the short form.
+        return commit, commit[:7] if commit.startswith(revision) else f"{revision} ({commit[:7]})"
     for branch in ("main", "origin/main"):
         try:
             commit = _git(root, "merge-base", "HEAD", branch)
@@ -610,6 +615,7 @@ def resolve_base(root: Path, revision: str | None) -> tuple[str, str]:
 # with secrets fingerprinted instead of blanked where its engine allows it.
 _BASE_PLAN = """
 import hashlib, hmac, json, os, sys
+sys.path.insert(0, os.getcwd())
 key = bytes.fromhex(os.environ.pop(sys.argv[2], ""))
 try:
     import ops.engine as engine

@@ -232,6 +232,9 @@ def test_ops_diff_against_a_git_revision(tmp_path: Path, capsys: pytest.CaptureF
     assert "| **change** | **+$24** | **+$48** |" in out
     assert "- a fresh `pulumi up`: 7m 10s (unchanged)" in out
 
+    assert main(["diff", "--stack", "dev", "--base", "no-such-branch", "--root", str(repo)]) == 1
+    assert capsys.readouterr().err == f"error: unknown revision 'no-such-branch' in {repo}\n"
+
     assert main(["diff", "--stack", "staging", "--root", str(repo)]) == 0
     captured = capsys.readouterr()
     assert "no stack file Pulumi.staging.yaml" in captured.err
