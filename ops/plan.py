@@ -94,6 +94,11 @@ def render_text(document: dict[str, Any]) -> str:
     lines += ["", "Outputs:"]
     for key, value in sorted(document["outputs"].items()):
         lines.append(f"    {key}: {_format_output(value)}")
+    # Operator insight (ops/cost.py, ops/deploytime.py): monthly cost and deploy time.
+    from ops.cost import render_cost
+    from ops.deploytime import render_fresh_deploy
+
+    lines += ["", render_cost(document).rstrip("\n"), "", render_fresh_deploy(document).rstrip("\n")]
     return "\n".join(lines) + "\n"
 
 
