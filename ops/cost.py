@@ -297,9 +297,10 @@ def render_estimate(estimate: CostEstimate) -> str:
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
 
     def line(row: tuple[str, ...]) -> str:
-        return "    " + "  ".join(
-            cell.rjust(widths[i]) if 2 <= i <= 4 else cell.ljust(widths[i]) for i, cell in enumerate(row)
-        ).rstrip()
+        return (
+            "    "
+            + "  ".join(cell.rjust(widths[i]) if 2 <= i <= 4 else cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip()
+        )
 
     lines = [
         f"Estimated monthly cost ({estimate.currency}, list prices of {estimate.date} in data/prices.yaml; "

@@ -162,9 +162,7 @@ def change_deploy(document: Document, created: Collection[str], table: TimeTable
     """The critical path of applying a change to an existing stack: only the resources in
     `created` (added or replaced) take time, everything else already exists."""
     table = table or TimeTable.load()
-    return critical_path(
-        document, {r["urn"]: table.create_seconds(r) for r in document["resources"] if r["urn"] in created}
-    )
+    return critical_path(document, {r["urn"]: table.create_seconds(r) for r in document["resources"] if r["urn"] in created})
 
 
 def duration(seconds: float) -> str:
@@ -189,9 +187,7 @@ def render_path(path: CriticalPath, title: str) -> str:
     width = max((len(step.name) for step in path.steps), default=0)
     for step in path.steps:
         if step.seconds:
-            lines.append(
-                f"    at {duration(step.start):>8}  +{duration(step.seconds):<8} {step.name:<{width}}  {step.type}"
-            )
+            lines.append(f"    at {duration(step.start):>8}  +{duration(step.seconds):<8} {step.name:<{width}}  {step.type}")
     return "\n".join(lines) + "\n"
 
 

@@ -45,7 +45,7 @@ class _Chart:
     def node(self, indent: int, key: str, hint: str, shape: str, label: str) -> str:
         node_id = self.node_id(key, hint)
         opening, closing = shape.split("|")
-        self.lines.append(f"{'    ' * indent}{node_id}{opening}\"{_label(label)}\"{closing}")
+        self.lines.append(f'{"    " * indent}{node_id}{opening}"{_label(label)}"{closing}')
         return node_id
 
     def edge(self, source: str, target: str, arrow: str = "-->", text: str = "") -> None:
@@ -150,9 +150,7 @@ def _edge_section(chart: _Chart, document: Document, regions: list[str]) -> tupl
         entries.append(chart.node(2, lb["urn"], lb["name"], LOAD_BALANCER, label))
     for record in records:
         name = record["inputs"].get("name") or record["name"]
-        label = f"DNS {record['inputs'].get('type', 'record')} {name}" + (
-            " (proxied)" if record["inputs"].get("proxied") else ""
-        )
+        label = f"DNS {record['inputs'].get('type', 'record')} {name}" + (" (proxied)" if record["inputs"].get("proxied") else "")
         entries.append(chart.node(2, record["urn"], record["name"], FLAG, label))
     for monitor in monitors:
         path = monitor["inputs"].get("path") or ""
@@ -297,9 +295,7 @@ def node_ids(source: str) -> Iterable[str]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack", "-s", default="dev", help="stack to draw (default: dev)")
-    parser.add_argument(
-        "--output", "-o", type=Path, help="write to FILE instead of stdout (a .md file gets a ```mermaid block)"
-    )
+    parser.add_argument("--output", "-o", type=Path, help="write to FILE instead of stdout (a .md file gets a ```mermaid block)")
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
 
 

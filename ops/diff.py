@@ -187,11 +187,7 @@ def replace_reasons(type_: str, before: Mapping[str, Any], after: Mapping[str, A
         properties = KUBERNETES_REPLACE_PROPERTIES
     else:
         properties = REPLACE_PROPERTIES.get(type_, ())
-    reasons = [
-        p
-        for p in properties
-        if compare(plandoc.get_path(before, p, MISSING), plandoc.get_path(after, p, MISSING))
-    ]
+    reasons = [p for p in properties if compare(plandoc.get_path(before, p, MISSING), plandoc.get_path(after, p, MISSING))]
     # DOKS upgrades a cluster in place; only a lower version means a new cluster.
     old_version, new_version = _version_key(before.get("version")), _version_key(after.get("version"))
     if type_ == plandoc.DOKS and old_version and new_version and new_version < old_version:
@@ -202,9 +198,7 @@ def replace_reasons(type_: str, before: Mapping[str, Any], after: Mapping[str, A
 def _overlaps(path: str, reasons: list[str]) -> bool:
     """Whether a changed property is (inside) one that forces the replacement."""
     plain = re.sub(r"\[[^\]]*\]", "", path)
-    return any(
-        plain == r or plain.startswith(f"{r}.") or r.startswith(f"{plain}.") for r in (x.split(" ")[0] for x in reasons)
-    )
+    return any(plain == r or plain.startswith(f"{r}.") or r.startswith(f"{plain}.") for r in (x.split(" ")[0] for x in reasons))
 
 
 @dataclass(frozen=True)
@@ -337,8 +331,7 @@ def diff_documents(base: Document | None, head: Document, base_note: str | None 
             continue
         why = reasons.get(urn, [])
         marked = [
-            PropertyChange(p.path, p.before, p.after, p.secret, replaces=_overlaps(p.path, why))
-            for p in properties.get(urn, [])
+            PropertyChange(p.path, p.before, p.after, p.secret, replaces=_overlaps(p.path, why)) for p in properties.get(urn, [])
         ]
         group = plandoc.group_of(resource, new)
         changes.append(ResourceChange(op, urn, resource["type"], resource["name"], group, marked, why))
@@ -555,6 +548,7 @@ def _markdown(diff: PlanDiff, base_label: str, extra: Insight, properties: bool)
             after = range_text(new.min_monthly, new.max_monthly) if new else "$0"
             out.append(f"| {sign} | {html.escape(item.label)} | {quantity(item)} | {before} | {after} |")
         out += ["", "</details>", ""]
+
     def path(critical: Any) -> str:
         timed = [step for step in critical.steps if step.seconds]
         return " → ".join(f"`{step.name}` ({duration(step.seconds)})" for step in timed) or "nothing to wait for"
@@ -711,9 +705,7 @@ def head_document(stack: str, root: Path, key: bytes) -> Document:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack", "-s", default="dev", help="stack to compare (default: dev)")
-    parser.add_argument(
-        "--base", metavar="REV", help="git revision to compare with (default: the merge base of HEAD with main)"
-    )
+    parser.add_argument("--base", metavar="REV", help="git revision to compare with (default: the merge base of HEAD with main)")
     parser.add_argument("--markdown", action="store_true", help="print a pull-request comment in Markdown")
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
 
