@@ -31,7 +31,7 @@ typecheck: $(VENV)/.installed
 	$(PY) -m mypy
 
 unit: $(VENV)/.installed $(CHECKOV_VENV)/.installed
-	$(PY) -m pytest -q $(ARGS)
+	$(PY) -m pytest -q -n 2 $(ARGS)
 
 test: lint typecheck unit
 
