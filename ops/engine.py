@@ -24,7 +24,7 @@ from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
 from ops.mocks import OfflineMocks
-from ops.stack_config import ROOT, StackConfig, StackConfigError, load_stack_config
+from ops.stack_config import ROOT, StackConfig, StackConfigError, load_stack_config, stand_in
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 
@@ -159,6 +159,16 @@ class Plan:
         return None
 
 
+def _mark_secret_outputs(outputs: dict[str, Any], request: Any) -> dict[str, Any]:
+    """The engine stores the outputs a provider declares secret (the SDK passes their names
+    as additionalSecretOutputs, e.g. a cluster's kubeConfigs) encrypted; mocks don't, so the
+    plan marks them here as the engine would."""
+    for name in request.additionalSecretOutputs:
+        if name in outputs and not isinstance(outputs[name], SecretValue):
+            outputs[name] = SecretValue(outputs[name])
+    return outputs
+
+
 class RecordingMonitor(runtime_mocks.MockMonitor):
     """The SDK's mock monitor, also keeping what `Mocks.new_resource` is not shown."""
 
@@ -181,7 +191,7 @@ class RecordingMonitor(runtime_mocks.MockMonitor):
                 custom=bool(request.custom),
                 provider=request.provider or None,
                 inputs=_struct(request.object),
-                outputs=_struct(response.object) if request.custom else {},
+                outputs=_mark_secret_outputs(_struct(response.object), request) if request.custom else {},
                 dependencies=list(request.dependencies),
                 property_dependencies={key: list(deps.urns) for key, deps in request.propertyDependencies.items()},
                 protect=bool(request.protect),
@@ -214,8 +224,6 @@ def with_offline_credentials(config: StackConfig) -> StackConfig:
     key = "digitalocean:token"
     if key in config.values:
         return config
-    from ops.stack_config import stand_in
-
     value = stand_in(key)
     return StackConfig(
         project=config.project,
