@@ -20,8 +20,13 @@ STEPS = ("add", "canary", "promote", "retire")
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    for name in ("Pulumi.yaml", "Pulumi.production.yaml"):
-        shutil.copy(ROOT / name, tmp_path / name)
+    """The project with production's stack file cut to two regions: the upgraded one and a
+    bystander that must not change (five would only make the plans slower)."""
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    text = (ROOT / "Pulumi.production.yaml").read_text()
+    for region in ("sfo3", "blr1", "sgp1"):
+        text = text.replace(f"    - {region}\n", "")
+    (tmp_path / "Pulumi.production.yaml").write_text(text)
     return tmp_path
 
 
@@ -42,7 +47,11 @@ def test_the_whole_upgrade_of_one_region(project: Path, capsys: pytest.CaptureFi
         {"nyc3-green-doks"},
     ]
     expected_weights = [{"blue": 1, "green": 0}, {"blue": 0.9, "green": 0.1}, {"blue": 0, "green": 1}, {"green": 1}]
-    others_before = {r.urn: r.inputs for r in plan_of("production").resources if "nyc3" not in r.urn and "Project" not in r.type}
+    others_before = {
+        r.urn: r.inputs
+        for r in plan_of("production", stack_text=path.read_text()).resources
+        if "nyc3" not in r.urn and "Project" not in r.type
+    }
     for step, clusters, weights in zip(STEPS, expected_clusters, expected_weights, strict=True):
         assert upgrade(project, "nyc3", "--to", "1.34", "--step", step) == 0
         out = capsys.readouterr().out
@@ -57,7 +66,7 @@ def test_the_whole_upgrade_of_one_region(project: Path, capsys: pytest.CaptureFi
         assert others == others_before, f"{step} touched another region"
     # Comments and layout of the file survive every step.
     assert path.read_text().startswith("# Production: five regions, HA control planes, a protected assets bucket.\nconfig:\n")
-    assert "  marketplace:regions:\n    - sfo3\n" in path.read_text()
+    assert "  marketplace:regions:\n    - nyc3\n    - fra1\n" in path.read_text()
 
 
 def test_steps_out_of_order_are_refused_and_write_nothing(project: Path, capsys: pytest.CaptureFixture[str]):
@@ -90,3 +99,36 @@ def test_dry_run_prints_and_writes_nothing(project: Path, capsys: pytest.Capture
     )
     assert '+      - {name: green, kubernetesVersion: "1.34", weight: 0}' in capsys.readouterr().out
     assert path.read_text() == original
+
+
+def test_each_step_plans_exactly_what_it_should_add_reweight_or_remove(project: Path, capsys: pytest.CaptureFixture[str]):
+    from ops.diff import comparable_document, diff_documents
+
+    key = b"upgrade-test"
+    path = project / "Pulumi.production.yaml"
+    before = comparable_document(plan_of("production", stack_text=path.read_text()), key)
+    changes_by_step = {}
+    for step in STEPS:
+        assert upgrade(project, "nyc3", "--to", "1.34", "--step", step) == 0
+        after = comparable_document(plan_of("production", stack_text=path.read_text()), key)
+        diff = diff_documents(before, after)
+        changes_by_step[step] = {(c.op, c.name) for c in diff.changes}
+        before = after
+    capsys.readouterr()
+
+    added = {name for op, name in changes_by_step["add"] if op == "create"}
+    assert added and all(name.startswith("nyc3-green") for name in added)
+    assert {(op, name) for op, name in changes_by_step["add"] if op != "create"} == {
+        ("update", "nyc3-pool"),
+        ("update", "stack-resources"),
+    }
+    # The weight steps touch the region's pool and nothing else.
+    assert changes_by_step["canary"] == {("update", "nyc3-pool")}
+    assert changes_by_step["promote"] == {("update", "nyc3-pool")}
+    removed = {name for op, name in changes_by_step["retire"] if op == "delete"}
+    assert "nyc3-doks" in removed and "nyc3-gateway" in removed
+    assert not any(name.startswith("nyc3-green") or name == "nyc3-vpc" for name in removed)
+    assert {(op, name) for op, name in changes_by_step["retire"] if op != "delete"} == {
+        ("update", "nyc3-pool"),
+        ("update", "stack-resources"),
+    }
