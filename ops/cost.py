@@ -128,30 +128,20 @@ def _cluster_items(document: Document, prices: Mapping[str, Any], warnings: list
     return items
 
 
-def _gateway_size_units(gateway: Resource, document: Document, default: int) -> tuple[int, bool]:
-    """A Gateway's load balancer is a Service the Gateway controller makes; its size
-    annotation is on the Gateway (spec.infrastructure) or on the controller's EnvoyProxy
-    configuration on the same cluster."""
-    units, found = _size_units(plandoc.find_key(gateway["inputs"], plandoc.LB_SIZE_UNIT_ANNOTATION), default)
-    if found:
-        return units, found
-    for resource in plandoc.by_name(document["resources"]):
-        if resource.get("provider") == gateway.get("provider") and plandoc.is_kind(
-            resource, "gateway.envoyproxy.io", "EnvoyProxy"
-        ):
-            units, found = _size_units(plandoc.find_key(resource["inputs"], plandoc.LB_SIZE_UNIT_ANNOTATION), default)
-            if found:
-                return units, found
-    return default, False
-
-
 def _load_balancer_items(document: Document, prices: Mapping[str, Any]) -> list[CostItem]:
     per_unit = float(prices.get("perNode", 0))
     default = int(prices.get("defaultSizeUnits", 1))
+    clusters = plandoc.provider_cluster(document)
     items = []
     for resource in plandoc.by_name(document["resources"]):
         if plandoc.is_gateway(resource):
-            units, found = _gateway_size_units(resource, document, default)
+            # The load balancer is made by the cluster for the Service Envoy Gateway puts in
+            # front of the Gateway's proxies: not a resource of the plan, so the Gateway
+            # stands for it, sized by the annotations that Service gets.
+            service_type, annotations = plandoc.gateway_service(resource, document, clusters)
+            if service_type != "LoadBalancer":
+                continue
+            units, found = _size_units(annotations.get(plandoc.LB_SIZE_UNIT_ANNOTATION), default)
             what = "gateway"
         elif plandoc.is_load_balancer_service(resource):
             annotations = plandoc.get_path(resource["inputs"], "metadata.annotations") or {}

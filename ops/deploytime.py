@@ -52,10 +52,18 @@ class TimeTable:
         return self.types[max(patterns, key=len)] if patterns else None
 
     def create_seconds(self, resource: Resource) -> float:
-        """Typical creation time of one resource; components take none of their own."""
+        """Typical creation time of one resource.
+
+        Components take none of their own: they are done when their children are. The
+        exception is a component listed by its exact type: a remote component (Helm v4's
+        Chart) whose children the provider registers at deploy time, so that the offline
+        plan shows the component without them."""
         if not resource.get("custom", True):
-            return 0.0
-        entry = self.entry(resource["type"])
+            if resource["type"] not in self.types:
+                return 0.0
+            entry: Mapping[str, Any] | None = self.types[resource["type"]]
+        else:
+            entry = self.entry(resource["type"])
         if entry is None:
             return self.default
         for rule in entry.get("when") or []:
@@ -113,10 +121,9 @@ def schedule(document: Document, seconds: Mapping[str, float]) -> dict[str, tupl
                 finish = visit(dependency)
                 if finish > start or waited_for is None:
                     start, waited_for = max(start, finish), dependency
-        if resource.get("custom", True):
-            finish, last = start + seconds.get(urn, 0.0), waited_for
-        else:
-            finish, last = start, waited_for
+        # A component's own time is 0 unless it is an unexpanded remote component.
+        finish, last = start + seconds.get(urn, 0.0), waited_for
+        if not resource.get("custom", True):
             for child in plandoc.by_name(children.get(urn, [])):
                 child_finish = visit(child["urn"])
                 if child_finish > finish or last is None:
@@ -145,7 +152,7 @@ def critical_path(document: Document, seconds: Mapping[str, float]) -> CriticalP
         seen.add(current)
         resource = index[current]
         start, finish, previous = times[current]
-        if resource.get("custom", True):
+        if resource.get("custom", True) or seconds.get(current):
             steps.append(Step(current, resource["name"], resource["type"], seconds.get(current, 0.0), start, finish))
         current = previous
     steps.reverse()

@@ -3,10 +3,13 @@
 What is drawn comes from the plan's resource types and regions, never from a list kept
 here, so the picture changes when the program does: the Cloudflare edge (load balancer,
 pools, monitor, or a personal stack's DNS record), each region as a subgraph with its VPC,
-clusters, gateways, workloads and platform releases, and the shared assets. Solid arrows
-are traffic (users → load balancer → pools → gateways → workloads); dotted arrows are
-ownership (a VPC holds its clusters, a cluster runs its gateways and workloads; a monitor
-checks pools). GitHub renders the output in Markdown files and pull-request comments.
+clusters (every generation of an upgrade), gateways, workloads and platform releases, and
+the shared assets. Solid arrows are traffic (users → load balancer → pools → the gateways
+their origins come from, labelled with each origin's weight when a pool has several →
+the Deployments the gateway's routes reach); dotted arrows are what carries none: ownership
+(a VPC hosts its clusters, a cluster runs its gateways and workloads; a monitor checks
+pools), an origin at weight 0 (standby) and a drained region's pool. GitHub renders the
+output in Markdown files and pull-request comments.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ops import plandoc
 from ops.plandoc import Document, Resource
@@ -98,48 +102,96 @@ def _chart_name(release: Resource) -> str:
     return chart.rstrip("/").rsplit("/", 1)[-1]
 
 
-def _routed_services(document: Document, provider: str | None) -> set[str] | None:
-    """Service names the cluster's HTTPRoutes send traffic to; None when it has no routes."""
+def _routes_to(document: Document, gateway: Resource, clusters: dict[str, Resource]) -> list[Resource] | None:
+    """The HTTPRoutes attached to a Gateway (a parentRef naming it, in its namespace); None
+    when the Gateway's cluster has no routes at all."""
     routes = [
         r
         for r in document["resources"]
-        if r.get("provider") == provider and plandoc.is_kind(r, "gateway.networking.k8s.io", "HTTPRoute")
+        if plandoc.is_kind(r, plandoc.GATEWAY_GROUP, "HTTPRoute") and plandoc.same_cluster(r, gateway, clusters)
     ]
     if not routes:
         return None
-    names: set[str] = set()
+    name, namespace = plandoc.k8s_name(gateway), plandoc.k8s_namespace(gateway)
+    attached = []
     for route in routes:
-        for rule in plandoc.get_path(route["inputs"], "spec.rules") or []:
-            for backend in (rule or {}).get("backendRefs") or []:
-                if isinstance(backend, dict) and backend.get("name"):
-                    names.add(str(backend["name"]))
-    return names
+        for ref in plandoc.get_path(route["inputs"], "spec.parentRefs") or []:
+            if not isinstance(ref, dict) or ref.get("kind", "Gateway") != "Gateway":
+                continue
+            # A parentRef without a namespace means the route's own.
+            if ref.get("name") == name and ref.get("namespace", plandoc.k8s_namespace(route)) == namespace:
+                attached.append(route)
+                break
+    return attached
 
 
-def _served(document: Document, deployment: Resource, services: set[str] | None) -> bool:
-    """Whether traffic from the gateway reaches a Deployment: through a routed Service
-    whose selector matches its pods (every Deployment when the cluster has no routes)."""
-    if services is None:
-        return True
-    labels = plandoc.get_path(deployment["inputs"], "spec.template.metadata.labels") or {}
-    for service in document["resources"]:
-        if service.get("provider") != deployment.get("provider") or not plandoc.is_kind(service, "core", "Service"):
-            continue
-        name = plandoc.get_path(service["inputs"], "metadata.name") or service["name"]
-        selector = plandoc.get_path(service["inputs"], "spec.selector") or {}
-        if name in services and selector and all(labels.get(k) == v for k, v in selector.items()):
-            return True
-    return False
+def _backends(route: Resource) -> set[tuple[str | None, str]]:
+    """(namespace, name) of the Services a route's rules send traffic to."""
+    found = set()
+    for rule in plandoc.get_path(route["inputs"], "spec.rules") or []:
+        for backend in (rule or {}).get("backendRefs") or []:
+            if isinstance(backend, dict) and backend.get("name") and backend.get("kind", "Service") == "Service":
+                found.add((backend.get("namespace", plandoc.k8s_namespace(route)), str(backend["name"])))
+    return found
 
 
-def _edge_section(chart: _Chart, document: Document, regions: list[str]) -> tuple[list[str], dict[str, str]]:
-    """The Cloudflare subgraph; returns the entry nodes users reach and pool ids by urn."""
+def _served(document: Document, gateway: Resource, clusters: dict[str, Resource]) -> list[Resource]:
+    """The Deployments a Gateway sends traffic to: through its routes' backend Services,
+    whose selectors match the Deployments' pods (every Deployment of its cluster when the
+    cluster has no routes)."""
+    deployments = [d for d in document["resources"] if plandoc.is_deployment(d) and plandoc.same_cluster(d, gateway, clusters)]
+    routes = _routes_to(document, gateway, clusters)
+    if routes is None:
+        return deployments
+    wanted = set().union(*(_backends(route) for route in routes)) if routes else set()
+    services = [
+        s
+        for s in document["resources"]
+        if plandoc.is_kind(s, "core", "Service")
+        and plandoc.same_cluster(s, gateway, clusters)
+        and (plandoc.k8s_namespace(s), plandoc.k8s_name(s) or s["name"]) in wanted
+    ]
+    served = []
+    for deployment in deployments:
+        labels = plandoc.get_path(deployment["inputs"], "spec.template.metadata.labels") or {}
+        for service in services:
+            selector = plandoc.get_path(service["inputs"], "spec.selector") or {}
+            if (
+                selector
+                and plandoc.k8s_namespace(service) == plandoc.k8s_namespace(deployment)
+                and all(labels.get(k) == v for k, v in selector.items())
+            ):
+                served.append(deployment)
+                break
+    return served
+
+
+def _replicas(document: Document, deployment: Resource, clusters: dict[str, Resource]) -> str:
+    """Its replicas: the autoscaler's range when one scales it ("2-6 replicas (HPA)")."""
+    for hpa in document["resources"]:
+        target = plandoc.get_path(hpa.get("inputs") or {}, "spec.scaleTargetRef") or {}
+        if (
+            plandoc.is_kind(hpa, "autoscaling", "HorizontalPodAutoscaler")
+            and target.get("kind") == "Deployment"
+            and target.get("name") == plandoc.k8s_name(deployment)
+            and plandoc.k8s_namespace(hpa) == plandoc.k8s_namespace(deployment)
+            and plandoc.same_cluster(hpa, deployment, clusters)
+        ):
+            low = plandoc.get_path(hpa["inputs"], "spec.minReplicas", 1)
+            high = plandoc.get_path(hpa["inputs"], "spec.maxReplicas")
+            return f"{low}\u2013{high} replicas (HPA)" if high not in (None, low) else f"{low} replicas (HPA)"
+    replicas = plandoc.get_path(deployment["inputs"], "spec.replicas")
+    return f"{replicas} replicas" if isinstance(replicas, int) else ""
+
+
+def _edge_section(chart: _Chart, document: Document, regions: list[str]) -> list[str]:
+    """The Cloudflare subgraph; returns the entry nodes users reach."""
     balancers = plandoc.of_type(document, plandoc.CF_LOAD_BALANCER)
     pools = plandoc.of_type(document, plandoc.CF_POOL)
     monitors = plandoc.of_type(document, plandoc.CF_MONITOR)
     records = plandoc.of_type(document, plandoc.CF_DNS_RECORD)
     if not (balancers or pools or monitors or records):
-        return [], {}
+        return []
     entries: list[str] = []
     pool_ids: dict[str, str] = {}
     chart.lines.append('    subgraph g_edge["Cloudflare edge"]')
@@ -159,6 +211,8 @@ def _edge_section(chart: _Chart, document: Document, regions: list[str]) -> tupl
         region = plandoc.region_hint(pool, regions)
         origins = len(pool["inputs"].get("origins") or [])
         label = f"pool {region or pool['name']}" + (f"<br/>{origins} origin{'s' if origins != 1 else ''}" if origins else "")
+        if pool["inputs"].get("enabled") is False:
+            label += "<br/>disabled (drained)"
         pool_ids[pool["urn"]] = chart.node(2, pool["urn"], pool["name"], BOX, label)
     chart.lines.append("    end")
 
@@ -166,12 +220,35 @@ def _edge_section(chart: _Chart, document: Document, regions: list[str]) -> tupl
         # The load balancer refers to its pools, so they are among its dependencies.
         targets = [p for p in pools if p["urn"] in (lb.get("dependencies") or [])] or pools
         for pool in targets:
-            chart.edge(chart.ids[lb["urn"]], pool_ids[pool["urn"]])
+            if pool["inputs"].get("enabled") is False:
+                # A drained region's pool takes no visitors.
+                chart.edge(chart.ids[lb["urn"]], pool_ids[pool["urn"]], "-.->", "drained")
+            else:
+                chart.edge(chart.ids[lb["urn"]], pool_ids[pool["urn"]])
     for monitor in monitors:
         for pool in pools:
             if monitor["urn"] in (pool.get("dependencies") or []) or len(monitors) == 1:
                 chart.edge(chart.ids[monitor["urn"]], pool_ids[pool["urn"]], "-.->", "checks")
-    return entries, pool_ids
+    return entries
+
+
+def _is_entry(resource: Resource) -> bool:
+    """Where traffic enters a cluster: a Gateway or a Service of type LoadBalancer."""
+    return plandoc.is_gateway(resource) or plandoc.is_load_balancer_service(resource)
+
+
+def _entry_label(document: Document, entry: Resource, clusters: dict[str, Resource]) -> str:
+    if plandoc.is_gateway(entry):
+        service_type, annotations = plandoc.gateway_service(entry, document, clusters)
+        what = "Gateway"
+    else:
+        service_type, annotations = "LoadBalancer", plandoc.get_path(entry["inputs"], "metadata.annotations") or {}
+        what = "Service (LoadBalancer)"
+    if service_type != "LoadBalancer":
+        return f"{what} {entry['name']}<br/>{service_type} Service"
+    units = annotations.get(plandoc.LB_SIZE_UNIT_ANNOTATION)
+    size = f" · {units} size unit{'s' if str(units) != '1' else ''}" if units else ""
+    return f"{what} {entry['name']}<br/>DigitalOcean LB{size}"
 
 
 def _region_section(chart: _Chart, document: Document, region: str, clusters_by_provider: dict[str, Resource]) -> None:
@@ -194,13 +271,12 @@ def _region_section(chart: _Chart, document: Document, region: str, clusters_by_
         if cluster and cluster["urn"] in chart.ids:
             chart.edge(chart.ids[cluster["urn"]], chart.ids[resource["urn"]], "-.->", "runs")
 
-    for gateway in (r for r in members if plandoc.is_gateway(r) or plandoc.is_load_balancer_service(r)):
-        what = "Gateway" if plandoc.is_gateway(gateway) else "Service (LoadBalancer)"
-        chart.node(2, gateway["urn"], gateway["name"], LOAD_BALANCER, f"{what} {gateway['name']}<br/>DigitalOcean LB")
+    for gateway in (r for r in members if _is_entry(r)):
+        chart.node(2, gateway["urn"], gateway["name"], LOAD_BALANCER, _entry_label(document, gateway, clusters_by_provider))
         owned_by_cluster(gateway)
     for deployment in (r for r in members if plandoc.is_deployment(r)):
-        replicas = plandoc.get_path(deployment["inputs"], "spec.replicas")
-        label = f"{deployment['name']}" + (f"<br/>{replicas} replicas" if isinstance(replicas, int) else "")
+        replicas = _replicas(document, deployment, clusters_by_provider)
+        label = f"{deployment['name']}" + (f"<br/>{replicas}" if replicas else "")
         chart.node(2, deployment["urn"], deployment["name"], ROUNDED, label)
         owned_by_cluster(deployment)
     for release in (r for r in members if r["type"] == plandoc.HELM_RELEASE):
@@ -228,39 +304,60 @@ def _assets_section(chart: _Chart, document: Document) -> list[str]:
     return entries
 
 
-def _traffic(chart: _Chart, document: Document, regions: list[str], entries: list[str], pool_ids: dict[str, str]) -> None:
-    by_region: dict[str, list[Resource]] = {}
-    for resource in document["resources"]:
-        if resource.get("region") and (plandoc.is_gateway(resource) or plandoc.is_load_balancer_service(resource)):
-            by_region.setdefault(resource["region"], []).append(resource)
-    clusters = {r["region"]: [c for c in plandoc.of_type(document, plandoc.DOKS) if c.get("region") == r["region"]]
-                for r in document["resources"] if r.get("region")}  # fmt: skip
+def _origin_weight(pool: Resource, entry: Resource, index: dict[str, Resource], clusters: dict[str, Resource]) -> Any:
+    """The weight of the pool origin that is this entry's cluster, or None.
 
-    def region_entries(region: str | None) -> list[str]:
-        """Where traffic for a region lands: its gateways, else (before workloads exist) its clusters."""
-        if region is None:
-            return []
-        targets = by_region.get(region) or clusters.get(region) or []
-        return [chart.ids[t["urn"]] for t in targets if t["urn"] in chart.ids]
+    Origins are named after the cluster they reach ("nyc3", "nyc3-green"): the name of a
+    component that holds the entry or its cluster."""
+    names = {a["name"] for a in plandoc.ancestors(entry, index)}
+    cluster = plandoc.cluster_of(entry, clusters)
+    if cluster is not None:
+        names |= {cluster["name"], *(a["name"] for a in plandoc.ancestors(cluster, index))}
+    for origin in pool["inputs"].get("origins") or []:
+        if isinstance(origin, dict) and origin.get("name") in names:
+            return origin.get("weight", 1)
+    return None
 
-    pools = plandoc.of_type(document, plandoc.CF_POOL)
-    for pool in pools:
-        for target in region_entries(plandoc.region_hint(pool, regions)):
-            chart.edge(pool_ids[pool["urn"]], target)
+
+def _weight_text(weight: Any) -> str:
+    return f"{weight:g}" if isinstance(weight, (int, float)) else str(weight)
+
+
+def _traffic(
+    chart: _Chart, document: Document, regions: list[str], entries: list[str], clusters_by_provider: dict[str, Resource]
+) -> None:
+    index = plandoc.by_urn(document)
+    drawn_entries = [r for r in document["resources"] if r.get("region") and _is_entry(r) and r["urn"] in chart.ids]
+
+    def targets_of(resource: Resource) -> list[Resource]:
+        """Where an edge resource sends traffic: the gateways its origin addresses come
+        from, which are among its dependencies; failing that (fixed addresses), those of
+        the region its name or place says."""
+        dependencies = set(resource.get("dependencies") or [])
+        found = [e for e in drawn_entries if e["urn"] in dependencies]
+        region = plandoc.region_hint(resource, regions) or (regions[0] if len(regions) == 1 else None)
+        return found or [e for e in drawn_entries if region and e.get("region") == region]
+
+    for pool in plandoc.of_type(document, plandoc.CF_POOL):
+        several = len(pool["inputs"].get("origins") or []) > 1
+        for target in targets_of(pool):
+            weight = _origin_weight(pool, target, index, clusters_by_provider)
+            if weight == 0:
+                # Up and health-checked but out of rotation: no traffic (an upgrade's new
+                # generation before its canary, or the old one after promotion).
+                chart.edge(chart.ids[pool["urn"]], chart.ids[target["urn"]], "-.->", "standby, weight 0")
+            elif several and weight is not None:
+                chart.edge(chart.ids[pool["urn"]], chart.ids[target["urn"]], "-->", f"weight {_weight_text(weight)}")
+            else:
+                chart.edge(chart.ids[pool["urn"]], chart.ids[target["urn"]])
     for record in plandoc.of_type(document, plandoc.CF_DNS_RECORD):
-        region = plandoc.region_hint(record, regions) or (regions[0] if len(regions) == 1 else None)
-        for target in region_entries(region):
-            chart.edge(chart.ids[record["urn"]], target)
+        for target in targets_of(record):
+            chart.edge(chart.ids[record["urn"]], chart.ids[target["urn"]])
 
-    for gateways in by_region.values():
-        for gateway in gateways:
-            services = _routed_services(document, gateway.get("provider"))
-            for deployment in document["resources"]:
-                if (
-                    plandoc.is_deployment(deployment)
-                    and deployment.get("provider") == gateway.get("provider")
-                    and _served(document, deployment, services)
-                ):
+    for gateway in drawn_entries:
+        if plandoc.is_gateway(gateway):
+            for deployment in _served(document, gateway, clusters_by_provider):
+                if deployment["urn"] in chart.ids:
                     chart.edge(chart.ids[gateway["urn"]], chart.ids[deployment["urn"]])
 
     if entries:
@@ -276,11 +373,11 @@ def diagram(document: Document) -> str:
     document = {**document, "resources": plandoc.by_name(document["resources"])}
     regions = plandoc.regions_of(document)
     clusters_by_provider = plandoc.provider_cluster(document)
-    edge_entries, pool_ids = _edge_section(chart, document, regions)
+    edge_entries = _edge_section(chart, document, regions)
     for region in regions:
         _region_section(chart, document, region, clusters_by_provider)
     asset_entries = _assets_section(chart, document)
-    _traffic(chart, document, regions, [*edge_entries, *asset_entries], pool_ids)
+    _traffic(chart, document, regions, [*edge_entries, *asset_entries], clusters_by_provider)
     return "\n".join([*chart.lines, *chart.edges]) + "\n"
 
 

@@ -80,6 +80,16 @@ class _Missing:
 MISSING: Any = _Missing()
 
 
+class _AfterDeploy:
+    def __repr__(self) -> str:
+        return "(known after deploy)"
+
+
+# The new value of a property that refers to a resource created anew: its id or address
+# exists only once the deploy has made it.
+AFTER_DEPLOY: Any = _AfterDeploy()
+
+
 def is_secret(value: Any) -> bool:
     return isinstance(value, str) and bool(_SECRET.match(value))
 
@@ -155,7 +165,9 @@ def compare(before: Any, after: Any, path: str = "") -> list[PropertyChange]:
         return [PropertyChange(path, before, after, secret=True)] if _secret_changed(before, after) else []
     if isinstance(before, dict) and isinstance(after, dict):
         changes: list[PropertyChange] = []
-        for key in [*before, *(k for k in after if k not in before)]:
+        # By key: a base planned in another process comes back as sorted JSON, the working
+        # tree's plan in the program's order; the same change must read the same.
+        for key in sorted({*before, *after}, key=str):
             sub = f"{path}.{key}" if path else str(key)
             changes += compare(before.get(key, MISSING), after.get(key, MISSING), sub)
         return changes
@@ -292,6 +304,16 @@ def _knock_on(resource: Resource, created: Mapping[str, Resource]) -> list[str]:
     return reasons
 
 
+def _known_after_deploy(previous: Resource, resource: Resource, created: Mapping[str, Resource]) -> list[PropertyChange]:
+    """The properties of an otherwise unchanged resource that refer to a resource created
+    anew (needs the head plan's propertyDependencies)."""
+    changes = []
+    for key, urns in sorted((resource.get("propertyDependencies") or {}).items()):
+        if any(urn in created for urn in urns):
+            changes.append(PropertyChange(key, (previous.get("inputs") or {}).get(key, MISSING), AFTER_DEPLOY))
+    return changes
+
+
 def diff_documents(base: Document | None, head: Document, base_note: str | None = None) -> PlanDiff:
     """The changes from `base` (None: the stack does not exist there) to `head`."""
     old = plandoc.by_urn(base) if base else {}
@@ -323,6 +345,16 @@ def diff_documents(base: Document | None, head: Document, base_note: str | None 
         for urn, found in knocked.items():
             ops[urn] = "replace"
             reasons[urn] = reasons[urn] + found
+
+    # The mock engine gives a re-created resource its old id and outputs, so what refers to
+    # it looks unchanged; a real preview shows those properties changing to values known
+    # only after the deploy (a replaced Gateway's new address in its pool's origins).
+    created = {urn: new[urn] for urn, op in ops.items() if op in ("create", "replace")}
+    for urn in pairs:
+        if ops[urn] is None:
+            later = _known_after_deploy(old[pairs[urn]], new[urn], created)
+            if later:
+                ops[urn], properties[urn] = "update", later
 
     changes: list[ResourceChange] = []
     for urn, resource in new.items():
@@ -381,6 +413,8 @@ def property_line(change: PropertyChange) -> str:
         text = f"+ {change.path}: {_show(change.after)}"
     elif change.after is MISSING:
         text = f"- {change.path}: {_show(change.before)}"
+    elif change.after is AFTER_DEPLOY:
+        text = f"{change.path}: (known after deploy)"
     elif change.secret:
         text = f"{change.path}: [secret] changed"
     elif isinstance(change.before, list) and isinstance(change.after, list) and _list_change(change.before, change.after):
@@ -631,39 +665,85 @@ sys.exit(main(["plan", "--stack", sys.argv[1], "--json"]))
 """
 
 
-def plan_revision(root: Path, commit: str, stack: str, key: bytes, timeout: float = 300) -> tuple[Document | None, str | None]:
-    """(plan document, None), or (None, why not) when that revision cannot plan the stack."""
-    prefix = _git(root, "rev-parse", "--show-prefix")
-    archive = subprocess.run(["git", "-C", str(root), "archive", "--format=tar", commit], capture_output=True, check=False)
-    if archive.returncode != 0:
-        raise DiffError(f"git archive {commit[:7]}: {archive.stderr.decode(errors='replace').strip()}")
-    with tempfile.TemporaryDirectory(prefix="ops-diff-") as tmp:
-        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-            tar.extractall(tmp, filter="data")
-        project = Path(tmp, prefix)
+class BasePlan:
+    """The base revision's plan, running in a process of its own from the moment this is
+    made, so that the working tree can be planned meanwhile: each side spends most of its
+    time importing the cloud SDKs, and the two sides need not wait for each other.
+
+    `result()` waits for it: (plan document, None), or (None, why not) when that revision
+    cannot plan the stack. `close()` stops it and removes its directory; both are safe to
+    call more than once, and a `with` block closes it."""
+
+    def __init__(self, root: Path, commit: str, stack: str, key: bytes, timeout: float = 300) -> None:
+        self.timeout = timeout
+        self._process: subprocess.Popen[str] | None = None
+        self._outcome: tuple[Document | None, str | None] | None = None
+        prefix = _git(root, "rev-parse", "--show-prefix")
+        archive = subprocess.run(["git", "-C", str(root), "archive", "--format=tar", commit], capture_output=True, check=False)
+        if archive.returncode != 0:
+            raise DiffError(f"git archive {commit[:7]}: {archive.stderr.decode(errors='replace').strip()}")
+        self._tmp = tempfile.TemporaryDirectory(prefix="ops-diff-")
+        try:
+            self._start(Path(self._tmp.name, prefix), stack, key, archive.stdout)
+        except BaseException:
+            self._tmp.cleanup()
+            raise
+
+    def _start(self, project: Path, stack: str, key: bytes, archive: bytes) -> None:
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(self._tmp.name, filter="data")
         if not (project / "Pulumi.yaml").exists():
-            return None, "the base revision has no Pulumi project here"
+            self._outcome = (None, "the base revision has no Pulumi project here")
+            return
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         env[_FINGERPRINT_ENV] = key.hex()
         env["PYTHONDONTWRITEBYTECODE"] = "1"
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", _BASE_PLAN, stack, _FINGERPRINT_ENV],
+            cwd=project,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def result(self) -> tuple[Document | None, str | None]:
+        if self._outcome is None:
+            self._outcome = self._wait()
+        self.close()
+        return self._outcome
+
+    def _wait(self) -> tuple[Document | None, str | None]:
+        assert self._process is not None
         try:
-            result = subprocess.run(
-                [sys.executable, "-c", _BASE_PLAN, stack, _FINGERPRINT_ENV],
-                cwd=project,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                check=False,
-            )
+            stdout, stderr = self._process.communicate(timeout=self.timeout)
         except subprocess.TimeoutExpired:
-            return None, f"planning the base timed out after {timeout:.0f} s"
-    if result.returncode != 0:
-        lines = result.stderr.strip().splitlines() or [f"exit status {result.returncode}"]
-        # `ops plan` says why in one "error:" line; anything else, the last line says most.
-        reason = next((line for line in reversed(lines) if line.startswith("error: ")), lines[-1])
-        return None, reason.removeprefix("error: ")
-    return _json_document(result.stdout)
+            return None, f"planning the base timed out after {self.timeout:.0f} s"
+        if self._process.returncode != 0:
+            lines = stderr.strip().splitlines() or [f"exit status {self._process.returncode}"]
+            # `ops plan` says why in one "error:" line; anything else, the last line says most.
+            reason = next((line for line in reversed(lines) if line.startswith("error: ")), lines[-1])
+            return None, reason.removeprefix("error: ")
+        return _json_document(stdout)
+
+    def close(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.communicate()
+        self._tmp.cleanup()
+
+    def __enter__(self) -> BasePlan:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def plan_revision(root: Path, commit: str, stack: str, key: bytes, timeout: float = 300) -> tuple[Document | None, str | None]:
+    """(plan document, None), or (None, why not) when that revision cannot plan the stack."""
+    with BasePlan(root, commit, stack, key, timeout) as base:
+        return base.result()
 
 
 def _json_document(stdout: str) -> tuple[Document | None, str | None]:
@@ -716,8 +796,10 @@ def run(args: argparse.Namespace) -> int:
     key = secrets.token_bytes(32)
     try:
         commit, label = resolve_base(args.root, args.base)
-        head = head_document(args.stack, args.root, key)
-        base, why = plan_revision(args.root, commit, args.stack, key)
+        # The base plans in its own process while the working tree plans in this one.
+        with BasePlan(args.root, commit, args.stack, key) as planning:
+            head = head_document(args.stack, args.root, key)
+            base, why = planning.result()
     except PlanError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

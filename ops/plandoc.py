@@ -38,6 +38,9 @@ CF_DNS_RECORD = "cloudflare:index/dnsRecord:DnsRecord"
 # Where a DigitalOcean load balancer made by the cluster (for a Service of type
 # LoadBalancer, or the Service a Gateway controller makes) gets its size from.
 LB_SIZE_UNIT_ANNOTATION = "service.beta.kubernetes.io/do-loadbalancer-size-unit"
+# Gateway API and Envoy Gateway, by API group.
+GATEWAY_GROUP = "gateway.networking.k8s.io"
+ENVOY_GROUP = "gateway.envoyproxy.io"
 
 _K8S_TYPE = re.compile(r"^kubernetes:(?P<group>[^/:]+)/(?P<version>[^:]+):(?P<kind>\w+)$")
 
@@ -54,7 +57,7 @@ def is_kind(resource: Resource, group: str, kind: str) -> bool:
 
 
 def is_gateway(resource: Resource) -> bool:
-    return is_kind(resource, "gateway.networking.k8s.io", "Gateway")
+    return is_kind(resource, GATEWAY_GROUP, "Gateway")
 
 
 def is_deployment(resource: Resource) -> bool:
@@ -72,23 +75,6 @@ def get_path(value: Any, path: str, default: Any = None) -> Any:
             return default
         value = value[part]
     return value
-
-
-def find_key(value: Any, key: str) -> Any:
-    """The first value stored under `key` anywhere inside `value` (dicts and lists)."""
-    if isinstance(value, dict):
-        if key in value:
-            return value[key]
-        items: Iterable[Any] = value.values()
-    elif isinstance(value, list):
-        items = value
-    else:
-        return None
-    for item in items:
-        found = find_key(item, key)
-        if found is not None:
-            return found
-    return None
 
 
 def by_urn(document: Document) -> dict[str, Resource]:
@@ -175,3 +161,95 @@ def provider_cluster(document: Document) -> dict[str, Resource]:
 def cluster_of(resource: Resource, clusters_by_provider: Mapping[str, Resource]) -> Resource | None:
     provider = resource.get("provider")
     return clusters_by_provider.get(provider) if provider else None
+
+
+def k8s_name(resource: Resource) -> str | None:
+    name = get_path(resource.get("inputs") or {}, "metadata.name")
+    return str(name) if name is not None else None
+
+
+def k8s_namespace(resource: Resource) -> str | None:
+    namespace = get_path(resource.get("inputs") or {}, "metadata.namespace")
+    return str(namespace) if namespace is not None else None
+
+
+def same_cluster(a: Resource, b: Resource, clusters_by_provider: Mapping[str, Resource]) -> bool:
+    """Whether two Kubernetes objects live on one cluster: their providers deploy to the
+    same DOKS cluster (a cluster may have several providers), or they share a provider."""
+    cluster_a, cluster_b = cluster_of(a, clusters_by_provider), cluster_of(b, clusters_by_provider)
+    if cluster_a is not None and cluster_b is not None:
+        return bool(cluster_a["urn"] == cluster_b["urn"])
+    return bool(a.get("provider")) and a.get("provider") == b.get("provider")
+
+
+def _find_object(
+    document: Document,
+    near: Resource,
+    clusters_by_provider: Mapping[str, Resource],
+    *,
+    group: str,
+    kind: str,
+    name: Any,
+    namespace: str | None,
+) -> Resource | None:
+    """The object of a kind with a name (and namespace, for namespaced ones) on `near`'s cluster."""
+    for resource in by_name(document["resources"]):
+        if (
+            is_kind(resource, group, kind)
+            and k8s_name(resource) == name
+            and (namespace is None or k8s_namespace(resource) == namespace)
+            and same_cluster(resource, near, clusters_by_provider)
+        ):
+            return resource
+    return None
+
+
+def envoy_proxy_of(
+    gateway: Resource, document: Document, clusters_by_provider: Mapping[str, Resource] | None = None
+) -> Resource | None:
+    """The EnvoyProxy that configures a Gateway's proxies, found the way Envoy Gateway finds
+    it: the Gateway's own `spec.infrastructure.parametersRef` (an EnvoyProxy in the Gateway's
+    namespace) first, else the `spec.parametersRef` of its GatewayClass."""
+    clusters = provider_cluster(document) if clusters_by_provider is None else clusters_by_provider
+    inputs = gateway.get("inputs") or {}
+    namespace = k8s_namespace(gateway)
+    ref = get_path(inputs, "spec.infrastructure.parametersRef")
+    if isinstance(ref, dict) and ref.get("kind") == "EnvoyProxy" and ref.get("group", ENVOY_GROUP) == ENVOY_GROUP:
+        found = _find_object(
+            document, gateway, clusters, group=ENVOY_GROUP, kind="EnvoyProxy", name=ref.get("name"), namespace=namespace
+        )
+        if found is not None:
+            return found
+    class_name = get_path(inputs, "spec.gatewayClassName")
+    gateway_class = _find_object(
+        document, gateway, clusters, group=GATEWAY_GROUP, kind="GatewayClass", name=class_name, namespace=None
+    )
+    ref = get_path((gateway_class or {}).get("inputs") or {}, "spec.parametersRef")
+    if isinstance(ref, dict) and ref.get("kind") == "EnvoyProxy" and ref.get("group") == ENVOY_GROUP:
+        return _find_object(
+            document,
+            gateway,
+            clusters,
+            group=ENVOY_GROUP,
+            kind="EnvoyProxy",
+            name=ref.get("name"),
+            namespace=ref.get("namespace"),
+        )
+    return None
+
+
+def gateway_service(
+    gateway: Resource, document: Document, clusters_by_provider: Mapping[str, Resource] | None = None
+) -> tuple[str, dict[str, Any]]:
+    """(type, annotations) of the Service Envoy Gateway makes in front of a Gateway's
+    proxies, which for type LoadBalancer is what makes DigitalOcean create a load balancer.
+
+    The annotations are the Gateway's `spec.infrastructure.annotations` overlaid with its
+    EnvoyProxy's `spec.provider.kubernetes.envoyService.annotations`, as Envoy Gateway merges
+    them; the type is the EnvoyProxy's, LoadBalancer by default. The Gateway's own
+    `metadata.annotations` stay on the Gateway and never reach the Service."""
+    annotations = dict(get_path(gateway.get("inputs") or {}, "spec.infrastructure.annotations") or {})
+    proxy = envoy_proxy_of(gateway, document, clusters_by_provider)
+    service = get_path((proxy or {}).get("inputs") or {}, "spec.provider.kubernetes.envoyService") or {}
+    annotations.update(service.get("annotations") or {})
+    return str(service.get("type") or "LoadBalancer"), annotations

@@ -1,29 +1,69 @@
-"""Plan documents for the insight tools' tests: a real plan of the program, plus the
-resources the workloads and edge issues add (Envoy Gateway, catalog workloads, monitoring,
-Cloudflare load balancer, pools and monitor, or a personal stack's DNS record), built by
-type token the way those components register them. The tools must read them by type and
-region, so these documents stand in until the components land."""
+"""Plan documents for the insight tools' tests: real plans of the program (cached, see
+tests/conftest.py), the settings they were planned from, the stack files of an upgrade's
+steps, and small helpers to edit a copy where a test needs something the program does
+not declare (an unsized Service of type LoadBalancer, a dependency cycle)."""
 
 from __future__ import annotations
 
 import copy
+import io
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ops import plandoc
+from components.settings import StackSettings, parse_settings
 from ops.plan import plan_document
+from ops.stack_config import ROOT, load_stack_config
 from tests.conftest import plan_of
 
 Document = dict[str, Any]
 
-
-def real(stack: str, regions: list[str] | None = None) -> Document:
-    """The plan document of a stack, optionally with other regions; a fresh copy."""
-    overrides = {"marketplace:regions": regions} if regions else None
-    return copy.deepcopy(plan_document(plan_of(stack, overrides=overrides)))
+# The regions a test adds to the one-region dev stack: the cheapest plan with two pools.
+DEV_TWO_REGIONS = {"marketplace:regions": ["nyc3", "fra1"]}
 
 
-def _urn(document: Document, type_: str, name: str) -> str:
-    return f"urn:pulumi:{document['stack']}::{document['project']}::{type_}::{name}"
+def overrides_for(regions: Sequence[str] | None = None, extra: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+    overrides = {**({"marketplace:regions": list(regions)} if regions else {}), **(extra or {})}
+    return overrides or None
+
+
+def real(
+    stack: str,
+    regions: Sequence[str] | None = None,
+    *,
+    stack_text: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Document:
+    """The plan document of a stack, optionally with other regions, another stack file or
+    other keys; a fresh copy, so a test may edit it."""
+    plan = plan_of(stack, stack_text=stack_text, overrides=overrides_for(regions, overrides))
+    return copy.deepcopy(plan_document(plan))
+
+
+def settings_of(stack: str, regions: Sequence[str] | None = None) -> StackSettings:
+    """The settings a stack's plan was made from, as the program parsed them."""
+    config = plan_of(stack, overrides=overrides_for(regions)).config
+    return parse_settings(stack, config.values, config.secret_keys)
+
+
+def upgrade_steps(
+    stack: str, region: str, to: str, steps: Sequence[str], *, regions: Sequence[str] | None = None, canary_weight: float = 0.1
+) -> list[str]:
+    """The stack file after each of `steps` of `ops upgrade REGION --to TO`, as the command
+    writes it (ops/upgrade.py); plan them with `real(stack, regions, stack_text=...)`."""
+    from ops.upgrade import _yaml, next_step
+
+    yaml = _yaml()
+    text = (ROOT / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8")
+    document = yaml.load(text)
+    texts = []
+    for step in steps:
+        values = load_stack_config(stack, stack_text=text, overrides=overrides_for(regions)).values
+        next_step(document, dict(values), region, to, step, canary_weight=canary_weight)
+        buffer = io.StringIO()
+        yaml.dump(document, buffer)
+        text = buffer.getvalue()
+        texts.append(text)
+    return texts
 
 
 def add(
@@ -38,7 +78,9 @@ def add(
     dependencies: list[str] | None = None,
     custom: bool = True,
 ) -> str:
-    urn = _urn(document, type_, name)
+    """Add a resource the program does not declare; returns its URN."""
+    urn = f"urn:pulumi:{document['stack']}::{document['project']}::{type_}::{name}"
+    assert urn not in {r["urn"] for r in document["resources"]}, f"{urn} is already in the plan"
     document["resources"].append(
         {
             "urn": urn,
@@ -64,132 +106,5 @@ def find(document: Document, type_: str, name: str) -> dict[str, Any]:
 
 
 GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
-HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
 ENVOY_PROXY = "kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy"
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 SERVICE = "kubernetes:core/v1:Service"
-
-
-def add_workloads(document: Document, region: str, lb_size_unit: int | None = 2) -> dict[str, str]:
-    """One region's gateway and catalog workloads on its cluster; urns by role."""
-    provider = find(document, plandoc.K8S_PROVIDER, f"{region}-k8s")["urn"]
-    on = {"region": region, "provider": provider}
-    component = add(document, "marketplace:index:Workloads", f"{region}-workloads", region=region, custom=False)
-    on["parent"] = component
-    controller = add(
-        document,
-        plandoc.HELM_RELEASE,
-        f"{region}-envoy-gateway",
-        {"chart": "oci://docker.io/envoyproxy/gateway-helm", "name": "eg", "namespace": "envoy-gateway-system"},
-        **on,
-    )
-    annotations = {plandoc.LB_SIZE_UNIT_ANNOTATION: str(lb_size_unit)} if lb_size_unit else {}
-    proxy = add(
-        document,
-        ENVOY_PROXY,
-        f"{region}-proxy",
-        {
-            "metadata": {"name": "catalog-proxy"},
-            "spec": {"provider": {"kubernetes": {"envoyService": {"annotations": annotations}}}},
-        },
-        dependencies=[controller],
-        **on,
-    )
-    gateway = add(
-        document,
-        GATEWAY,
-        f"{region}-gateway",
-        {"metadata": {"name": "catalog"}, "spec": {"gatewayClassName": "eg"}},
-        dependencies=[controller, proxy],
-        **on,
-    )
-    urns = {"gateway": gateway, "controller": controller}
-    for app in ("web", "api"):
-        labels = {"app": app}
-        urns[app] = add(
-            document,
-            DEPLOYMENT,
-            f"{region}-{app}",
-            {"metadata": {"name": app}, "spec": {"replicas": 3, "template": {"metadata": {"labels": labels}}}},
-            **on,
-        )
-        add(document, SERVICE, f"{region}-{app}-svc", {"metadata": {"name": app}, "spec": {"selector": labels}}, **on)
-    # A platform Deployment that the gateway does not route to.
-    urns["metrics"] = add(
-        document,
-        DEPLOYMENT,
-        f"{region}-metrics-server",
-        {"metadata": {"name": "metrics-server"}, "spec": {"template": {"metadata": {"labels": {"app": "metrics"}}}}},
-        **on,
-    )
-    add(
-        document,
-        HTTP_ROUTE,
-        f"{region}-route",
-        {
-            "spec": {
-                "parentRefs": [{"name": "catalog"}],
-                "rules": [{"backendRefs": [{"name": "web"}]}, {"backendRefs": [{"name": "api"}]}],
-            }
-        },
-        dependencies=[gateway],
-        **on,
-    )
-    add(document, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler", f"{region}-api-hpa", {}, **on)
-    add(document, "kubernetes:policy/v1:PodDisruptionBudget", f"{region}-api-pdb", {}, **on)
-    urns["monitoring"] = add(
-        document,
-        plandoc.HELM_RELEASE,
-        f"{region}-monitoring",
-        {"chart": "kube-prometheus-stack", "name": "monitoring", "namespace": "monitoring"},
-        **on,
-    )
-    return urns
-
-
-def add_edge(document: Document, gateways: dict[str, str], steering: str = "dynamic_latency") -> dict[str, str]:
-    """The Cloudflare edge in front of the regions' gateways; urns by role."""
-    edge = add(document, "marketplace:index:Edge", "edge", custom=False)
-    monitor = add(document, plandoc.CF_MONITOR, "edge-monitor", {"path": "/healthz"}, parent=edge)
-    pools: list[str] = []
-    for region, gateway in gateways.items():
-        pools.append(
-            add(
-                document,
-                plandoc.CF_POOL,
-                f"{region}-pool",
-                {"name": f"mkt-{region}", "origins": [{"name": region, "address": f"198.18.0.{len(pools) + 1}", "weight": 1}]},
-                region=region,
-                parent=edge,
-                dependencies=[monitor, gateway],
-            )
-        )
-    lb = add(
-        document,
-        plandoc.CF_LOAD_BALANCER,
-        "edge-lb",
-        {"name": "catalog.example.com", "steeringPolicy": steering},
-        parent=edge,
-        dependencies=pools,
-    )
-    return {"monitor": monitor, "lb": lb}
-
-
-def full_stack(stack: str = "production", regions: list[str] | None = None, lb_size_unit: int | None = 2) -> Document:
-    """A stack as it will be once workloads and the edge land."""
-    document = real(stack, regions)
-    gateways = {region: add_workloads(document, region, lb_size_unit)["gateway"] for region in plandoc.regions_of(document)}
-    if stack.startswith("dev-"):
-        edge = add(document, "marketplace:index:Edge", "edge", custom=False)
-        gateway = next(iter(gateways.values()))
-        add(
-            document,
-            plandoc.CF_DNS_RECORD,
-            "edge-record",
-            {"name": f"{stack}.example.com", "type": "A", "proxied": True},
-            parent=edge,
-            dependencies=[gateway],
-        )
-    else:
-        add_edge(document, gateways)
-    return document

@@ -1,10 +1,11 @@
-"""Deploy time: the critical path of a fresh `pulumi up` and of a change, from the plan's
-dependency graph and data/deploy-times.yaml. Regions deploy in parallel, so the path must
-not grow with their number."""
+"""Deploy time: the critical path of a fresh `pulumi up` and of a change, from the real
+plans' dependency graph and data/deploy-times.yaml. Regions deploy in parallel, so the
+path must not grow with their number."""
 
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
 import yaml
@@ -22,79 +23,114 @@ from ops.deploytime import (
 )
 from ops.diff import diff_documents
 from tests import plandocs
-from tests.plandocs import full_stack, real
+from tests.plandocs import DEV_TWO_REGIONS, real, upgrade_steps
 
 TABLE = TimeTable.load()
+TYPES = TABLE.types
+TWO = DEV_TWO_REGIONS["marketplace:regions"]
+NAMESPACE = "kubernetes:core/v1:Namespace"
+SERVICE_MONITOR = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"
 
 
 def names(path) -> list[str]:
     return [step.name for step in path.steps if step.seconds]
 
 
+def rule(type_: str, **inputs: object) -> float:
+    """A `when` rule's time, read straight from the table."""
+    (found,) = (r["create"] for r in TYPES[type_]["when"] if r["inputs"] == inputs)
+    return float(found)
+
+
 def test_production_critical_path_does_not_grow_with_regions():
-    one = fresh_deploy(real("production", ["nyc3"]))
-    five = fresh_deploy(real("production"))
-    assert len(plandoc.of_type(real("production"), plandoc.DOKS)) == 5
-    assert one.seconds == five.seconds > 0
-    # The path runs through a cluster: it is what takes the time.
-    assert any(step.type == plandoc.DOKS for step in five.steps)
-
-
-def test_with_workloads_and_edge_the_path_does_not_grow_with_regions_either():
-    one = fresh_deploy(full_stack("production", ["nyc3"]))
-    five = fresh_deploy(full_stack("production"))
-    assert one.seconds == five.seconds
-    # The monitoring chart, installed after the cluster, is the longest branch.
-    region = five.steps[0].name.split("-")[0]
-    assert names(five) == [f"{region}-vpc", f"{region}-doks", f"{region}-monitoring"]
-    timed = [s for s in five.steps if s.seconds]
-    assert all(a.finish == b.start for a, b in itertools.pairwise(timed))
-    assert five.seconds == sum(s.seconds for s in timed)
-
-
-def test_traffic_waits_for_cluster_gateway_controller_gateway_pool_and_load_balancer():
-    document = full_stack("production")
-    document["resources"] = [r for r in document["resources"] if not r["name"].endswith("-monitoring")]
-    path = fresh_deploy(document)
-    region = path.steps[0].name.split("-")[0]
-    # Kubernetes objects wait for their provider, and so for the cluster behind it.
-    assert names(path) == [
+    one, five = real("production", ["nyc3"]), real("production")
+    assert len(plandoc.of_type(one, plandoc.DOKS)) == 1 and len(plandoc.of_type(five, plandoc.DOKS)) == 5
+    assert fresh_deploy(one).seconds == fresh_deploy(five).seconds > 0
+    # The longest branch, in every region alike: an HA cluster, then monitoring's namespace,
+    # kube-prometheus-stack and the monitors that need its CRDs.
+    path = fresh_deploy(five)
+    timed = [s for s in path.steps if s.seconds]
+    assert [s.type for s in timed] == [plandoc.VPC, plandoc.DOKS, NAMESPACE, plandoc.HELM_RELEASE, SERVICE_MONITOR]
+    region = timed[0].name.split("-")[0]
+    assert [s.name for s in timed][:4] == [
         f"{region}-vpc",
         f"{region}-doks",
-        f"{region}-envoy-gateway",
-        f"{region}-proxy",
-        f"{region}-gateway",
-        f"{region}-pool",
+        f"{region}-monitoring-namespace",
+        f"{region}-monitoring-prometheus",
+    ]
+    assert all(a.finish == b.start for a, b in itertools.pairwise(timed))
+    objects = TYPES["kubernetes:*"]["create"]
+    expected = (
+        TYPES[plandoc.VPC]["create"]
+        + rule(plandoc.DOKS, ha=True)
+        + objects
+        + rule(plandoc.HELM_RELEASE, chart="kube-prometheus-stack")
+        + objects
+    )
+    assert path.seconds == expected
+
+
+def test_traffic_waits_for_cluster_crds_controller_gateway_pool_and_load_balancer():
+    # Dev runs no monitoring: its longest branch is the one visitors wait for.
+    path = fresh_deploy(real("dev"))
+    # Kubernetes objects wait for their provider, and so for the cluster behind it.
+    assert names(path) == [
+        "nyc3-vpc",
+        "nyc3-doks",
+        "nyc3-gateway-crds",
+        "nyc3-gateway-controller",
+        "nyc3-gateway-proxy-config",
+        "nyc3-gateway-class",
+        "nyc3-gateway-gateway",
+        "nyc3-pool",
         "edge-lb",
     ]
+    objects, cloudflare = TYPES["kubernetes:*"]["create"], TYPES["cloudflare:*"]["create"]
+    expected = (
+        TYPES[plandoc.VPC]["create"]
+        + TYPES[plandoc.DOKS]["create"]
+        + TYPES["kubernetes:helm.sh/v4:Chart"]["create"]
+        + rule(plandoc.HELM_RELEASE, chart="gateway-helm")
+        + objects  # EnvoyProxy
+        + objects  # GatewayClass
+        + TYPES[plandocs.GATEWAY]["create"]
+        + cloudflare  # pool
+        + TYPES[plandoc.CF_LOAD_BALANCER]["create"]
+    )
+    assert path.seconds == expected
 
 
 def test_regions_deployed_one_after_another_would_be_caught():
     # The check above means something: chain the second region behind the first and the
-    # path doubles its cluster time.
-    document = real("production", ["nyc3", "fra1"])
+    # path grows by a whole region.
+    document = real("dev", TWO)
     first = plandocs.find(document, plandoc.DOKS, "nyc3-doks")
     plandocs.find(document, plandoc.VPC, "fra1-vpc")["dependencies"].append(first["urn"])
     chained = fresh_deploy(document)
-    parallel = fresh_deploy(real("production", ["nyc3", "fra1"]))
+    parallel = fresh_deploy(real("dev", TWO))
     assert chained.seconds >= parallel.seconds + TABLE.create_seconds(first)
     assert names(chained)[:3] == ["nyc3-vpc", "nyc3-doks", "fra1-vpc"]
 
 
 def test_an_ha_control_plane_takes_longer_and_charts_have_their_own_times():
-    ha = plandocs.find(real("production"), plandoc.DOKS, "nyc3-doks")
+    production = real("production", ["nyc3"])
+    ha = plandocs.find(production, plandoc.DOKS, "nyc3-doks")
     standard = plandocs.find(real("dev"), plandoc.DOKS, "nyc3-doks")
     assert TABLE.create_seconds(ha) > TABLE.create_seconds(standard) >= 300
-    document = full_stack("staging", ["nyc3"])
-    monitoring = plandocs.find(document, plandoc.HELM_RELEASE, "nyc3-monitoring")
-    envoy = plandocs.find(document, plandoc.HELM_RELEASE, "nyc3-envoy-gateway")
-    assert TABLE.create_seconds(monitoring) > TABLE.create_seconds(envoy)
+    monitoring = plandocs.find(production, plandoc.HELM_RELEASE, "nyc3-monitoring-prometheus")
+    envoy = plandocs.find(production, plandoc.HELM_RELEASE, "nyc3-gateway-controller")
+    assert TABLE.create_seconds(monitoring) > TABLE.create_seconds(envoy) > 0
     # Patterns and the default: any Kubernetes object, providers, components, unknown types.
-    hpa = plandocs.find(document, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "nyc3-api-hpa")
-    assert TABLE.create_seconds(hpa) == TABLE.types["kubernetes:*"]["create"]
-    assert TABLE.create_seconds(plandocs.find(document, plandoc.K8S_PROVIDER, "nyc3-k8s")) == 0
-    assert TABLE.create_seconds(plandocs.find(document, "marketplace:index:RegionalCluster", "nyc3")) == 0
+    hpa = plandocs.find(production, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "nyc3-catalog-api-autoscaler")
+    assert TABLE.create_seconds(hpa) == TYPES["kubernetes:*"]["create"]
+    assert TABLE.create_seconds(plandocs.find(production, plandoc.K8S_PROVIDER, "nyc3-k8s")) == 0
+    assert TABLE.create_seconds(plandocs.find(production, "marketplace:index:RegionalCluster", "nyc3")) == 0
     assert TABLE.create_seconds({"type": "acme:index:Thing", "custom": True, "inputs": {}}) == TABLE.default
+    # The CRD chart is a component whose objects the offline plan does not show: it is
+    # listed by type and takes its own time, where another component takes none.
+    crds = plandocs.find(production, "kubernetes:helm.sh/v4:Chart", "nyc3-gateway-crds")
+    assert crds["custom"] is False and not [r for r in production["resources"] if r.get("parent") == crds["urn"]]
+    assert TABLE.create_seconds(crds) == TYPES["kubernetes:helm.sh/v4:Chart"]["create"] > 0
 
 
 def test_depending_on_a_component_waits_for_its_slowest_child():
@@ -102,7 +138,9 @@ def test_depending_on_a_component_waits_for_its_slowest_child():
     cluster_component = plandocs.find(document, "marketplace:index:RegionalCluster", "nyc3")
     late = plandocs.add(document, "acme:index:Thing", "after-the-region", dependencies=[cluster_component["urn"]])
     path = fresh_deploy(document)
-    assert names(path) == ["nyc3-vpc", "nyc3-doks", "after-the-region"]
+    # The cluster's component holds its gateway and the catalog: its slowest part is a route
+    # of the catalog, which waits for the Gateway's load balancer.
+    assert names(path)[-3:] == ["nyc3-gateway-gateway", "nyc3-catalog-api-route", "after-the-region"]
     assert path.steps[-1].urn == late
 
 
@@ -115,21 +153,35 @@ def test_a_dependency_cycle_is_named():
 
 
 def test_a_change_only_waits_for_what_it_creates():
-    before, after = real("dev"), real("dev", ["nyc3", "fra1"])
-    diff = diff_documents(before, after)
-    change = change_deploy(after, diff.created)
-    assert names(change) == ["fra1-vpc", "fra1-doks"]
+    before, after = real("dev"), real("dev", TWO)
+    change = change_deploy(after, diff_documents(before, after).created)
+    # The new region's chain up to its pool; the load balancer that gains the pool exists.
+    assert names(change) == [
+        "fra1-vpc",
+        "fra1-doks",
+        "fra1-gateway-crds",
+        "fra1-gateway-controller",
+        "fra1-gateway-proxy-config",
+        "fra1-gateway-class",
+        "fra1-gateway-gateway",
+        "fra1-pool",
+    ]
+    assert change.seconds == fresh_deploy(before).seconds - TYPES[plandoc.CF_LOAD_BALANCER]["create"]
     # The fresh path of the grown stack is the same length: the new region runs beside nyc3.
     assert fresh_deploy(after).seconds == fresh_deploy(before).seconds
-    # Nothing created, nothing to wait for.
-    assert change_deploy(after, set()).seconds == 0
+    # An upgrade's canary step creates nothing: nothing to wait for.
+    added, canary = upgrade_steps("dev", "nyc3", "1.34", ["add", "canary"], regions=TWO)
+    diff = diff_documents(real("dev", TWO, stack_text=added), real("dev", TWO, stack_text=canary))
+    assert diff.created == set() and change_deploy(diff.head, diff.created).seconds == 0
 
 
 def test_rendering_shows_each_timed_step_with_its_start():
     path = fresh_deploy(real("dev"))
     text = render_path(path, "Fresh deploy")
     assert text.splitlines()[0] == f"Fresh deploy: ~{duration(path.seconds)}"
-    assert "+7m 00s" in text and "nyc3-doks" in text
+    doks = next(line for line in text.splitlines() if " nyc3-doks " in line)
+    start, took = duration(TYPES[plandoc.VPC]["create"]), duration(TYPES[plandoc.DOKS]["create"])
+    assert re.match(rf"^    at +{start}  \+{took} +nyc3-doks +{re.escape(plandoc.DOKS)}$", doks)
     assert (duration(5), duration(65), duration(3725)) == ("5s", "1m 05s", "1h 02m 05s")
 
 
@@ -139,5 +191,5 @@ def test_every_time_has_a_source_or_reasoning():
     for type_, entry in data["types"].items():
         assert isinstance(entry["create"], int | float), type_
         assert entry.get("source"), f"{type_} has no source"
-        for rule in entry.get("when") or []:
-            assert rule.get("source") and rule.get("inputs"), type_
+        for when in entry.get("when") or []:
+            assert when.get("source") and when.get("inputs"), type_

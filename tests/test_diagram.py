@@ -1,6 +1,6 @@
-"""`ops diagram`: a Mermaid flowchart drawn from the plan, valid at least structurally,
-with the edge, each region's cluster, gateway and workloads, the assets, and arrows for
-traffic and ownership."""
+"""`ops diagram`: a Mermaid flowchart drawn from the real plans, valid at least
+structurally, with the edge, each region's clusters (every generation), gateways and
+workloads, the assets, and arrows for traffic and ownership."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ from ops import plandoc
 from ops.cli import main
 from ops.diagram import diagram, node_ids
 from tests import plandocs
-from tests.plandocs import full_stack, real
+from tests.conftest import plan_of
+from tests.plandocs import DEV_TWO_REGIONS, real, settings_of, upgrade_steps
 
-PRODUCTION_REGIONS = ("sfo3", "nyc3", "fra1", "blr1", "sgp1")
+TWO = DEV_TWO_REGIONS["marketplace:regions"]
 _ID = r"[ng]_[A-Za-z0-9_]+"
 _NODE = re.compile(rf"^\s*(?P<id>{_ID})(?P<open>\(\(|\{{\{{|\[\[|\[\(|\(\[|\[/|\[|\(|>)\"(?P<label>[^\"]*)\"(?P<close>.*)$")
-_EDGE = re.compile(rf"^\s*(?P<source>{_ID}) (?:-->|-\.->)(?:\|[^|\"]*\|)? (?P<target>{_ID})$")
+_EDGE = re.compile(rf"^\s*(?P<source>{_ID}) (?P<arrow>-->|-\.->)(?:\|(?P<text>[^|\"]*)\|)? (?P<target>{_ID})$")
 _SUBGRAPH = re.compile(rf"^\s*subgraph (?P<id>{_ID})\[\"[^\"]*\"\]$")
 _CLOSERS = {"((": "))", "{{": "}}", "[[": "]]", "[(": ")]", "([": "])", "[/": "\\]", "[": "]", "(": ")", ">": "]"}
 
@@ -50,90 +51,168 @@ def check_mermaid(source: str) -> dict[str, str]:
     return labels
 
 
-def edges(source: str, arrow: str = "-->") -> set[tuple[str, str]]:
-    found = set()
+def edges(source: str, arrow: str = "-->") -> dict[tuple[str, str], str]:
+    """(source, target) -> the arrow's text, for arrows of one kind."""
+    found = {}
     for line in source.splitlines():
         match = _EDGE.match(line)
-        if match and f" {arrow}" in line:
-            found.add((match["source"], match["target"]))
+        if match and match["arrow"] == arrow:
+            found[(match["source"], match["target"])] = match["text"] or ""
     return found
 
 
-def test_production_names_every_regions_cluster_and_is_well_formed():
+def members(source: str, subgraph: str) -> set[str]:
+    """Node ids declared inside a subgraph."""
+    inside, found = False, set[str]()
+    for line in source.splitlines():
+        if (match := _SUBGRAPH.match(line)) and match["id"] == subgraph:
+            inside = True
+        elif inside and line.strip() == "end":
+            return found
+        elif inside and (match := _NODE.match(line)):
+            found.add(match["id"])
+    raise AssertionError(f"no subgraph {subgraph}")
+
+
+def node(name: str) -> str:
+    return "n_" + re.sub(r"[^A-Za-z0-9]+", "_", name)
+
+
+def test_production_traffic_runs_from_users_through_the_edge_to_each_regions_gateway_and_its_workloads():
     source = diagram(real("production"))
     labels = check_mermaid(source)
-    for region in PRODUCTION_REGIONS:
+    settings = settings_of("production")
+    traffic, owned = edges(source), edges(source, "-.->")
+    assert ("n_users", "n_edge_lb") in traffic and ("n_users", "n_assets_cdn") in traffic
+    assert ("n_assets_cdn", "n_mkt_production_assets") in traffic
+    assert labels["n_edge_lb"] == f"load balancer {settings.hostname}<br/>steering: {settings.edge.steering_policy}"
+    for region in settings.regions:
+        gateway, doks = node(f"{region}-gateway-gateway"), node(f"{region}-doks")
         assert f'subgraph g_region_{region}["{region} · ' in source
-        assert any(label.startswith(f"{region}-doks<br/>DOKS") and "HA" in label for label in labels.values())
-        assert (f"n_{region}_vpc", f"n_{region}_doks") in edges(source, "-.->")
-    assert ("n_assets_cdn", "n_mkt_production_assets") in edges(source)
+        assert {node(f"{region}-vpc"), doks, gateway} <= members(source, f"g_region_{region}")
+        assert "HA" in labels[doks] and labels[doks].startswith(f"{region}-doks<br/>DOKS ")
+        units = settings.workloads.gateway.load_balancer_size_unit
+        assert labels[gateway] == f"Gateway {region}-gateway-gateway<br/>DigitalOcean LB · {units} size units"
+        # Users -> load balancer -> the region's pool -> its gateway -> the catalog apps.
+        assert ("n_edge_lb", node(f"{region}-pool")) in traffic
+        assert {target for source_, target in traffic if source_ == node(f"{region}-pool")} == {gateway}
+        assert {target for source_, target in traffic if source_ == gateway} == {
+            node(f"{region}-catalog-api-deployment"),
+            node(f"{region}-catalog-web-deployment"),
+        }
+        # Ownership: the VPC hosts the cluster, which runs the gateway, apps and releases.
+        assert (node(f"{region}-vpc"), doks) in owned
+        for what in ("gateway-gateway", "catalog-web-deployment", "gateway-controller", "monitoring-prometheus"):
+            assert owned[(doks, node(f"{region}-{what}"))] == "runs"
+        assert owned[("n_edge_monitor", node(f"{region}-pool"))] == "checks"
+    replicas = settings.workloads.web.replicas, settings.workloads.web.max_replicas
+    assert (
+        labels["n_nyc3_catalog_web_deployment"]
+        == f"nyc3-catalog-web-deployment<br/>{replicas[0]}\u2013{replicas[1]} replicas (HPA)"
+    )
 
 
-def test_removing_a_region_removes_it_from_the_picture():
-    five = diagram(real("production"))
-    four = diagram(real("production", ["sfo3", "nyc3", "fra1", "blr1"]))
-    check_mermaid(four)
-    assert four != five
-    assert "sgp1" in five and "sgp1" not in four
+def test_a_cluster_generation_is_a_second_cluster_in_its_region_and_a_weighted_origin_of_its_pool():
+    added, canary = upgrade_steps("dev", "nyc3", "1.34", ["add", "canary"], regions=TWO)
+    source = diagram(real("dev", TWO, stack_text=canary))
+    labels = check_mermaid(source)
+    nyc3 = members(source, "g_region_nyc3")
+    assert {"n_nyc3_doks", "n_nyc3_green_doks", "n_nyc3_gateway_gateway", "n_nyc3_green_gateway_gateway"} <= nyc3
+    assert "n_nyc3_green_doks" not in members(source, "g_region_fra1")
+    assert "1.34." in labels["n_nyc3_green_doks"] and "1.33." in labels["n_nyc3_doks"]
+    assert labels["n_nyc3_pool"] == "pool nyc3<br/>2 origins"
+    traffic, owned = edges(source), edges(source, "-.->")
+    # Each origin's share of the region's traffic, on the arrow to its own generation.
+    assert traffic[("n_nyc3_pool", "n_nyc3_gateway_gateway")] == "weight 0.9"
+    assert traffic[("n_nyc3_pool", "n_nyc3_green_gateway_gateway")] == "weight 0.1"
+    assert traffic[("n_fra1_pool", "n_fra1_gateway_gateway")] == ""
+    assert {(s, t) for s, t in traffic if s == "n_nyc3_green_gateway_gateway"} == {
+        ("n_nyc3_green_gateway_gateway", "n_nyc3_green_catalog_api_deployment"),
+        ("n_nyc3_green_gateway_gateway", "n_nyc3_green_catalog_web_deployment"),
+    }
+    assert owned[("n_nyc3_vpc", "n_nyc3_green_doks")] == "hosts"
+    assert owned[("n_nyc3_green_doks", "n_nyc3_green_gateway_gateway")] == "runs"
+    # Before the canary, green is up but takes no traffic: a dotted standby arrow only.
+    before = diagram(real("dev", TWO, stack_text=added))
+    assert ("n_nyc3_pool", "n_nyc3_green_gateway_gateway") not in edges(before)
+    assert edges(before, "-.->")[("n_nyc3_pool", "n_nyc3_green_gateway_gateway")] == "standby, weight 0"
+    assert edges(before)[("n_nyc3_pool", "n_nyc3_gateway_gateway")] == "weight 1"
 
 
-def test_traffic_runs_from_users_through_the_edge_to_each_regions_gateway_and_its_routed_workloads():
-    source = diagram(full_stack("production"))
+def test_a_pool_points_at_the_gateways_its_origins_come_from_else_at_its_regions():
+    _, canary = upgrade_steps("dev", "nyc3", "1.34", ["add", "canary"], regions=TWO)
+    document = real("dev", TWO, stack_text=canary)
+    # A pool whose origins are green's gateway alone points at it, not at every gateway of
+    # the region: the origin addresses come from what the pool depends on.
+    pool = plandocs.find(document, plandoc.CF_POOL, "nyc3-pool")
+    blue = plandocs.find(document, plandocs.GATEWAY, "nyc3-gateway-gateway")["urn"]
+    pool["dependencies"].remove(blue)
+    pool["inputs"]["origins"] = [o for o in pool["inputs"]["origins"] if o["name"] == "nyc3-green"]
+    traffic = edges(diagram(document))
+    assert {t for s, t in traffic if s == "n_nyc3_pool"} == {"n_nyc3_green_gateway_gateway"}
+    # Origins given as fixed addresses: the pool depends on no gateway, its region tells.
+    for each in plandoc.of_type(document, plandoc.CF_POOL):
+        each["dependencies"] = [d for d in each["dependencies"] if "gateway" not in d]
+    source = diagram(document)
     check_mermaid(source)
     traffic = edges(source)
-    assert ("n_users", "n_edge_lb") in traffic
-    for region in PRODUCTION_REGIONS:
-        assert ("n_edge_lb", f"n_{region}_pool") in traffic
-        assert (f"n_{region}_pool", f"n_{region}_gateway") in traffic
-        assert (f"n_{region}_gateway", f"n_{region}_web") in traffic
-        assert (f"n_{region}_gateway", f"n_{region}_api") in traffic
-        # A Deployment no route sends traffic to gets none.
-        assert (f"n_{region}_gateway", f"n_{region}_metrics_server") not in traffic
-        # Pools only ever send to their own region.
-        assert not {(s, t) for s, t in traffic if s == f"n_{region}_pool" and region not in t}
-        owned = edges(source, "-.->")
-        assert {(f"n_{region}_doks", f"n_{region}_{what}") for what in ("gateway", "web", "monitoring")} <= owned
-        assert ("n_edge_monitor", f"n_{region}_pool") in owned
-    assert 'n_edge_lb{{"load balancer catalog.example.com<br/>steering: dynamic_latency"}}' in source
+    assert {t for s, t in traffic if s == "n_fra1_pool"} == {"n_fra1_gateway_gateway"}
+    assert {t for s, t in traffic if s == "n_nyc3_pool"} == {"n_nyc3_gateway_gateway", "n_nyc3_green_gateway_gateway"}
+
+
+def test_a_drained_regions_pool_takes_no_traffic():
+    document = real("dev", TWO)
+    plandocs.find(document, plandoc.CF_POOL, "fra1-pool")["inputs"]["enabled"] = False
+    source = diagram(document)
+    labels = check_mermaid(source)
+    assert labels["n_fra1_pool"].endswith("<br/>disabled (drained)")
+    assert ("n_edge_lb", "n_fra1_pool") not in edges(source)
+    assert edges(source, "-.->")[("n_edge_lb", "n_fra1_pool")] == "drained"
+    assert ("n_edge_lb", "n_nyc3_pool") in edges(source)
+
+
+def test_adding_a_region_adds_it_to_the_picture():
+    one, two = diagram(real("dev")), diagram(real("dev", TWO))
+    check_mermaid(two)
+    assert "fra1" not in one
+    assert {"n_fra1_vpc", "n_fra1_doks", "n_fra1_gateway_gateway"} <= members(two, "g_region_fra1")
+    assert ("n_edge_lb", "n_fra1_pool") in edges(two)
 
 
 def test_a_personal_stack_is_reached_through_its_dns_record():
-    source = diagram(full_stack("dev-alice"))
+    source = diagram(real("dev-alice"))
     check_mermaid(source)
-    assert {("n_users", "n_edge_record"), ("n_edge_record", "n_nyc3_gateway")} <= edges(source)
-    assert "load balancer" not in source
-
-
-def test_before_workloads_exist_pools_point_at_the_clusters():
-    document = real("production", ["nyc3", "fra1"])
-    plandocs.add_edge(document, {r: plandocs.find(document, plandoc.DOKS, f"{r}-doks")["urn"] for r in ("nyc3", "fra1")})
-    source = diagram(document)
-    check_mermaid(source)
-    assert {("n_nyc3_pool", "n_nyc3_doks"), ("n_fra1_pool", "n_fra1_doks")} <= edges(source)
+    assert {("n_users", "n_edge_record"), ("n_edge_record", "n_nyc3_gateway_gateway")} <= set(edges(source))
+    assert "load balancer" not in source and "pool" not in source
 
 
 def test_ids_stay_safe_and_unique_whatever_the_names():
     document = real("dev")
-    for name in ("end", "a b", 'quote"d', "nyc3-vpc"):
+    # "nyc3 vpc" makes the same id as the real "nyc3-vpc": one of them gets a suffix.
+    for name in ("end", "a b", 'quote"d', "nyc3 vpc"):
         plandocs.add(document, plandoc.VPC, name, {"ipRange": '10.0.0.0/8"'}, region="nyc3")
     source = diagram(document)
     labels = check_mermaid(source)
     assert len(list(node_ids(source))) == len(labels)
+    assert {"n_nyc3_vpc", "n_nyc3_vpc_2", "n_end"} <= set(labels)
     assert any("#quot;" in label for label in labels.values())
 
 
-def test_the_command_writes_a_mermaid_block_into_markdown(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+def test_the_command_writes_a_mermaid_block_into_markdown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+):
+    # The command on the cached plan: what it writes, not planning again, is under test.
+    monkeypatch.setattr("ops.engine.run_plan", lambda stack, root=None: plan_of(stack))
     out = tmp_path / "stack.md"
     assert main(["diagram", "--stack", "dev", "--output", str(out)]) == 0
-    text = out.read_text()
-    assert text.startswith("<!-- generated by `python -m ops diagram --stack dev` -->\n```mermaid\nflowchart LR\n")
-    assert text.endswith("```\n")
+    source = diagram(real("dev"))
+    assert out.read_text() == f"<!-- generated by `python -m ops diagram --stack dev` -->\n```mermaid\n{source}```\n"
     assert main(["diagram", "--stack", "dev"]) == 0
-    check_mermaid(capsys.readouterr().out)
+    assert capsys.readouterr().out == source
 
 
 def test_the_picture_does_not_depend_on_plan_order():
     # The engine registers resources concurrently; a README diagram must not churn.
-    document = full_stack("production")
+    document = real("production")
     shuffled = {**document, "resources": list(reversed(document["resources"]))}
     assert diagram(shuffled) == diagram(document)
