@@ -22,7 +22,7 @@ from ops.deploytime import duration, fresh_deploy
 from ops.diff import MISSING, BasePlan, _json_document, comparable_document, diff_documents, render_markdown, render_text
 from ops.stack_config import ROOT, stand_in
 from tests import plandocs
-from tests.conftest import early, plan_of
+from tests.conftest import plan_of
 from tests.plandocs import DEV_TWO_REGIONS, real, upgrade_steps
 
 KEY = b"k" * 32
@@ -341,12 +341,11 @@ class GitDiff:
         self.process.communicate()
 
 
-@pytest.mark.start_early(start=GitDiff)
-def test_ops_diff_against_a_git_revision(request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]):
+def test_ops_diff_against_a_git_revision(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     """The real command against a git revision. The one test that pays for processes that
-    import the SDKs (the command's, and the base's it starts), so it plans dev only, and
-    starts before the first test (tests/conftest.py) to run beside the others."""
-    run: GitDiff = early(request)
+    import the SDKs (the command's, and the base's it starts), so it plans dev only; the
+    command runs in its own process while this one checks the refusals."""
+    run = GitDiff(tmp_path)
     # Meanwhile, in this process: an unknown base is refused before anything is planned,
     # and a base that cannot plan the stack says why (before importing anything heavy).
     assert main(["diff", "--stack", "dev", "--base", "no-such-branch", "--root", str(run.repo)]) == 1
@@ -357,7 +356,10 @@ def test_ops_diff_against_a_git_revision(request: pytest.FixtureRequest, capsys:
             "stack 'staging': no stack file Pulumi.staging.yaml (only dev-<name> stacks may go without)",
         )
 
-    code, out, err = run.result()
+    try:
+        code, out, err = run.result()
+    finally:
+        run.close()
     assert code == 0, err
     # The same comparison as the pure functions make of the cached plans of both sides.
     expected = render_markdown(adding_fra1(), "BASE")
