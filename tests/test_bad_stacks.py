@@ -2,13 +2,11 @@
 naming the stack and the key, no traceback, and nothing is declared.
 
 Each row is a stack file edit on a copy of the project (the hidden `ops plan --root`).
-Rows for settings that arrive with another branch sit in their own table and run once the
-merged settings read them (`needs`): add a row to the table of the feature you extend.
+One table per family of settings: add a row to the table of the family you extend.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import sys
 from collections.abc import Callable, Mapping
@@ -19,7 +17,6 @@ from typing import Any
 import pytest
 import yaml
 
-from components import settings
 from ops.cli import main
 from ops.engine import PlanError, run_plan
 from ops.stack_config import ROOT
@@ -35,7 +32,6 @@ class BadStack:
     remove: tuple[str, ...] = ()  # keys taken out of it
     text: str | None = None  # or the whole stack file, verbatim
     project: Callable[[dict[str, Any]], None] | None = None  # an edit of Pulumi.yaml
-    needs: str | None = None  # "workloads" or "edge": the settings that read the key
 
 
 def _drop_default(key: str) -> Callable[[dict[str, Any]], None]:
@@ -132,15 +128,15 @@ FOUNDATION = [
 WORKLOADS = [
     BadStack(
         "image on a moving tag", "dev", "marketplace:images.web", "latest",
-        {"marketplace:images": {"web": "registry.digitalocean.com/marketplace/catalog-web:latest"}}, needs="workloads",
+        {"marketplace:images": {"web": "registry.digitalocean.com/marketplace/catalog-web:latest"}},
     ),
     BadStack(
         "gateway without replicas", "staging", "marketplace:gateway.replicas", "must be between 1 and 20",
-        {"marketplace:gateway": {"replicas": 0}}, needs="workloads",
+        {"marketplace:gateway": {"replicas": 0}},
     ),
     BadStack(
         "staging without its catalog API key", "staging", "marketplace:catalogApiKey", "is missing",
-        remove=("marketplace:catalogApiKey",), needs="workloads",
+        remove=("marketplace:catalogApiKey",),
     ),
 ]  # fmt: skip
 
@@ -148,27 +144,20 @@ WORKLOADS = [
 EDGE = [
     BadStack(
         "unknown steering policy", "production", "marketplace:steeringPolicy", "unknown steering policy 'round_robin'",
-        {"marketplace:steeringPolicy": "round_robin"}, needs="edge",
+        {"marketplace:steeringPolicy": "round_robin"},
     ),
     BadStack(
         "fallback region the stack does not run", "staging", "marketplace:fallbackRegion", "is not one of this stack's regions",
-        {"marketplace:fallbackRegion": "syd1"}, needs="edge",
+        {"marketplace:fallbackRegion": "syd1"},
     ),
     BadStack(
         "load-balancer key on a personal stack", "dev-alice", "marketplace:fallbackRegion",
         "personal stacks have no load balancer",
-        {"marketplace:fallbackRegion": "nyc3"}, needs="edge",
+        {"marketplace:fallbackRegion": "nyc3"},
     ),
 ]  # fmt: skip
 
-FEATURES = {
-    "workloads": bool(dataclasses.fields(settings.WorkloadSettings)),
-    "edge": bool(dataclasses.fields(settings.EdgeSettings)),
-}
-ROWS = [
-    pytest.param(row, id=row.what, marks=pytest.mark.skipif(not FEATURES.get(row.needs or "", True), reason=f"needs {row.needs}"))
-    for row in (*FOUNDATION, *WORKLOADS, *EDGE)
-]
+ROWS = [pytest.param(row, id=row.what) for row in (*FOUNDATION, *WORKLOADS, *EDGE)]
 
 
 @pytest.fixture(scope="module")
@@ -219,7 +208,5 @@ def test_a_bad_stack_is_refused_with_one_message_and_nothing_declared(
 
 
 def test_every_table_row_names_a_feature_that_exists():
-    assert set(FEATURES) == {"workloads", "edge"}
     for row in (*FOUNDATION, *WORKLOADS, *EDGE):
-        assert row.needs in (None, *FEATURES), row
         assert (row.text is None) or not (row.config or row.remove), f"{row.what}: text replaces the whole file"

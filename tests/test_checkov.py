@@ -8,8 +8,6 @@ policy/checkov-skips.yaml, passed with `--skip-check`.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
 import subprocess
 from collections.abc import Callable
@@ -20,6 +18,7 @@ import pytest
 import yaml
 
 from ops.engine import Plan
+from ops.manifests import write_manifests
 from ops.stack_config import ROOT
 from tests import policy_fixtures as fx
 from tests.conftest import STACKS, plan_of
@@ -97,12 +96,8 @@ def write_stacks(write_manifests: WriteManifests, directory: Path) -> None:
         assert written, f"{stack}: no manifest written"
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("ops.manifests") is None,
-    reason="ops/manifests.py (write_manifests) comes with the workloads branch; the harness is proven below",
-)
 def test_every_stack_manifests_pass_checkov(tmp_path: Path):
-    write_stacks(importlib.import_module("ops.manifests").write_manifests, tmp_path)
+    write_stacks(write_manifests, tmp_path)
     result = scan(tmp_path)
     assert result.resources > 0
     assert [str(f) for f in result.failures] == []
