@@ -11,7 +11,9 @@ import pytest
 
 from ops import plandoc
 from ops.cli import main
-from ops.diagram import diagram, node_ids
+from ops.diagram import as_markdown, diagram, node_ids
+from ops.plan import plan_document
+from ops.stack_config import ROOT
 from tests import plandocs
 from tests.conftest import plan_of
 from tests.plandocs import DEV_TWO_REGIONS, real, settings_of, upgrade_steps
@@ -216,3 +218,10 @@ def test_the_picture_does_not_depend_on_plan_order():
     document = real("production")
     shuffled = {**document, "resources": list(reversed(document["resources"]))}
     assert diagram(shuffled) == diagram(document)
+
+
+def test_the_readme_shows_productions_current_diagram():
+    current = as_markdown(diagram(plan_document(plan_of("production"))), "production").strip()
+    assert current in (ROOT / "README.md").read_text(), (
+        "README's diagram is stale: python -m ops diagram --stack production --output FILE.md and paste it"
+    )
