@@ -3,9 +3,20 @@ import sys
 
 from ops.cli import main
 
+
+def _exit(code: int) -> None:
+    # The mock engine leaves an asyncio event loop in each of its worker threads; at
+    # interpreter shutdown their finalizers run after their sockets are gone and print
+    # "Exception ignored ... Invalid file descriptor" tracebacks. Everything the command
+    # has to say is written: flush it and leave without running finalizers.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 try:
-    sys.exit(main())
+    _exit(main())
 except BrokenPipeError:
     # The reader (e.g. `| head`) went away: not an error of ours.
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    sys.exit(0)
+    _exit(0)
