@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent.parent
 
 OWNER_TAG = "marketplace:owner"
+DISABLE_DEFAULT_PROVIDERS = "pulumi:disable-default-providers[0]"
 EXPIRES_TAG = "marketplace:expires"
 DEFAULT_TTL_DAYS = 7
 # A forgotten stack runs a DOKS cluster: a month is the most anyone may book at once.
@@ -250,7 +251,7 @@ def _destroy(workspace: LocalWorkspace, stack_name: str) -> None:
 
 
 def _up(args: argparse.Namespace) -> int:
-    from pulumi.automation import CommandError, Stack
+    from pulumi.automation import CommandError, ConfigValue, Stack
 
     owner = resolve_owner(args.owner)
     stack_name = personal_stack_name(owner)
@@ -271,6 +272,9 @@ def _up(args: argparse.Namespace) -> int:
         # Tagged before `up`, so a stack whose update fails half-way is still reaped.
         stack.set_tag(OWNER_TAG, owner)
         stack.set_tag(EXPIRES_TAG, expires.isoformat())
+        # What every stack file says and a personal stack has no file for: nothing may be
+        # applied to whatever cluster an ambient kubeconfig points at.
+        stack.set_config(DISABLE_DEFAULT_PROVIDERS, ConfigValue("kubernetes"), path=True)
     except CommandError as error:
         if created:
             workspace.remove_stack(stack_name)

@@ -157,10 +157,23 @@ def test_up_creates_the_stack_tags_it_then_updates_it(fake: FakePulumi) -> None:
         ["stack", "init", "dev-alice", "--secrets-provider", "passphrase"],
         ["stack", "tag", "set", "marketplace:owner", "alice", "--stack", "dev-alice"],
         ["stack", "tag", "set", "marketplace:expires", "2030-01-08", "--stack", "dev-alice"],
+        [
+            "config",
+            "set",
+            "--path",
+            "pulumi:disable-default-providers[0]",
+            "--plaintext",
+            "--stack",
+            "dev-alice",
+            "--",
+            "kubernetes",
+        ],
         ["up", "--yes", "--skip-preview", "--exec-kind", "auto.local", "--stack", "dev-alice"],
     ]
-    # Dev defaults: no `config set` at all, so no stack file is written.
-    assert not any(call[0] == "config" for call in fake.calls())
+    # Dev defaults: the only config is the one every stack file carries (no default
+    # Kubernetes provider), set before the first update.
+    configs = [call for call in fake.calls() if call[0] == "config"]
+    assert [call[3] for call in configs] == ["pulumi:disable-default-providers[0]"]
     stack = fake.backend()["dev-alice"]
     assert stack["tags"] == {"marketplace:owner": "alice", "marketplace:expires": "2030-01-08"}
     assert stack["resources"] == 7
@@ -186,6 +199,17 @@ def test_up_again_selects_the_stack_and_moves_its_expiry(fake: FakePulumi) -> No
         ["stack", "select", "--stack", "dev-alice"],
         ["stack", "tag", "set", "marketplace:owner", "alice", "--stack", "dev-alice"],
         ["stack", "tag", "set", "marketplace:expires", "2030-01-04", "--stack", "dev-alice"],
+        [
+            "config",
+            "set",
+            "--path",
+            "pulumi:disable-default-providers[0]",
+            "--plaintext",
+            "--stack",
+            "dev-alice",
+            "--",
+            "kubernetes",
+        ],
         ["up", "--yes", "--skip-preview", "--exec-kind", "auto.local", "--stack", "dev-alice"],
     ]
 
