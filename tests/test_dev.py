@@ -148,6 +148,12 @@ def assert_refused(result: Result, fake: FakePulumi, action: str, message: str) 
 
 # -------------------------------------------------------------------------------- up
 
+# What `ops dev up` runs for dev-alice after it has tagged the stack.
+CONFIGURE_AND_UP_ALICE = [
+    ["config", "set", "--path", "pulumi:disable-default-providers[0]", "--plaintext", "--stack", "dev-alice", "--", "kubernetes"],
+    ["up", "--yes", "--skip-preview", "--exec-kind", "auto.local", "--stack", "dev-alice"],
+]
+
 
 def test_up_creates_the_stack_tags_it_then_updates_it(fake: FakePulumi) -> None:
     result = fake.ops_dev("up", "--owner", "alice")
@@ -157,18 +163,7 @@ def test_up_creates_the_stack_tags_it_then_updates_it(fake: FakePulumi) -> None:
         ["stack", "init", "dev-alice", "--secrets-provider", "passphrase"],
         ["stack", "tag", "set", "marketplace:owner", "alice", "--stack", "dev-alice"],
         ["stack", "tag", "set", "marketplace:expires", "2030-01-08", "--stack", "dev-alice"],
-        [
-            "config",
-            "set",
-            "--path",
-            "pulumi:disable-default-providers[0]",
-            "--plaintext",
-            "--stack",
-            "dev-alice",
-            "--",
-            "kubernetes",
-        ],
-        ["up", "--yes", "--skip-preview", "--exec-kind", "auto.local", "--stack", "dev-alice"],
+        *CONFIGURE_AND_UP_ALICE,
     ]
     # Dev defaults: the only config is the one every stack file carries (no default
     # Kubernetes provider), set before the first update.
@@ -199,18 +194,7 @@ def test_up_again_selects_the_stack_and_moves_its_expiry(fake: FakePulumi) -> No
         ["stack", "select", "--stack", "dev-alice"],
         ["stack", "tag", "set", "marketplace:owner", "alice", "--stack", "dev-alice"],
         ["stack", "tag", "set", "marketplace:expires", "2030-01-04", "--stack", "dev-alice"],
-        [
-            "config",
-            "set",
-            "--path",
-            "pulumi:disable-default-providers[0]",
-            "--plaintext",
-            "--stack",
-            "dev-alice",
-            "--",
-            "kubernetes",
-        ],
-        ["up", "--yes", "--skip-preview", "--exec-kind", "auto.local", "--stack", "dev-alice"],
+        *CONFIGURE_AND_UP_ALICE,
     ]
 
 
