@@ -44,7 +44,7 @@ for name, spec in specs.items():
         opts=here,
     )
     catalog = Catalog(f"{name}-catalog", settings, region=spec.region, cluster=cluster, gateway=gateway, opts=here)
-    if settings.workloads.monitoring or settings.workloads.log_shipping:
+    if settings.monitoring.enabled or settings.monitoring.log_shipping:
         Monitoring(f"{name}-monitoring", settings, region=spec.region, cluster=cluster, catalog=catalog, opts=here)
 
 # The edge: each region's pool lists its generations' gateways, weighted as declared.

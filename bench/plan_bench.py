@@ -36,7 +36,7 @@ t0 = time.perf_counter()
 {sdks}
 sys.path.insert(0, {root!r})
 import components.regions as regions
-from ops.engine import run_plan
+from offline.engine import run_plan
 t1 = time.perf_counter()
 count = int(sys.argv[1])
 template = regions.REGIONS["nyc3"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_digitalocean as digitalocean
 
-from components.settings import StackSettings
+from components.settings.stack import StackSettings
 
 
 class Assets(pulumi.ComponentResource):

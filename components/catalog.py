@@ -15,16 +15,22 @@ import pulumi
 import pulumi_kubernetes as kubernetes
 
 from components.cluster import RegionalCluster
-from components.gateway import NAMESPACE as GATEWAY_NAMESPACE
-from components.gateway import PROXY_POD_LABELS, ROUTES_LABEL, RegionalGateway
-from components.monitoring import MONITORING_NAMESPACE, PROMETHEUS_POD_LABELS
-from components.settings import AppSettings, Secret, StackSettings
+from components.gateway import ROUTES_LABEL, RegionalGateway
+from components.namespaces import (
+    CATALOG_NAMESPACE,
+    GATEWAY_NAMESPACE,
+    MONITORING_NAMESPACE,
+    PROMETHEUS_POD_LABELS,
+    PROXY_POD_LABELS,
+)
+from components.settings.reader import Secret
+from components.settings.stack import StackSettings
+from components.settings.workloads import AppSettings
 
 k8s = kubernetes
 meta = kubernetes.meta.v1
 core = kubernetes.core.v1
 
-CATALOG_NAMESPACE = "catalog"
 # What the edge's monitors probe: the gateway routes it to the API, so a region is healthy
 # only when its gateway, its routes and its API pods all answer.
 HEALTH_PATH = "/healthz"
@@ -399,7 +405,7 @@ class Catalog(pulumi.ComponentResource):
                     from_=[_pods(MONITORING_NAMESPACE, PROMETHEUS_POD_LABELS)], ports=_tcp(METRICS_PORT)
                 )
             ]
-            if workloads.monitoring
+            if settings.monitoring.enabled
             else []
         )
         common = {

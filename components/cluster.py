@@ -12,7 +12,8 @@ import pulumi_kubernetes as kubernetes
 
 from components.network import ClusterNetwork, cluster_network, vpc_range
 from components.regions import REGIONS
-from components.settings import ConfigError, StackSettings
+from components.settings.reader import ConfigError
+from components.settings.stack import StackSettings
 
 _DOKS_VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)-do\.(\d+)$")
 

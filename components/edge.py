@@ -27,7 +27,7 @@ import pulumi_tls as tls
 
 from components.origin_tls import OriginTls
 from components.regions import REGIONS
-from components.settings import StackSettings
+from components.settings.stack import StackSettings
 
 ORIGIN_PULL_CA_FILE = Path(__file__).resolve().parent.parent / "data" / "cloudflare-origin-pull-ca.pem"
 

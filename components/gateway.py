@@ -16,8 +16,9 @@ import pulumi
 import pulumi_kubernetes as kubernetes
 
 from components.cluster import RegionalCluster
+from components.namespaces import GATEWAY_NAMESPACE
 from components.origin_tls import OriginTls
-from components.settings import StackSettings
+from components.settings.stack import StackSettings
 
 # One Envoy Gateway release pins everything: its controller, its CRDs, and the Gateway
 # API CRDs it bundles (v1.6.1 for the 1.9 line). Upgrade them together, in this order:
@@ -27,7 +28,6 @@ GATEWAY_API_VERSION = "v1.6.1"
 CONTROLLER_CHART = "oci://docker.io/envoyproxy/gateway-helm"
 CRDS_CHART = "oci://docker.io/envoyproxy/gateway-crds-helm"
 
-NAMESPACE = "envoy-gateway-system"
 CONTROLLER_NAME = "gateway.envoyproxy.io/gatewayclass-controller"
 GATEWAY_CLASS = "marketplace-envoy"
 GATEWAY_NAME = "catalog"
@@ -38,14 +38,6 @@ GATEWAY_API = f"{GATEWAY_GROUP}/v1"
 ENVOY_GROUP = "gateway.envoyproxy.io"
 ENVOY_API = f"{ENVOY_GROUP}/v1alpha1"
 PROXY_CONFIG = "catalog-proxy"
-
-# Labels Envoy Gateway puts on the proxy pods it runs for a Gateway: what network policies
-# and monitors select.
-PROXY_POD_LABELS = {
-    "app.kubernetes.io/name": "envoy",
-    "app.kubernetes.io/component": "proxy",
-    "app.kubernetes.io/managed-by": "envoy-gateway",
-}
 
 # A namespace may attach routes to the catalog Gateway only with this label. Only the
 # program creates namespaces on these clusters, so the label is an allow-list.
@@ -166,7 +158,7 @@ class RegionalGateway(pulumi.ComponentResource):
         self.namespace = kubernetes.core.v1.Namespace(
             f"{name}-namespace",
             metadata=kubernetes.meta.v1.ObjectMetaArgs(
-                name=NAMESPACE,
+                name=GATEWAY_NAMESPACE,
                 labels={
                     # The proxies' security context is Envoy Gateway's; warn about (rather
                     # than refuse) anything a future chart loosens.
@@ -255,7 +247,7 @@ class RegionalGateway(pulumi.ComponentResource):
                                     _spread(
                                         {
                                             "gateway.envoyproxy.io/owning-gateway-name": GATEWAY_NAME,
-                                            "gateway.envoyproxy.io/owning-gateway-namespace": NAMESPACE,
+                                            "gateway.envoyproxy.io/owning-gateway-namespace": GATEWAY_NAMESPACE,
                                         }
                                     )
                                 ]
@@ -291,7 +283,7 @@ class RegionalGateway(pulumi.ComponentResource):
                     "group": ENVOY_GROUP,
                     "kind": "EnvoyProxy",
                     "name": PROXY_CONFIG,
-                    "namespace": NAMESPACE,
+                    "namespace": GATEWAY_NAMESPACE,
                 },
             },
             opts=pulumi.ResourceOptions.merge(after_controller, pulumi.ResourceOptions(depends_on=[proxy_config])),
@@ -386,7 +378,7 @@ class RegionalGateway(pulumi.ComponentResource):
             "group": GATEWAY_GROUP,
             "kind": "Gateway",
             "name": GATEWAY_NAME,
-            "namespace": NAMESPACE,
+            "namespace": GATEWAY_NAMESPACE,
             "sectionName": LISTENER,
         }
         self.register_outputs(

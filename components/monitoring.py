@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 import pulumi_kubernetes as kubernetes
 
-from components.gateway import NAMESPACE as GATEWAY_NAMESPACE
-from components.gateway import PROXY_POD_LABELS
-from components.settings import LogShipping, StackSettings
+from components.namespaces import GATEWAY_NAMESPACE, LOGGING_NAMESPACE, MONITORING_NAMESPACE, PROXY_POD_LABELS
+from components.settings.monitoring import LogShipping
+from components.settings.stack import StackSettings
 
 if TYPE_CHECKING:
     from components.catalog import Catalog, CatalogApp
@@ -25,10 +25,6 @@ if TYPE_CHECKING:
 meta = kubernetes.meta.v1
 core = kubernetes.core.v1
 
-MONITORING_NAMESPACE = "monitoring"
-LOGGING_NAMESPACE = "logging"
-# Labels the Prometheus operator puts on Prometheus pods (what may scrape the catalog).
-PROMETHEUS_POD_LABELS = {"app.kubernetes.io/name": "prometheus"}
 
 PROMETHEUS_STACK_CHART = "kube-prometheus-stack"
 PROMETHEUS_STACK_REPO = "https://prometheus-community.github.io/helm-charts"
@@ -142,20 +138,20 @@ class Monitoring(pulumi.ComponentResource):
     ) -> None:
         super().__init__("marketplace:index:Monitoring", name, None, opts)
         on_cluster = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
-        workloads = settings.workloads
+        monitoring = settings.monitoring
         outputs: dict[str, Any] = {}
 
-        if workloads.monitoring:
+        if monitoring.enabled:
             namespace = _namespace(MONITORING_NAMESPACE, f"{name}-namespace", on_cluster)
             admin_secret = None
-            if workloads.grafana_admin_password is not None:
+            if monitoring.grafana_admin_password is not None:
                 admin_secret = core.Secret(
                     f"{name}-grafana-admin",
                     metadata=meta.ObjectMetaArgs(namespace=namespace.metadata.name),
                     type="Opaque",
                     string_data={
                         "admin-user": "admin",
-                        "admin-password": workloads.grafana_admin_password.output(),
+                        "admin-password": monitoring.grafana_admin_password.output(),
                     },
                     opts=on_cluster,
                 ).metadata.name
@@ -193,7 +189,7 @@ class Monitoring(pulumi.ComponentResource):
             )
             outputs["prometheusRelease"] = self.prometheus.status.apply(lambda status: status.name)
 
-        if workloads.log_shipping is not None:
+        if monitoring.log_shipping is not None:
             logging_namespace = _namespace(LOGGING_NAMESPACE, f"{name}-logging-namespace", on_cluster)
             self.log_shipper = kubernetes.helm.v3.Release(
                 f"{name}-log-shipping",
@@ -205,11 +201,11 @@ class Monitoring(pulumi.ComponentResource):
                     namespace=logging_namespace.metadata.name,
                     cleanup_on_fail=True,
                     max_history=10,
-                    values=fluent_bit_values(settings, region, workloads.log_shipping),
+                    values=fluent_bit_values(settings, region, monitoring.log_shipping),
                 ),
                 opts=on_cluster,
             )
-            outputs["logShipping"] = f"{workloads.log_shipping.host}:{workloads.log_shipping.port}"
+            outputs["logShipping"] = f"{monitoring.log_shipping.host}:{monitoring.log_shipping.port}"
 
         self.register_outputs(outputs)
 

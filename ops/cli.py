@@ -11,12 +11,12 @@ from typing import Protocol, cast
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "plan": ("ops.plan", "offline plan of a stack on the Pulumi mock engine"),
-    "diff": ("ops.diff", "difference between the offline plans of two revisions"),
-    "diagram": ("ops.diagram", "Mermaid diagram of a stack"),
-    "smoke": ("ops.smoke", "smoke tests against a deployed stack"),
-    "dev": ("ops.dev", "personal dev stacks: up, down, list"),
-    "upgrade": ("ops.upgrade", "write the next step of a cluster upgrade into a stack file"),
+    "plan": ("ops.review.plan", "offline plan of a stack on the Pulumi mock engine"),
+    "diff": ("ops.review.diff", "difference between the offline plans of two revisions"),
+    "diagram": ("ops.review.diagram", "Mermaid diagram of a stack"),
+    "smoke": ("ops.live.smoke", "smoke tests against a deployed stack"),
+    "dev": ("ops.live.dev", "personal dev stacks: up, down, list"),
+    "upgrade": ("ops.live.upgrade", "write the next step of a cluster upgrade into a stack file"),
 }
 
 

@@ -46,7 +46,7 @@ from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 from pulumi_policy.proxy import unknown_checking_proxy
 
-from ops.engine import STACK_TYPE, UNKNOWN, Plan, PlannedResource, SecretValue
+from offline.engine import STACK_TYPE, UNKNOWN, Plan, PlannedResource, SecretValue
 from policy.pack import ENFORCEMENT, PACK_NAME, POLICIES
 
 PACK_VERSION = "0.0.1"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ops.engine import Plan, PlanError, run_plan
+from offline.engine import Plan, PlanError, run_plan
 
 STACKS = ("dev", "staging", "production", "dev-alice")
 

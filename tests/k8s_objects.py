@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from components.regions import REGIONS
-from ops.engine import Plan, PlannedResource, reveal
-from ops.manifests import is_manifest
+from offline.engine import Plan, PlannedResource, reveal
+from ops.review.manifests import is_manifest
 
 KUBERNETES_PROVIDER = "pulumi:providers:kubernetes"
 

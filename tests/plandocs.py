@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from components.settings import StackSettings, parse_settings
-from ops.plan import plan_document
-from ops.stack_config import ROOT, load_stack_config
+from offline.stack_config import ROOT, load_stack_config
+from ops.review.plan import plan_document
 from tests.conftest import plan_of
 
 Document = dict[str, Any]
@@ -49,8 +49,8 @@ def upgrade_steps(
     stack: str, region: str, to: str, steps: Sequence[str], *, regions: Sequence[str] | None = None, canary_weight: float = 0.1
 ) -> list[str]:
     """The stack file after each of `steps` of `ops upgrade REGION --to TO`, as the command
-    writes it (ops/upgrade.py); plan them with `real(stack, regions, stack_text=...)`."""
-    from ops.upgrade import _yaml, next_step
+    writes it (ops/live/upgrade.py); plan them with `real(stack, regions, stack_text=...)`."""
+    from ops.live.upgrade import _yaml, next_step
 
     yaml = _yaml()
     text = (ROOT / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8")

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
-from ops.engine import Plan, PlannedResource
-from ops.mocks import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6
+from offline.engine import Plan, PlannedResource
+from offline.mocks import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 SERVICE = "kubernetes:core/v1:Service"

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 import yaml
 
+from offline.engine import PlanError, run_plan
+from offline.stack_config import ROOT
 from ops.cli import main
-from ops.engine import PlanError, run_plan
-from ops.stack_config import ROOT
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ FOUNDATION = [
 ]  # fmt: skip
 
 # Keys of the workloads branch (catalog web/api, gateway, images): they run once
-# components.settings.WorkloadSettings has fields.
+# components.settings.workloads.WorkloadSettings has fields.
 WORKLOADS = [
     BadStack(
         "image on a moving tag", "dev", "marketplace:images.web", "latest",

@@ -10,19 +10,18 @@ import pytest
 
 from components.catalog import (
     API_PATH,
-    CATALOG_NAMESPACE,
     HEALTH_PATH,
     HTTP_PORT,
     METRICS_PORT,
     app_labels,
     config_checksum,
 )
-from components.gateway import GATEWAY_NAME, PROXY_POD_LABELS
-from components.gateway import NAMESPACE as GATEWAY_NAMESPACE
-from components.settings import APP_DEFAULTS
-from ops.engine import Plan, SecretValue, reveal
-from ops.plan import plan_document, render_text
-from ops.stack_config import stand_in
+from components.gateway import GATEWAY_NAME
+from components.namespaces import CATALOG_NAMESPACE, GATEWAY_NAMESPACE, PROXY_POD_LABELS
+from components.settings.workloads import APP_DEFAULTS
+from offline.engine import Plan, SecretValue, reveal
+from offline.stack_config import stand_in
+from ops.review.plan import plan_document, render_text
 from tests.conftest import STACKS, plan_of
 from tests.k8s_objects import metadata, objects, one, pod_spec, regions_of, spec
 
@@ -207,8 +206,8 @@ def test_the_api_key_never_appears_in_plain_text(stack: str) -> None:
 def test_the_cli_prints_no_secret(capsys: pytest.CaptureFixture[str]) -> None:
     import argparse
 
-    from ops.plan import run
-    from ops.stack_config import ROOT
+    from offline.stack_config import ROOT
+    from ops.review.plan import run
 
     assert run(argparse.Namespace(stack="staging", json=True, manifests=None, root=ROOT)) == 0
     printed = capsys.readouterr()

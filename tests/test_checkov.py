@@ -17,9 +17,9 @@ from typing import Any, NamedTuple
 import pytest
 import yaml
 
-from ops.engine import Plan
-from ops.manifests import write_manifests
-from ops.stack_config import ROOT
+from offline.engine import Plan
+from offline.stack_config import ROOT
+from ops.review.manifests import write_manifests
 from tests import policy_fixtures as fx
 from tests.conftest import STACKS, plan_of
 
@@ -123,7 +123,7 @@ def bad_deployment() -> dict[str, Any]:
 
 
 def fixture_writer(plan: Plan, directory: Path) -> list[Path]:
-    """A stand-in for ops.manifests.write_manifests: the hardened fixtures as each stack's manifests."""
+    """A stand-in for ops.review.manifests.write_manifests: the hardened fixtures as each stack's manifests."""
     write(directory, fx.manifests(fx.good_edge_and_workloads()))
     return sorted(directory.glob("*.yaml"))
 

@@ -9,8 +9,8 @@ import pytest
 
 from components.network import cluster_network
 from components.regions import REGIONS
-from ops.engine import Plan, SecretValue, reveal
-from ops.stack_config import stand_in
+from offline.engine import Plan, SecretValue, reveal
+from offline.stack_config import stand_in
 from tests.conftest import plan_error, plan_of
 
 CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"

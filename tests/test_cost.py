@@ -10,11 +10,11 @@ import re
 import pytest
 
 from components.gateway import load_balancer_annotations
-from ops import plandoc
 from ops.cli import main
-from ops.cost import cost_change, estimate_cost, load_prices, money, render_cost
-from ops.deploytime import render_fresh_deploy
-from ops.plan import plan_document
+from ops.review import plandoc
+from ops.review.cost import cost_change, estimate_cost, load_prices, money, render_cost
+from ops.review.deploytime import render_fresh_deploy
+from ops.review.plan import plan_document
 from tests import plandocs
 from tests.conftest import plan_of
 from tests.plandocs import DEV_TWO_REGIONS, real, settings_of, upgrade_steps
@@ -265,7 +265,7 @@ def test_ops_plan_prints_the_cost_table_and_the_deploy_critical_path(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ):
     # The command on the cached plan: what is printed, not planning again, is under test.
-    monkeypatch.setattr("ops.engine.run_plan", lambda stack, root=None: plan_of(stack))
+    monkeypatch.setattr("offline.engine.run_plan", lambda stack, root=None: plan_of(stack))
     assert main(["plan", "--stack", "dev"]) == 0
     out = capsys.readouterr().out
     document = plan_document(plan_of("dev"))

@@ -10,8 +10,8 @@ import re
 import pytest
 import yaml
 
-from ops import plandoc
-from ops.deploytime import (
+from ops.review import plandoc
+from ops.review.deploytime import (
     TIMES_FILE,
     DependencyCycle,
     TimeTable,
@@ -21,7 +21,7 @@ from ops.deploytime import (
     fresh_deploy,
     render_path,
 )
-from ops.diff import diff_documents
+from ops.review.diff import diff_documents
 from tests import plandocs
 from tests.plandocs import DEV_TWO_REGIONS, real, upgrade_steps
 

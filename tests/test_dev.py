@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from ops import cli, dev
+from ops import cli
+from ops.live import dev
 
 FAKE_DIR = Path(__file__).resolve().parent / "fake_pulumi"
 TODAY = date(2030, 1, 1)
@@ -546,7 +547,8 @@ def test_the_destroy_gate_lets_personal_stacks_through() -> None:
     ["alice", "a", "a1", "alice-smith", "a" * 40, "a" * 41, "Alice", "-alice", "alice-", "al_ice", "al.ice", ""],
 )
 def test_an_owner_is_valid_exactly_when_the_program_accepts_its_stack(owner: str) -> None:
-    from components.settings import ConfigError, stack_kind
+    from components.settings import ConfigError
+    from components.settings.stack import stack_kind
 
     try:
         kind, program_owner = stack_kind(f"dev-{owner}")

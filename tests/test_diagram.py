@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from ops import plandoc
+from offline.stack_config import ROOT
 from ops.cli import main
-from ops.diagram import as_markdown, diagram, node_ids
-from ops.plan import plan_document
-from ops.stack_config import ROOT
+from ops.review import plandoc
+from ops.review.diagram import as_markdown, diagram, node_ids
+from ops.review.plan import plan_document
 from tests import plandocs
 from tests.conftest import plan_of
 from tests.plandocs import DEV_TWO_REGIONS, real, settings_of, upgrade_steps
@@ -204,7 +204,7 @@ def test_the_command_writes_a_mermaid_block_into_markdown(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ):
     # The command on the cached plan: what it writes, not planning again, is under test.
-    monkeypatch.setattr("ops.engine.run_plan", lambda stack, root=None: plan_of(stack))
+    monkeypatch.setattr("offline.engine.run_plan", lambda stack, root=None: plan_of(stack))
     out = tmp_path / "stack.md"
     assert main(["diagram", "--stack", "dev", "--output", str(out)]) == 0
     source = diagram(real("dev"))

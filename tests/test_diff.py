@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from ops import plandoc
+from offline.stack_config import ROOT, stand_in
 from ops.cli import main
-from ops.cost import cost_change, delta_text, load_prices, money, range_text
-from ops.deploytime import duration, fresh_deploy
-from ops.diff import MISSING, BasePlan, _json_document, comparable_document, diff_documents, render_markdown, render_text
-from ops.stack_config import ROOT, stand_in
+from ops.review import plandoc
+from ops.review.cost import cost_change, delta_text, load_prices, money, range_text
+from ops.review.deploytime import duration, fresh_deploy
+from ops.review.diff import MISSING, BasePlan, _json_document, comparable_document, diff_documents, render_markdown, render_text
 from tests import plandocs
 from tests.conftest import plan_of
 from tests.plandocs import DEV_TWO_REGIONS, real, upgrade_steps

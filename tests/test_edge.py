@@ -13,9 +13,9 @@ import pytest
 from components.edge import ORIGIN_PULL_CA_FILE, OriginCertificate, cloudflare_origin_pull_ca
 from components.regions import REGIONS
 from components.settings import parse_settings
-from ops.engine import Plan, PlannedResource, SecretValue, reveal
-from ops.plan import plan_document, render_text
-from ops.stack_config import load_stack_config
+from offline.engine import Plan, PlannedResource, SecretValue, reveal
+from offline.stack_config import load_stack_config
+from ops.review.plan import plan_document, render_text
 from tests.conftest import plan_of
 
 MONITOR = "cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor"
@@ -336,8 +336,8 @@ def test_origin_tls_hands_the_gateways_a_secret_key() -> None:
     from pulumi.runtime.stack import run_in_stack
     from pulumi.runtime.sync_await import _sync_await
 
-    from ops.engine import _fresh_runtime, with_offline_credentials
-    from ops.mocks import OfflineMocks
+    from offline.engine import _fresh_runtime, with_offline_credentials
+    from offline.mocks import OfflineMocks
 
     config = with_offline_credentials(load_stack_config("dev-alice"))
     settings = parse_settings("dev-alice", config.values, config.secret_keys, environ={})

@@ -15,12 +15,12 @@ from components.gateway import (
     ENVOY_GATEWAY_VERSION,
     GATEWAY_CLASS,
     GATEWAY_NAME,
-    NAMESPACE,
     doks_external_crds,
 )
+from components.namespaces import GATEWAY_NAMESPACE as NAMESPACE
 from components.regions import REGIONS
-from ops.engine import Plan, SecretValue, reveal
-from ops.mocks import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6, fake_ip
+from offline.engine import Plan, SecretValue, reveal
+from offline.mocks import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6, fake_ip
 from tests.conftest import STACKS, plan_of
 from tests.k8s_objects import KUBERNETES_PROVIDER, metadata, objects, on_cluster, one, regions_of, spec
 
@@ -201,12 +201,12 @@ def test_gateway_objects_sit_in_the_gateway_namespace(stack: str) -> None:
 
 
 def test_no_gateway_without_ipv4_source_ranges(monkeypatch: pytest.MonkeyPatch) -> None:
-    import ops.mocks
-    from ops.engine import run_plan
+    import offline.mocks
+    from offline.engine import run_plan
 
     token = "cloudflare:index/getIpRanges:getIpRanges"
     only_ipv6 = {"ipv4Cidrs": [], "ipv6Cidrs": list(CLOUDFLARE_IPV6)}
-    monkeypatch.setitem(ops.mocks.INVOKES, token, lambda args: only_ipv6)
+    monkeypatch.setitem(offline.mocks.INVOKES, token, lambda args: only_ipv6)
     with pytest.raises(Exception, match="a gateway needs IPv4 source ranges"):
         run_plan("dev-alice")
 

@@ -15,8 +15,9 @@ import pytest
 import yaml
 
 from components.gateway import ENVOY_GATEWAY_VERSION
-from ops.engine import Plan, PlannedResource, SecretValue
-from ops.manifests import (
+from offline.engine import Plan, PlannedResource, SecretValue
+from offline.stack_config import stand_in
+from ops.review.manifests import (
     RELEASES_FILE,
     SECRET_PLACEHOLDER,
     SECRET_PLACEHOLDER_B64,
@@ -24,7 +25,6 @@ from ops.manifests import (
     manifest,
     write_manifests,
 )
-from ops.stack_config import stand_in
 from tests.conftest import STACKS, plan_of
 from tests.k8s_objects import regions_of
 

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from components.catalog import CATALOG_NAMESPACE, app_labels
-from components.gateway import NAMESPACE as GATEWAY_NAMESPACE
-from components.gateway import PROXY_POD_LABELS
+from components.catalog import app_labels
 from components.monitoring import (
     FLUENT_BIT_REPO,
     FLUENT_BIT_VERSION,
-    MONITORING_NAMESPACE,
     PROMETHEUS_STACK_REPO,
     PROMETHEUS_STACK_VERSION,
 )
-from ops.engine import Plan, PlannedResource, SecretValue, reveal
-from ops.stack_config import stand_in
+from components.namespaces import CATALOG_NAMESPACE, GATEWAY_NAMESPACE, MONITORING_NAMESPACE, PROXY_POD_LABELS
+from offline.engine import Plan, PlannedResource, SecretValue, reveal
+from offline.stack_config import stand_in
 from tests.conftest import plan_of
 from tests.k8s_objects import metadata, objects, on_cluster, one, regions_of, spec
 

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
+from offline.stack_config import ROOT, stand_in
 from ops.cli import main
-from ops.stack_config import ROOT, stand_in
 
 
 def test_text_plan_shows_the_tree_counts_and_redacted_outputs(capsys: pytest.CaptureFixture[str]):

@@ -19,8 +19,8 @@ from google.protobuf import empty_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from pulumi_policy import EnforcementLevel, ResourceValidationArgs, ResourceValidationPolicy
 
-from ops.engine import Plan
-from ops.stack_config import ROOT, stand_in
+from offline.engine import Plan
+from offline.stack_config import ROOT, stand_in
 from policy import clusters, storage
 from policy.offline import analyze_plan, analyzer, to_struct
 from policy.pack import PACK_NAME, POLICIES

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 import pytest
 from pulumi_policy import Policy, ResourceValidationPolicy
 
-from ops.engine import UNKNOWN
+from offline.engine import UNKNOWN
 from policy import clusters, cost, edge, storage, workloads
 from policy.common import kind_of, stack_of
 from policy.offline import cluster_provider, policy_resource, reported, resource_args, stack_args

@@ -20,11 +20,11 @@ from typing import Any
 
 import pytest
 
+from offline.engine import Plan, SecretValue, reveal, run_plan
+from offline.stack_config import ROOT, stand_in
 from ops.cli import main
-from ops.engine import Plan, SecretValue, reveal, run_plan
-from ops.manifests import write_manifests
-from ops.plan import plan_document, render_text
-from ops.stack_config import ROOT, stand_in
+from ops.review.manifests import write_manifests
+from ops.review.plan import plan_document, render_text
 from tests import policy_fixtures as fx
 from tests.conftest import STACKS, plan_of
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from components.settings import ConfigError, Secret, parse_settings, stack_kind
-from ops.stack_config import load_stack_config
+from components.settings import ConfigError, Secret, parse_settings
+from components.settings.stack import stack_kind
+from offline.stack_config import load_stack_config
 from tests.conftest import plan_error
 
 # The project defaults, as the CLI applies them to a stack without a file.

@@ -10,14 +10,9 @@ from typing import Any
 
 import pytest
 
-from components.settings import (
-    ConfigError,
-    HealthMonitor,
-    StackSettings,
-    parse_settings,
-    universal_ssl_covers,
-)
-from ops.stack_config import load_stack_config
+from components.settings import ConfigError, StackSettings, parse_settings
+from components.settings.edge import HealthMonitor, universal_ssl_covers
+from offline.stack_config import load_stack_config
 from tests.conftest import plan_error
 
 ALL = ("sfo3", "nyc3", "fra1", "blr1", "sgp1")
@@ -296,7 +291,7 @@ def test_personal_stack_serves_from_one_region() -> None:
 
 
 def test_validity_must_be_a_whole_number_for_the_cli() -> None:
-    from ops.engine import PlanError, run_plan
+    from offline.engine import PlanError, run_plan
 
     with pytest.raises(PlanError) as caught:
         run_plan("production", overrides={"marketplace:originCertificateValidityDays": "a year"})

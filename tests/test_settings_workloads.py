@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from components.settings import (
+from components.settings import ConfigError, Secret, StackSettings, parse_settings
+from components.settings.workloads import (
     APP_DEFAULTS,
     CATALOG_SERVICE_URLS,
     DEFAULT_IMAGES,
-    ConfigError,
-    Secret,
-    StackSettings,
     cpu_millicores,
     image_problem,
     memory_bytes,
-    parse_settings,
 )
-from ops.stack_config import load_stack_config
+from offline.stack_config import load_stack_config
 from tests.conftest import plan_error
 
 # The smallest config the CLI would hand a personal stack (project defaults applied).
@@ -33,28 +30,30 @@ def settings_of(stack: str, extra: dict[str, str] | None = None, secret: bool = 
 
 
 def test_dev_kinds_default_small_without_monitoring_or_key() -> None:
-    workloads = settings_of("dev-alice").workloads
+    settings = settings_of("dev-alice")
+    workloads = settings.workloads
     assert (workloads.web.replicas, workloads.web.max_replicas) == (1, 2)
     assert workloads.api.resources.memory_limit == "256Mi"
-    assert workloads.monitoring is False
+    assert settings.monitoring.enabled is False
     assert workloads.catalog_api_key is None
     assert workloads.catalog_service_url == CATALOG_SERVICE_URLS["dev"]
-    assert workloads.log_shipping is None
+    assert settings.monitoring.log_shipping is None
     assert workloads.web.image == DEFAULT_IMAGES["web"]
 
 
 def test_production_defaults_are_larger_monitored_and_need_the_key() -> None:
-    workloads = settings_of("production", {KEY: "sk_live_key"}).workloads
+    settings = settings_of("production", {KEY: "sk_live_key"})
+    workloads = settings.workloads
     assert workloads.api.replicas == APP_DEFAULTS["production"]["api"]["replicas"] >= 2
     assert workloads.api.max_replicas > workloads.web.max_replicas
-    assert workloads.monitoring is True
+    assert settings.monitoring.enabled is True
     assert workloads.catalog_api_key == Secret(KEY, "sk_live_key")
     assert "sk_live_key" not in repr(workloads)
     assert workloads.gateway.replicas == 3
 
 
 def test_a_stack_overrides_single_fields_and_keeps_the_other_defaults() -> None:
-    workloads = settings_of(
+    settings = settings_of(
         "staging",
         {
             KEY: "k",
@@ -64,7 +63,8 @@ def test_a_stack_overrides_single_fields_and_keeps_the_other_defaults() -> None:
             "marketplace:logShipping": '{"host": "logs.example.com"}',
             "marketplace:gateway": '{"loadBalancerSizeUnit": 3}',
         },
-    ).workloads
+    )
+    workloads, log_shipping = settings.workloads, settings.monitoring.log_shipping
     assert (workloads.api.replicas, workloads.api.max_replicas, workloads.api.resources.cpu_limit) == (
         4,
         8,
@@ -73,9 +73,9 @@ def test_a_stack_overrides_single_fields_and_keeps_the_other_defaults() -> None:
     assert workloads.api.resources.cpu_request == APP_DEFAULTS["staging"]["api"]["cpuRequest"]
     assert workloads.web.image.endswith("a" * 64)
     assert workloads.api.image == DEFAULT_IMAGES["api"]
-    assert workloads.monitoring is False
-    assert workloads.log_shipping is not None
-    assert (workloads.log_shipping.port, workloads.log_shipping.index, workloads.log_shipping.tls) == (
+    assert settings.monitoring.enabled is False
+    assert log_shipping is not None
+    assert (log_shipping.port, log_shipping.index, log_shipping.tls) == (
         9200,
         "marketplace",
         True,
@@ -268,7 +268,7 @@ def test_log_shipping_needs_a_host() -> None:
 def test_the_stack_files_carry_a_secure_placeholder_for_the_key() -> None:
     import yaml
 
-    from ops.stack_config import ROOT
+    from offline.stack_config import ROOT
 
     for stack in ("staging", "production"):
         config = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]

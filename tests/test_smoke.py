@@ -25,9 +25,9 @@ from typing import Any
 
 import pytest
 
-from ops._x509 import certificate_not_after
 from ops.cli import main
-from ops.smoke import nearest_rank
+from ops.live.smoke import nearest_rank
+from ops.live.x509 import certificate_not_after
 
 HOST = "catalog.test"
 REPO = Path(__file__).resolve().parents[1]

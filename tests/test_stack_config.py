@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ops.stack_config import StackConfigError, load_stack_config, stand_in
+from offline.stack_config import StackConfigError, load_stack_config, stand_in
 from tests.conftest import plan_error
 
 

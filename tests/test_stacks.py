@@ -10,8 +10,8 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from ops.engine import Plan
-from ops.stack_config import ROOT, load_stack_config
+from offline.engine import Plan
+from offline.stack_config import ROOT, load_stack_config
 from tests.conftest import STACKS, plan_of
 
 SCHEMA = Path(__file__).parent / "schemas" / "pulumi-project.schema.json"

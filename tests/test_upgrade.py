@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from offline.engine import Plan
+from offline.stack_config import ROOT
 from ops.cli import main
-from ops.engine import Plan
-from ops.stack_config import ROOT
 from tests.conftest import plan_of
 
 CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"
@@ -102,7 +102,7 @@ def test_dry_run_prints_and_writes_nothing(project: Path, capsys: pytest.Capture
 
 
 def test_each_step_plans_exactly_what_it_should_add_reweight_or_remove(project: Path, capsys: pytest.CaptureFixture[str]):
-    from ops.diff import comparable_document, diff_documents
+    from ops.review.diff import comparable_document, diff_documents
 
     key = b"upgrade-test"
     path = project / "Pulumi.production.yaml"

@@ -1,7 +1,7 @@
 """The offline plan engine: the real program on the Pulumi SDK's mock engine.
 
-`run_plan` loads a stack's config as the CLI would (ops.stack_config), runs __main__.py in
-this process with deterministic provider answers (ops.mocks), and records every resource
+`run_plan` loads a stack's config as the CLI would (offline.stack_config), runs __main__.py in
+this process with deterministic provider answers (offline.mocks), and records every resource
 registration as the engine receives it: type, name, parent, provider, inputs with their
 secret marks, dependencies, protect and retain-on-delete. Many plans can run in one
 process; each starts from a fresh root stack and config.
@@ -23,8 +23,8 @@ from pulumi.runtime import rpc, settings
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
-from ops.mocks import OfflineMocks
-from ops.stack_config import ROOT, StackConfig, StackConfigError, load_stack_config, stand_in
+from offline.mocks import OfflineMocks
+from offline.stack_config import ROOT, StackConfig, StackConfigError, load_stack_config, stand_in
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from ops.engine import Plan, PlannedResource, SecretValue, redact, reveal
+from offline.engine import Plan, PlannedResource, SecretValue, redact, reveal
 
 # Helm installs these itself; their objects are not known until the chart is rendered.
 CHART_TYPES = ("kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart")

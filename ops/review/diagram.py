@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ops import plandoc
-from ops.plandoc import Document, Resource
-from ops.stack_config import ROOT
+from offline.stack_config import ROOT
+from ops.review import plandoc
+from ops.review.plandoc import Document, Resource
 
 
 @dataclass
@@ -397,8 +397,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ops.engine import PlanError, run_plan
-    from ops.plan import plan_document
+    from offline.engine import PlanError, run_plan
+    from ops.review.plan import plan_document
 
     try:
         plan = run_plan(args.stack, root=args.root)

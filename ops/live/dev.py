@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from pulumi.automation import LocalWorkspace, Stack
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 OWNER_TAG = "marketplace:owner"
 DISABLE_DEFAULT_PROVIDERS = "pulumi:disable-default-providers[0]"

@@ -29,8 +29,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from ops._http import Address, FetchError, Response, describe_error, fetch, tls_handshake
-from ops._x509 import certificate_not_after
+from ops.live.http import Address, FetchError, Response, describe_error, fetch, tls_handshake
+from ops.live.x509 import certificate_not_after
 
 MAX_LOAD_REQUESTS = 10_000
 MAX_CONCURRENCY = 64

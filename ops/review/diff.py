@@ -34,9 +34,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ops import plandoc
-from ops.plandoc import Document, Resource
-from ops.stack_config import ROOT
+from offline.stack_config import ROOT
+from ops.review import plandoc
+from ops.review.plandoc import Document, Resource
 
 # Properties whose change the provider cannot apply in place: it replaces the resource
 # (ForceNew in the upstream Terraform schemas the providers are bridged from). Keep this
@@ -98,7 +98,7 @@ def fingerprint_secrets(value: Any, key: bytes) -> Any:
     """A copy with each secret replaced by "[secret:<keyed digest>]": two plans can tell
     whether a secret changed, and the digest, keyed by a random key of this run only,
     says nothing about the value. Digests never print."""
-    from ops.engine import SecretValue, reveal
+    from offline.engine import SecretValue, reveal
 
     if isinstance(value, SecretValue):
         plain = json.dumps(reveal(value), sort_keys=True, default=str)
@@ -462,8 +462,8 @@ class Insight:
 
 
 def insight(diff: PlanDiff) -> Insight:
-    from ops.cost import cost_change
-    from ops.deploytime import TimeTable, change_deploy, fresh_deploy
+    from ops.review.cost import cost_change
+    from ops.review.deploytime import TimeTable, change_deploy, fresh_deploy
 
     table = TimeTable.load()
     return Insight(
@@ -475,7 +475,7 @@ def insight(diff: PlanDiff) -> Insight:
 
 
 def _time_change(before: Any, after: Any) -> str:
-    from ops.deploytime import duration
+    from ops.review.deploytime import duration
 
     if before is None:
         return duration(after.seconds)
@@ -485,8 +485,8 @@ def _time_change(before: Any, after: Any) -> str:
 
 
 def render_text(diff: PlanDiff, base_label: str, extra: Insight | None = None) -> str:
-    from ops.cost import delta_text, quantity, range_text
-    from ops.deploytime import duration, path_summary
+    from ops.review.cost import delta_text, quantity, range_text
+    from ops.review.deploytime import duration, path_summary
 
     extra = extra or insight(diff)
     lines = [f"Offline diff of {diff.project}/{diff.stack}: working tree against {base_label}", ""]
@@ -546,8 +546,8 @@ def render_markdown(diff: PlanDiff, base_label: str, extra: Insight | None = Non
 
 
 def _markdown(diff: PlanDiff, base_label: str, extra: Insight, properties: bool) -> str:
-    from ops.cost import delta_text, money, quantity, range_text
-    from ops.deploytime import duration
+    from ops.review.cost import delta_text, money, quantity, range_text
+    from ops.review.deploytime import duration
 
     counts = [
         (diff.count("create"), "to add"),
@@ -646,7 +646,10 @@ import hashlib, hmac, json, os, sys
 sys.path.insert(0, os.getcwd())
 key = bytes.fromhex(os.environ.pop(sys.argv[2], ""))
 try:
-    import ops.engine as engine
+    try:
+        import offline.engine as engine
+    except ImportError:  # revisions from before the engine had a package of its own
+        import ops.engine as engine
     def redact(value):
         if isinstance(value, engine.SecretValue):
             plain = json.dumps(engine.reveal(value), sort_keys=True, default=str)
@@ -764,7 +767,7 @@ def comparable_document(plan: Any, key: bytes) -> Document:
     """`ops plan --json`'s document of a plan, with what a comparison needs beyond it:
     secrets fingerprinted rather than blanked, and, for the head side only, which
     resources each property refers to and which old URNs a moved resource answers to."""
-    from ops.plan import plan_document
+    from ops.review.plan import plan_document
 
     document = plan_document(plan)
     planned = {r.urn: r for r in plan.resources}
@@ -778,7 +781,7 @@ def comparable_document(plan: Any, key: bytes) -> Document:
 
 
 def head_document(stack: str, root: Path, key: bytes) -> Document:
-    from ops.engine import run_plan
+    from offline.engine import run_plan
 
     return comparable_document(run_plan(stack, root=root), key)
 
@@ -791,7 +794,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ops.engine import PlanError
+    from offline.engine import PlanError
 
     key = secrets.token_bytes(32)
     try:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ops.stack_config import ROOT
+from offline.stack_config import ROOT
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def plan_document(plan: Any) -> dict[str, Any]:
     """The plan as plain JSON-ready data, secrets redacted."""
     from components.regions import REGIONS
-    from ops.engine import redact
+    from offline.engine import redact
 
     return {
         "project": plan.project,
@@ -94,16 +94,16 @@ def render_text(document: dict[str, Any]) -> str:
     lines += ["", "Outputs:"]
     for key, value in sorted(document["outputs"].items()):
         lines.append(f"    {key}: {_format_output(value)}")
-    # Operator insight (ops/cost.py, ops/deploytime.py): monthly cost and deploy time.
-    from ops.cost import render_cost
-    from ops.deploytime import render_fresh_deploy
+    # Operator insight (ops/review/cost.py, ops/review/deploytime.py): monthly cost and deploy time.
+    from ops.review.cost import render_cost
+    from ops.review.deploytime import render_fresh_deploy
 
     lines += ["", render_cost(document).rstrip("\n"), "", render_fresh_deploy(document).rstrip("\n")]
     return "\n".join(lines) + "\n"
 
 
 def run(args: argparse.Namespace) -> int:
-    from ops.engine import PlanError, run_plan
+    from offline.engine import PlanError, run_plan
 
     try:
         plan = run_plan(args.stack, root=args.root)
@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     document = plan_document(plan)
     if args.manifests:
-        from ops.manifests import write_manifests
+        from ops.review.manifests import write_manifests
 
         written = write_manifests(plan, args.manifests)
         print(f"wrote {len(written)} manifest files under {args.manifests}", file=sys.stderr)

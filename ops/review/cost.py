@@ -15,9 +15,9 @@ from typing import Any
 
 import yaml
 
-from ops import plandoc
-from ops.plandoc import Document, Resource
-from ops.stack_config import ROOT
+from offline.stack_config import ROOT
+from ops.review import plandoc
+from ops.review.plandoc import Document, Resource
 
 PRICES_FILE = ROOT / "data" / "prices.yaml"
 

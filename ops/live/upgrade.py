@@ -25,7 +25,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
-from ops.stack_config import ROOT, StackConfigError, load_stack_config
+from offline.stack_config import ROOT, StackConfigError, load_stack_config
 
 STEPS = ("add", "canary", "promote", "retire")
 KEY = "marketplace:generations"

@@ -1,0 +1,183 @@
+"""Cluster and network settings: Kubernetes version, node pool, control plane, maintenance,
+the stack's network block and the API token the Kubernetes providers use."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from components.network import MAX_BLOCKS
+from components.settings.reader import ConfigReader, Secret
+
+PRICES_FILE = Path(__file__).resolve().parents[2] / "data" / "prices.yaml"
+
+
+@dataclass(frozen=True)
+class NodePool:
+    size: str
+    min_nodes: int
+    max_nodes: int
+
+
+@dataclass(frozen=True)
+class MaintenanceWindow:
+    day: str
+    start_time: str
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    version_prefix: str
+    node_pool: NodePool
+    ha_control_plane: bool
+    surge_upgrade: bool
+    maintenance: MaintenanceWindow
+    control_plane_allow_list: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ClusterDefaults:
+    node_pool: NodePool
+    ha_control_plane: bool
+    maintenance: MaintenanceWindow
+    network_block: int
+
+
+CLUSTER_DEFAULTS: dict[str, ClusterDefaults] = {
+    "production": ClusterDefaults(
+        node_pool=NodePool("s-4vcpu-8gb", 3, 10),
+        ha_control_plane=True,
+        maintenance=MaintenanceWindow("sunday", "04:00"),
+        network_block=0,
+    ),
+    "staging": ClusterDefaults(
+        node_pool=NodePool("s-2vcpu-4gb", 2, 4),
+        ha_control_plane=False,
+        maintenance=MaintenanceWindow("saturday", "04:00"),
+        network_block=1,
+    ),
+    "dev": ClusterDefaults(
+        node_pool=NodePool("s-2vcpu-4gb", 1, 2),
+        ha_control_plane=False,
+        maintenance=MaintenanceWindow("any", "04:00"),
+        network_block=2,
+    ),
+}
+
+# Personal stacks take network blocks 3..63, picked from the owner's name. Two owners can
+# land on the same block; set `marketplace:networkBlock` in a personal stack's config
+# (`pulumi config set`) to move one of them.
+_FIRST_PERSONAL_BLOCK = 3
+
+VERSION_PREFIX = re.compile(r"^1\.(\d{1,2})$")
+_HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_DAYS = ("any", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_TOKEN_ENV = ("DIGITALOCEAN_TOKEN", "DIGITALOCEAN_ACCESS_TOKEN")
+
+
+def droplet_prices() -> dict[str, dict[str, Any]]:
+    with PRICES_FILE.open(encoding="utf-8") as handle:
+        prices: dict[str, Any] = yaml.safe_load(handle)
+    return dict(prices["droplets"])
+
+
+def read_version_prefix(reader: ConfigReader) -> str:
+    version_prefix = reader.required_string("kubernetesVersion", "a Kubernetes version prefix such as 1.33")
+    if not VERSION_PREFIX.match(version_prefix):
+        raise reader.error("kubernetesVersion", f'must be a minor version prefix such as "1.33", got {version_prefix!r}')
+    return version_prefix
+
+
+def read_network_block(reader: ConfigReader, kind: str, owner: str | None) -> int:
+    default_block = (
+        _FIRST_PERSONAL_BLOCK + zlib.crc32(owner.encode()) % (MAX_BLOCKS - _FIRST_PERSONAL_BLOCK)
+        if owner
+        else CLUSTER_DEFAULTS[kind].network_block
+    )
+    return reader.integer("networkBlock", default_block, 0, MAX_BLOCKS - 1)
+
+
+def read_cluster(reader: ConfigReader, kind: str, version_prefix: str) -> ClusterSettings:
+    defaults = CLUSTER_DEFAULTS[kind]
+    return ClusterSettings(
+        version_prefix=version_prefix,
+        node_pool=_read_node_pool(reader, defaults.node_pool),
+        ha_control_plane=reader.boolean("haControlPlane", defaults.ha_control_plane),
+        surge_upgrade=reader.boolean("surgeUpgrade", True),
+        maintenance=_read_maintenance(reader, defaults.maintenance),
+        control_plane_allow_list=_read_allow_list(reader, kind),
+    )
+
+
+def _read_node_pool(reader: ConfigReader, default: NodePool) -> NodePool:
+    given = reader.obj("nodePool", {"size": str, "minNodes": int, "maxNodes": int}) or {}
+    pool = NodePool(
+        size=given.get("size", default.size),
+        min_nodes=given.get("minNodes", default.min_nodes),
+        max_nodes=given.get("maxNodes", default.max_nodes),
+    )
+    sizes = droplet_prices()
+    if pool.size not in sizes:
+        raise reader.error("nodePool.size", f"unknown droplet size {pool.size!r}; known sizes: {', '.join(sizes)}")
+    if pool.min_nodes < 1:
+        raise reader.error("nodePool.minNodes", f"must be at least 1, got {pool.min_nodes}")
+    if pool.min_nodes > pool.max_nodes:
+        raise reader.error("nodePool.minNodes", f"({pool.min_nodes}) must not be above nodePool.maxNodes ({pool.max_nodes})")
+    if pool.max_nodes > 100:
+        raise reader.error("nodePool.maxNodes", f"must be at most 100, got {pool.max_nodes}")
+    return pool
+
+
+def _read_maintenance(reader: ConfigReader, default: MaintenanceWindow) -> MaintenanceWindow:
+    given = reader.obj("maintenanceWindow", {"day": str, "startTime": str}) or {}
+    window = MaintenanceWindow(day=given.get("day", default.day), start_time=given.get("startTime", default.start_time))
+    if window.day not in _DAYS:
+        raise reader.error("maintenanceWindow.day", f"must be one of {', '.join(_DAYS)}, got {window.day!r}")
+    if not _HH_MM.match(window.start_time):
+        raise reader.error("maintenanceWindow.startTime", f"must be HH:MM (UTC), got {window.start_time!r}")
+    return window
+
+
+def _read_allow_list(reader: ConfigReader, kind: str) -> tuple[str, ...]:
+    entries = reader.string_list("controlPlaneAllowList", ())
+    if not entries:
+        raise reader.error(
+            "controlPlaneAllowList",
+            "is empty: the control-plane firewall would shut out everyone, the deploy runner included",
+        )
+
+    def check(entry: str) -> str | None:
+        try:
+            network = ipaddress.ip_network(entry, strict=True)
+        except ValueError:
+            return f"{entry!r} is not an IP address or CIDR range"
+        if network.prefixlen == 0 and kind == "production":
+            return f"{entry!r} opens the Kubernetes API to the whole internet; production must list its networks"
+        return None
+
+    reader.check_all("controlPlaneAllowList", entries, check)
+    return entries
+
+
+def read_token(reader: ConfigReader, environ: Mapping[str, str]) -> Secret:
+    dedicated = reader.secret("kubernetesApiToken")
+    if dedicated:
+        return dedicated
+    provider_token = reader.secret("digitalocean:token")
+    if provider_token:
+        return provider_token
+    for variable in _TOKEN_ENV:
+        if environ.get(variable):
+            return Secret(variable, environ[variable])
+    raise reader.error(
+        "digitalocean:token",
+        "no DigitalOcean API token: export DIGITALOCEAN_TOKEN or run "
+        f"pulumi config set --secret digitalocean:token <token> -s {reader.stack}",
+    )

@@ -1,0 +1,187 @@
+"""The config reader every settings family uses, and the error every refusal raises.
+
+The Pulumi CLI hands the program every value as a string (arrays and objects as JSON), after
+applying the defaults declared in Pulumi.yaml. The reader parses and checks those strings and
+remembers which keys it read, so that a key nobody reads (a typo) is reported instead of
+silently ignored.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import pulumi
+
+PROJECT = "marketplace"
+
+T = TypeVar("T")
+
+_DNS_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+class ConfigError(pulumi.RunError):
+    """Bad stack configuration. A RunError, so `pulumi up` prints the message without a
+    traceback, and the offline plan does the same."""
+
+    def __init__(self, stack: str, key: str, problem: str) -> None:
+        self.stack = stack
+        self.key = key
+        self.problem = problem
+        super().__init__(f"stack '{stack}': config '{key}': {problem}")
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A secret config value. Its repr never shows the value; components wrap it with
+    `pulumi.Output.secret` where they use it."""
+
+    key: str
+    value: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"Secret({self.key!r}, [secret])"
+
+    def output(self) -> pulumi.Output[str]:
+        return pulumi.Output.secret(self.value)
+
+
+class ConfigReader:
+    """Reads `marketplace:*` values (all strings, as the CLI passes them), parses and
+    checks them, and remembers which keys it read, so that a key nobody reads (a typo)
+    is reported instead of silently ignored."""
+
+    def __init__(self, stack: str, values: Mapping[str, str], secret_keys: frozenset[str]) -> None:
+        self.stack = stack
+        self.values = dict(values)
+        self.secret_keys = secret_keys
+        self.read: set[str] = set()
+
+    def error(self, key: str, problem: str) -> ConfigError:
+        return ConfigError(self.stack, qualified(key), problem)
+
+    def raw(self, key: str) -> str | None:
+        name = qualified(key)
+        self.read.add(name)
+        return self.values.get(name)
+
+    def json_value(self, key: str, raw: str, expected: type, what: str) -> Any:
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            raise self.error(key, f"must be {what}, got {raw!r}") from None
+        if not isinstance(value, expected):
+            raise self.error(key, f"must be {what}, got {raw!r}")
+        return value
+
+    def string(self, key: str, default: str | None = None) -> str | None:
+        raw = self.raw(key)
+        return default if raw is None else raw.strip()
+
+    def required_string(self, key: str, what: str) -> str:
+        value = self.string(key)
+        if not value:
+            raise self.error(
+                key,
+                f"is missing: this stack needs {what} (pulumi config set {qualified(key)} <value> -s {self.stack})",
+            )
+        return value
+
+    def boolean(self, key: str, default: bool) -> bool:
+        raw = self.raw(key)
+        if raw is None:
+            return default
+        lowered = raw.strip().lower()
+        if lowered in ("true", "false"):
+            return lowered == "true"
+        raise self.error(key, f"must be true or false, got {raw!r}")
+
+    def integer(self, key: str, default: int, low: int, high: int) -> int:
+        raw = self.raw(key)
+        if raw is None:
+            return default
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise self.error(key, f"must be a whole number, got {raw!r}") from None
+        if not low <= value <= high:
+            raise self.error(key, f"must be between {low} and {high}, got {value}")
+        return value
+
+    def string_list(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        raw = self.raw(key)
+        if raw is None:
+            return default
+        value = self.json_value(key, raw, list, "a list of strings")
+        if not all(isinstance(item, str) for item in value):
+            raise self.error(key, f"must be a list of strings, got {raw!r}")
+        return tuple(item.strip() for item in value)
+
+    def obj(self, key: str, fields: Mapping[str, type]) -> dict[str, Any] | None:
+        """An object with only the given fields, each of the given type. Missing fields
+        are left out of the result (the caller applies defaults)."""
+        raw = self.raw(key)
+        if raw is None:
+            return None
+        return self.nested_obj(key, self.json_value(key, raw, dict, "an object"), fields)
+
+    def nested_obj(self, key: str, value: Any, fields: Mapping[str, type]) -> dict[str, Any]:
+        """Like `obj`, for a value already parsed: `key` names its path (e.g. workloads.web)."""
+        if not isinstance(value, dict):
+            raise self.error(key, f"must be an object, got {json.dumps(value)}")
+        for name, item in value.items():
+            if name not in fields:
+                raise self.error(f"{key}.{name}", unknown(name, fields, "field"))
+            expected = fields[name]
+            # bool is an int in Python; an int field must not accept true/false.
+            if not isinstance(item, expected) or (expected is int and isinstance(item, bool)):
+                raise self.error(f"{key}.{name}", f"must be {type_word(expected)}, got {item!r}")
+        return dict(value)
+
+    def secret(self, key: str) -> Secret | None:
+        name = qualified(key)
+        raw = self.raw(key)
+        if raw is None:
+            return None
+        if name not in self.secret_keys:
+            raise self.error(
+                key,
+                f"is a secret but is stored in plain text: set it with pulumi config set --secret {name} -s {self.stack}",
+            )
+        return Secret(name, raw)
+
+    def check_all(self, key: str, values: tuple[T, ...], check: Callable[[T], str | None]) -> None:
+        for value in values:
+            problem = check(value)
+            if problem:
+                raise self.error(key, problem)
+
+    def dns_name(self, key: str, value: str) -> str:
+        labels = value.split(".")
+        if value != value.lower() or len(labels) < 2 or not all(_DNS_LABEL.match(label) for label in labels):
+            raise self.error(key, f"must be a lowercase DNS name such as catalog.example.com, got {value!r}")
+        return value
+
+    def check_unread(self) -> None:
+        known = sorted(self.read)
+        for key in sorted(self.values):
+            if key.startswith(f"{PROJECT}:") and key not in self.read:
+                raise ConfigError(self.stack, key, unknown(key, known, "key"))
+
+
+def qualified(key: str) -> str:
+    return key if ":" in key else f"{PROJECT}:{key}"
+
+
+def unknown(name: str, known: Any, what: str) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return f"unknown {what}{hint}"
+
+
+def type_word(expected: type) -> str:
+    return {int: "a whole number", str: "a string", bool: "true or false"}.get(expected, expected.__name__)

@@ -1,0 +1,179 @@
+"""The settings of one stack: its kind, regions, names and ids, and every family's settings,
+read in one pass by `parse_settings`.
+
+Every `marketplace:*` value is read once, checked, and frozen into `StackSettings`, which
+the components receive. Nothing else calls `pulumi.Config()`. A bad value stops the
+program with a `ConfigError` that names the stack, the key and the problem, before any
+resource is declared. Keys whose default depends on the stack kind are not declared in
+Pulumi.yaml; their defaults live beside each family's dataclasses.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pulumi
+
+from components.regions import REGIONS
+from components.settings.assets import AssetsSettings, read_assets
+from components.settings.cluster import ClusterSettings, read_cluster, read_network_block, read_token, read_version_prefix
+from components.settings.edge import EdgeSettings, read_edge
+from components.settings.generations import Generation, read_generations
+from components.settings.monitoring import MonitoringSettings, read_monitoring
+from components.settings.reader import PROJECT, ConfigError, ConfigReader, Secret
+from components.settings.workloads import WorkloadSettings, read_workloads
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    project: str
+    stack: str
+    kind: str  # production | staging | dev
+    personal_owner: str | None  # "alice" for dev-alice
+    regions: tuple[str, ...]
+    domain: str
+    hostname: str
+    zone_name: str
+    cloudflare_account_id: str
+    cloudflare_zone_id: str
+    network_block: int
+    cluster: ClusterSettings
+    assets: AssetsSettings
+    kubernetes_api_token: Secret
+    workloads: WorkloadSettings
+    monitoring: MonitoringSettings
+    edge: EdgeSettings
+    # Per region, its cluster generations; a region the stack file declares none for runs
+    # the single implicit `blue` one on the stack's version and node size.
+    generations: dict[str, tuple[Generation, ...]] = field(default_factory=dict)
+
+    @property
+    def name_prefix(self) -> str:
+        """Prefix of every physical name: two stacks never share a name."""
+        return f"mkt-{self.stack}"
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return (PROJECT, f"{PROJECT}-{self.stack}", f"{PROJECT}-kind-{self.kind}")
+
+
+ALL_REGIONS = ("sfo3", "nyc3", "fra1", "blr1", "sgp1")
+
+# Per stack kind: the regions it runs in and the prefix of its public hostname.
+REGION_DEFAULTS = {"production": ALL_REGIONS, "staging": ALL_REGIONS, "dev": ("nyc3",)}
+HOSTNAME_PREFIXES = {"production": "", "staging": "staging.", "dev": "dev."}
+
+_PERSONAL_STACK = re.compile(r"^dev-([a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?)$")
+_HEX32 = re.compile(r"^[0-9a-f]{32}$")
+
+
+def stack_kind(stack: str) -> tuple[str, str | None]:
+    """(kind, personal owner) of a stack name; a ConfigError for any other name."""
+    if stack in ("production", "staging", "dev"):
+        return stack, None
+    match = _PERSONAL_STACK.match(stack)
+    if match:
+        return "dev", match.group(1)
+    raise ConfigError(
+        stack,
+        "pulumi:stack",
+        "unknown stack kind: stacks are 'production', 'staging', 'dev' or a personal "
+        "'dev-<name>' (lowercase letters, digits and hyphens, at most 40)",
+    )
+
+
+def _read_regions(reader: ConfigReader, default: tuple[str, ...]) -> tuple[str, ...]:
+    regions = reader.string_list("regions", default)
+    if not regions:
+        raise reader.error("regions", "is empty: a stack needs at least one region")
+    seen: set[str] = set()
+    for region in regions:
+        if region not in REGIONS:
+            known = ", ".join(sorted(REGIONS))
+            raise reader.error("regions", f"unknown region {region!r}; known regions: {known}")
+        if region in seen:
+            raise reader.error("regions", f"region {region!r} is listed twice")
+        seen.add(region)
+    return regions
+
+
+def parse_settings(
+    stack: str,
+    values: Mapping[str, str],
+    secret_keys: frozenset[str] = frozenset(),
+    environ: Mapping[str, str] | None = None,
+) -> StackSettings:
+    """Pure parsing and validation: config values in, settings out."""
+    kind, owner = stack_kind(stack)
+    reader = ConfigReader(stack, values, secret_keys)
+
+    regions = _read_regions(reader, REGION_DEFAULTS[kind])
+    version_prefix = read_version_prefix(reader)
+
+    zone_name = reader.dns_name("cloudflareZoneName", reader.required_string("cloudflareZoneName", "the Cloudflare zone"))
+    domain = reader.dns_name("domain", reader.required_string("domain", "the catalog's public hostname"))
+    derived = f"{owner}.dev.{domain}" if owner else f"{HOSTNAME_PREFIXES[kind]}{domain}"
+    hostname = reader.dns_name("hostname", reader.string("hostname") or derived)
+    for key, name in (("domain", domain), ("hostname", hostname)):
+        if name != zone_name and not name.endswith(f".{zone_name}"):
+            raise reader.error(key, f"{name!r} is not inside the Cloudflare zone {zone_name!r}")
+
+    ids = {}
+    for key in ("cloudflareAccountId", "cloudflareZoneId"):
+        value = reader.required_string(key, "a Cloudflare id")
+        if not _HEX32.match(value):
+            raise reader.error(key, f"must be 32 lowercase hex digits, got {value!r}")
+        ids[key] = value
+
+    network_block = read_network_block(reader, kind, owner)
+    cluster = read_cluster(reader, kind, version_prefix)
+    assets = read_assets(reader, kind)
+    generations = read_generations(reader, regions, version_prefix, cluster.node_pool.size)
+    workloads = read_workloads(reader, kind)
+    monitoring = read_monitoring(reader, kind)
+    edge = read_edge(reader, kind, regions, owner=owner, domain=domain, hostname=hostname, zone_name=zone_name)
+    token = read_token(reader, os.environ if environ is None else environ)
+    reader.check_unread()
+
+    return StackSettings(
+        project=PROJECT,
+        stack=stack,
+        kind=kind,
+        personal_owner=owner,
+        regions=regions,
+        domain=domain,
+        hostname=hostname,
+        zone_name=zone_name,
+        cloudflare_account_id=ids["cloudflareAccountId"],
+        cloudflare_zone_id=ids["cloudflareZoneId"],
+        network_block=network_block,
+        cluster=cluster,
+        assets=assets,
+        kubernetes_api_token=token,
+        workloads=workloads,
+        monitoring=monitoring,
+        edge=edge,
+        generations=generations,
+    )
+
+
+def _current_config() -> tuple[dict[str, str], frozenset[str]]:
+    """Every config value the engine gave this program, and which of them are secret.
+
+    The SDK has no public call that lists config keys; both ways the engine passes config
+    (the in-process map and the PULUMI_CONFIG variable) are read here, once."""
+    from pulumi.runtime import config as runtime_config
+
+    values: dict[str, str] = dict(runtime_config.get_config_env())
+    values.update(runtime_config.CONFIG.get())
+    secret_keys = set(runtime_config.get_config_secret_keys_env()) | set(runtime_config._SECRET_KEYS.get())
+    return values, frozenset(secret_keys)
+
+
+def load_settings() -> StackSettings:
+    """The settings of the stack this program runs for."""
+    values, secret_keys = _current_config()
+    return parse_settings(pulumi.get_stack(), values, secret_keys)

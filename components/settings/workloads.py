@@ -1,0 +1,260 @@
+"""Workload settings: the catalog web front end and API (images, replicas, resources), the
+regional gateway, and the catalog service the API fronts."""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from components.settings.reader import ConfigReader, Secret
+
+
+@dataclass(frozen=True)
+class ComputeResources:
+    """Kubernetes quantities, as the stack wrote them (checked: limits not below requests)."""
+
+    cpu_request: str
+    cpu_limit: str
+    memory_request: str
+    memory_limit: str
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    """One catalog workload (the web front end or the API)."""
+
+    image: str
+    # The autoscaler's floor and ceiling; the Deployment itself leaves replicas to it.
+    replicas: int
+    max_replicas: int
+    resources: ComputeResources
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    # Envoy proxy pods behind each regional load balancer.
+    replicas: int
+    # DigitalOcean load-balancer size units (capacity, billed per unit).
+    load_balancer_size_unit: int
+
+
+@dataclass(frozen=True)
+class WorkloadSettings:
+    """The catalog workloads and the gateway in front of them, on every cluster."""
+
+    web: AppSettings
+    api: AppSettings
+    gateway: GatewaySettings
+    catalog_service_url: str
+    # None only for dev kinds: the API then calls the sandbox anonymously.
+    catalog_api_key: Secret | None
+
+
+# Images every stack runs unless it pins its own (`marketplace:images`). Tags here are
+# release tags that are never pushed twice; a stack may pin a digest instead.
+DEFAULT_IMAGES = {
+    "web": "registry.digitalocean.com/marketplace/catalog-web:1.0.0",
+    "api": "registry.digitalocean.com/marketplace/catalog-api:1.0.0",
+}
+
+# The catalog service the API fronts. Production calls the live service; staging and dev
+# call its sandbox, which also answers anonymous read-only calls, so a personal dev-<name>
+# stack (no stack file, hence no API key) still gets a working catalog.
+CATALOG_SERVICE_URLS = {
+    "production": "https://api.catalog-service.example.com",
+    "staging": "https://sandbox.catalog-service.example.com",
+    "dev": "https://sandbox.catalog-service.example.com",
+}
+
+_APP_FIELDS: dict[str, type] = {
+    "replicas": int,
+    "maxReplicas": int,
+    "cpuRequest": str,
+    "cpuLimit": str,
+    "memoryRequest": str,
+    "memoryLimit": str,
+}
+
+# Per kind and workload, in the shape of `marketplace:workloads` (a stack overrides fields).
+APP_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
+    "production": {
+        "web": {"replicas": 3, "maxReplicas": 12, "cpuRequest": "100m", "cpuLimit": "500m",
+                "memoryRequest": "128Mi", "memoryLimit": "256Mi"},
+        "api": {"replicas": 3, "maxReplicas": 20, "cpuRequest": "250m", "cpuLimit": "1",
+                "memoryRequest": "256Mi", "memoryLimit": "512Mi"},
+    },
+    "staging": {
+        "web": {"replicas": 2, "maxReplicas": 4, "cpuRequest": "100m", "cpuLimit": "500m",
+                "memoryRequest": "128Mi", "memoryLimit": "256Mi"},
+        "api": {"replicas": 2, "maxReplicas": 6, "cpuRequest": "250m", "cpuLimit": "1",
+                "memoryRequest": "256Mi", "memoryLimit": "512Mi"},
+    },
+    "dev": {
+        "web": {"replicas": 1, "maxReplicas": 2, "cpuRequest": "50m", "cpuLimit": "250m",
+                "memoryRequest": "64Mi", "memoryLimit": "128Mi"},
+        "api": {"replicas": 1, "maxReplicas": 2, "cpuRequest": "100m", "cpuLimit": "500m",
+                "memoryRequest": "128Mi", "memoryLimit": "256Mi"},
+    },
+}  # fmt: skip
+
+GATEWAY_DEFAULTS = {
+    "production": GatewaySettings(replicas=3, load_balancer_size_unit=2),
+    "staging": GatewaySettings(replicas=2, load_balancer_size_unit=1),
+    "dev": GatewaySettings(replicas=1, load_balancer_size_unit=1),
+}
+
+# Below this, draining one node (upgrades, autoscaler) takes the region's last pod with it.
+_MIN_PRODUCTION_REPLICAS = 2
+
+_IMAGE_NAME = re.compile(
+    r"^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d+)?/)?"
+    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$"
+)
+_IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_IMAGE_DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
+_CPU = re.compile(r"^(?:(?P<milli>[1-9]\d*)m|(?P<cores>\d+(?:\.\d{1,3})?))$")
+_MEMORY = re.compile(r"^(?P<number>[1-9]\d*)(?P<unit>Ki|Mi|Gi|Ti|k|M|G|T)?$")
+_MEMORY_UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+                 "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}  # fmt: skip
+
+
+def image_problem(reference: str) -> str | None:
+    """Why an image reference is not pinned, or None. Pinned: an immutable tag or a digest."""
+    name, _, digest = reference.partition("@")
+    last = name.rsplit("/", 1)[-1]
+    repository, tag = name.rsplit(":", 1) if ":" in last else (name, "")
+    example = repository if _IMAGE_NAME.match(repository) else "registry.example.com/catalog-web"
+    if not _IMAGE_NAME.match(repository) or (tag and not _IMAGE_TAG.match(tag)):
+        return f"{reference!r} is not an image reference such as {example}:1.4.2"
+    if digest and not _IMAGE_DIGEST.match(digest):
+        return f"{reference!r} has a malformed digest: expected @sha256: and 64 lowercase hex digits"
+    if tag.lower() == "latest":
+        return f"{reference!r} uses the moving tag 'latest': pin a release tag ({example}:1.4.2) or a digest"
+    if not tag and not digest:
+        return (
+            f"{reference!r} has no tag or digest, so every node may pull a different image: "
+            f"pin a release tag ({example}:1.4.2) or a digest ({example}@sha256:<digest>)"
+        )
+    return None
+
+
+def cpu_millicores(quantity: str) -> int | None:
+    match = _CPU.match(quantity)
+    if not match:
+        return None
+    if match.group("milli"):
+        return int(match.group("milli"))
+    return round(float(match.group("cores")) * 1000) or None
+
+
+def memory_bytes(quantity: str) -> int | None:
+    match = _MEMORY.match(quantity)
+    return int(match.group("number")) * _MEMORY_UNITS[match.group("unit") or ""] if match else None
+
+
+def _read_resources(reader: ConfigReader, key: str, given: Mapping[str, Any]) -> ComputeResources:
+    measures: dict[str, tuple[Callable[[str], int | None], str]] = {
+        "cpuRequest": (cpu_millicores, "a CPU quantity such as 250m or 1.5"),
+        "cpuLimit": (cpu_millicores, "a CPU quantity such as 250m or 1.5"),
+        "memoryRequest": (memory_bytes, "a memory quantity such as 256Mi or 1Gi"),
+        "memoryLimit": (memory_bytes, "a memory quantity such as 256Mi or 1Gi"),
+    }
+    amounts: dict[str, int] = {}
+    for field_name, (measure, what) in measures.items():
+        amount = measure(given[field_name])
+        if amount is None:
+            raise reader.error(f"{key}.{field_name}", f"must be {what}, got {given[field_name]!r}")
+        amounts[field_name] = amount
+    for limit, request in (("cpuLimit", "cpuRequest"), ("memoryLimit", "memoryRequest")):
+        if amounts[limit] < amounts[request]:
+            raise reader.error(
+                f"{key}.{limit}",
+                f"({given[limit]}) must not be below {key}.{request} ({given[request]})",
+            )
+    return ComputeResources(
+        cpu_request=given["cpuRequest"],
+        cpu_limit=given["cpuLimit"],
+        memory_request=given["memoryRequest"],
+        memory_limit=given["memoryLimit"],
+    )
+
+
+def _read_app(reader: ConfigReader, kind: str, app: str, image: str, given: Any) -> AppSettings:
+    key = f"workloads.{app}"
+    values = {**APP_DEFAULTS[kind][app], **reader.nested_obj(key, given or {}, _APP_FIELDS)}
+    floor = _MIN_PRODUCTION_REPLICAS if kind == "production" else 1
+    if values["replicas"] < floor:
+        where = " in production (one node drain must leave a pod serving)" if kind == "production" else ""
+        raise reader.error(f"{key}.replicas", f"must be at least {floor}{where}, got {values['replicas']}")
+    if values["maxReplicas"] < values["replicas"]:
+        raise reader.error(
+            f"{key}.maxReplicas",
+            f"({values['maxReplicas']}) must not be below {key}.replicas ({values['replicas']})",
+        )
+    if values["maxReplicas"] > 100:
+        raise reader.error(f"{key}.maxReplicas", f"must be at most 100, got {values['maxReplicas']}")
+    problem = image_problem(image)
+    if problem:
+        raise reader.error(f"images.{app}", problem)
+    return AppSettings(
+        image=image,
+        replicas=values["replicas"],
+        max_replicas=values["maxReplicas"],
+        resources=_read_resources(reader, key, values),
+    )
+
+
+def _read_catalog_url(reader: ConfigReader, kind: str) -> str:
+    url = reader.string("catalogServiceUrl") or CATALOG_SERVICE_URLS[kind]
+    parts = urllib.parse.urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if parts.scheme != "https" or not parts.hostname or port == -1 or parts.username or parts.password:
+        raise reader.error(
+            "catalogServiceUrl",
+            f"must be an https:// URL without credentials (the key is a secret of its own), got {url!r}",
+        )
+    return url
+
+
+def read_workloads(reader: ConfigReader, kind: str) -> WorkloadSettings:
+    images = {**DEFAULT_IMAGES, **(reader.obj("images", {"web": str, "api": str}) or {})}
+    sizes = reader.obj("workloads", {"web": dict, "api": dict}) or {}
+    web = _read_app(reader, kind, "web", images["web"].strip(), sizes.get("web"))
+    api = _read_app(reader, kind, "api", images["api"].strip(), sizes.get("api"))
+
+    default = GATEWAY_DEFAULTS[kind]
+    given = reader.obj("gateway", {"replicas": int, "loadBalancerSizeUnit": int}) or {}
+    gateway = GatewaySettings(
+        replicas=given.get("replicas", default.replicas),
+        load_balancer_size_unit=given.get("loadBalancerSizeUnit", default.load_balancer_size_unit),
+    )
+    if not 1 <= gateway.replicas <= 20:
+        raise reader.error("gateway.replicas", f"must be between 1 and 20, got {gateway.replicas}")
+    if not 1 <= gateway.load_balancer_size_unit <= 100:
+        raise reader.error(
+            "gateway.loadBalancerSizeUnit",
+            f"must be between 1 and 100, got {gateway.load_balancer_size_unit}",
+        )
+
+    catalog_url = _read_catalog_url(reader, kind)
+    api_key = reader.secret("catalogApiKey")
+    if api_key is None and kind != "dev":
+        raise reader.error(
+            "catalogApiKey",
+            f"is missing: {kind} calls the catalog service with its own key; set it with "
+            f"pulumi config set --secret marketplace:catalogApiKey <key> -s {reader.stack}",
+        )
+
+    return WorkloadSettings(
+        web=web,
+        api=api,
+        gateway=gateway,
+        catalog_service_url=catalog_url,
+        catalog_api_key=api_key,
+    )
