@@ -8,14 +8,14 @@ from __future__ import annotations
 import hashlib
 import json
 import urllib.parse
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as kubernetes
 
 from components.cluster import RegionalCluster
-from components.gateway import ROUTES_LABEL, RegionalGateway
+from components.gateway import ROUTES_LABEL, RegionalGateway, http_route
 from components.namespaces import (
     CATALOG_NAMESPACE,
     GATEWAY_NAMESPACE,
@@ -490,6 +490,7 @@ class Catalog(pulumi.ComponentResource):
             http_route(
                 f"{name}-{role}-route",
                 service=f"catalog-{role}",
+                port=SERVICE_PORT,
                 hostname=settings.hostname,
                 parent_ref=gateway.parent_ref,
                 paths=paths,
@@ -507,33 +508,3 @@ class Catalog(pulumi.ComponentResource):
                 "healthPath": HEALTH_PATH,
             }
         )
-
-
-def http_route(
-    resource_name: str,
-    *,
-    service: str,
-    hostname: str,
-    parent_ref: Mapping[str, str],
-    paths: Sequence[tuple[str, str]],
-    namespace: pulumi.Input[str],
-    opts: pulumi.ResourceOptions,
-) -> kubernetes.apiextensions.CustomResource:
-    return kubernetes.apiextensions.CustomResource(
-        resource_name,
-        api_version="gateway.networking.k8s.io/v1",
-        kind="HTTPRoute",
-        metadata=meta.ObjectMetaArgs(name=service, namespace=namespace),
-        spec={
-            "parentRefs": [dict(parent_ref)],
-            "hostnames": [hostname],
-            "rules": [
-                {
-                    "matches": [{"path": {"type": match, "value": path}}],
-                    "backendRefs": [{"kind": "Service", "name": service, "port": SERVICE_PORT}],
-                }
-                for match, path in paths
-            ],
-        },
-        opts=opts,
-    )

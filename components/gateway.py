@@ -407,3 +407,35 @@ def _spread(labels: dict[str, str]) -> dict[str, Any]:
         "whenUnsatisfiable": "ScheduleAnyway",
         "labelSelector": {"matchLabels": labels},
     }
+
+
+def http_route(
+    resource_name: str,
+    *,
+    service: str,
+    port: int,
+    hostname: str,
+    parent_ref: Mapping[str, str],
+    paths: Sequence[tuple[str, str]],
+    namespace: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+) -> kubernetes.apiextensions.CustomResource:
+    """An HTTPRoute on the regional gateway: each (match type, path) to one Service port."""
+    return kubernetes.apiextensions.CustomResource(
+        resource_name,
+        api_version=GATEWAY_API,
+        kind="HTTPRoute",
+        metadata=kubernetes.meta.v1.ObjectMetaArgs(name=service, namespace=namespace),
+        spec={
+            "parentRefs": [dict(parent_ref)],
+            "hostnames": [hostname],
+            "rules": [
+                {
+                    "matches": [{"path": {"type": match, "value": path}}],
+                    "backendRefs": [{"kind": "Service", "name": service, "port": port}],
+                }
+                for match, path in paths
+            ],
+        },
+        opts=opts,
+    )

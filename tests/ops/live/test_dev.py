@@ -22,7 +22,7 @@ import pytest
 from ops import cli
 from ops.live import dev
 
-FAKE_DIR = Path(__file__).resolve().parent / "fake_pulumi"
+FAKE_DIR = Path(__file__).resolve().parents[2] / "fake_pulumi"
 TODAY = date(2030, 1, 1)
 
 # Values the credentials carry in these tests; none may ever appear in the output.

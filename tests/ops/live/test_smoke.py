@@ -26,11 +26,11 @@ from typing import Any
 import pytest
 
 from ops.cli import main
-from ops.live.smoke import nearest_rank
+from ops.live.smoke_checks import nearest_rank
 from ops.live.x509 import certificate_not_after
 
 HOST = "catalog.test"
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 
 # --- Certificates --------------------------------------------------------------------
 

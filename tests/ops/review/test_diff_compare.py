@@ -1,52 +1,18 @@
-"""`ops diff`: two real offline plans compared by URN like a preview, with replacements,
-secrets that never print, the cost and deploy-time change, and the pull-request comment."""
+"""`ops diff`'s comparison: two real offline plans compared by URN like a preview, with
+replacements, moves, and secrets that are compared but never print."""
 
 from __future__ import annotations
 
 import copy
-import os
-import re
-import shutil
-import subprocess
-import sys
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
 
-import pytest
-
-from offline.stack_config import ROOT, stand_in
-from ops.cli import main
+from offline.stack_config import stand_in
 from ops.review import plandoc
-from ops.review.cost import cost_change, delta_text, load_prices, money, range_text
-from ops.review.deploytime import duration, fresh_deploy
-from ops.review.diff import MISSING, BasePlan, _json_document, comparable_document, diff_documents, render_markdown, render_text
+from ops.review.cost import cost_change, money
+from ops.review.diff_compare import MISSING, diff_documents
+from ops.review.diff_render import render_markdown, render_text
 from tests import plandocs
-from tests.conftest import plan_of
-from tests.plandocs import DEV_TWO_REGIONS, real, upgrade_steps
-
-KEY = b"k" * 32
-LABEL = "abc1234 (merge base with main)"
-NEW_TOKEN = {"marketplace:kubernetesApiToken": {"secure": "v1:bm90LXJlYWw="}}
-TWO = DEV_TWO_REGIONS["marketplace:regions"]
-
-
-def comparable(stack: str, overrides: Mapping[str, Any] | None = None) -> dict:
-    """A head-side document of a cached plan: fingerprinted secrets, property dependencies."""
-    return copy.deepcopy(comparable_document(plan_of(stack, overrides=overrides), KEY))
-
-
-def ops_of(diff) -> dict[str, str]:
-    return {change.name: change.op for change in diff.changes}
-
-
-def change_of(diff, name: str):
-    (found,) = (c for c in diff.changes if c.name == name)
-    return found
-
-
-def adding_fra1():
-    return diff_documents(real("dev"), real("dev", TWO))
+from tests.ops.review.diffs import LABEL, NEW_TOKEN, TWO, change_of, comparable, ops_of
+from tests.plandocs import real, upgrade_steps
 
 
 def test_adding_a_region_adds_its_resources_and_changes_only_the_project_and_the_load_balancers_pools():
@@ -71,47 +37,6 @@ def test_adding_a_region_adds_its_resources_and_changes_only_the_project_and_the
     assert f'~ resources: +"do:kubernetes:{cluster_id}"' in text
     assert "+  digitalocean:index/kubernetesCluster:KubernetesCluster  fra1-doks" in text
     assert "+  cloudflare:index/loadBalancerPool:LoadBalancerPool  fra1-pool" in text
-
-
-def test_the_pull_request_comment_shows_summary_groups_cost_and_unchanged_critical_path():
-    diff = adding_fra1()
-    markdown = render_markdown(diff, LABEL)
-    added = diff.count("create")
-    assert markdown.splitlines()[0] == (
-        f"Offline plan of `dev` against {LABEL}: **{added} to add**, **2 to change**, 0 to replace, 0 to delete "
-        f"({diff.unchanged} unchanged)."
-    )
-    assert f"<details><summary><b>fra1</b>: {added} to add</summary>" in markdown
-    assert "<details><summary><b>edge</b>: 1 to change</summary>" in markdown
-    assert "<details><summary><b>stack</b>: 1 to change</summary>" in markdown
-    assert markdown.count("<details>") == markdown.count("</details>")
-    assert markdown.count("```") % 2 == 0
-    # The new region's node pool (at its min and max) and gateway load balancer; Cloudflare's
-    # base covers the second origin. Priced from data/prices.yaml through the settings.
-    settings = plandocs.settings_of("dev", TWO)
-    prices = load_prices()
-    pool = settings.cluster.node_pool
-    node = prices["droplets"][pool.size]["monthly"]
-    lb = settings.workloads.gateway.load_balancer_size_unit * prices["loadBalancer"]["perNode"]
-    low, high = node * pool.min_nodes + lb, node * pool.max_nodes + lb
-    assert f"| **change** | **{delta_text(low, low)}** | **{delta_text(high, high)}** |" in markdown
-    assert (
-        f"| + | fra1-doks nodes ({pool.size}) | {pool.min_nodes}\u2013{pool.max_nodes} \u00d7 node | $0 | {range_text(node * pool.min_nodes, node * pool.max_nodes)} |"
-        in markdown
-    )
-    assert (
-        f"| + | fra1-gateway-gateway load balancer (gateway) | {settings.workloads.gateway.load_balancer_size_unit} \u00d7 LB node | $0 | {money(lb)} |"
-        in markdown
-    )
-    # The change waits for the new region's chain up to its pool; a fresh deploy takes as
-    # long as before: both regions are equally long, and either may be named.
-    assert re.search(
-        r"- this change: ~[0-9m ]+s: `fra1-vpc` \(5s\) → `fra1-doks` \(7m 00s\) → .* → `fra1-pool` \(3s\)\n", markdown
-    )
-    fresh = duration(fresh_deploy(diff.base).seconds)
-    assert re.search(
-        rf"- a fresh `pulumi up`: {fresh} \(unchanged\): `(nyc3|fra1)-vpc` \(5s\) → `\1-doks` .* → `edge-lb` \(5s\)\n", markdown
-    )
 
 
 def test_an_upgrade_canary_changes_only_the_pools_origin_weights():
@@ -272,101 +197,3 @@ def test_unprotecting_and_moving_with_an_alias_are_shown_as_updates():
     del vpc["aliases"]
     moved = diff_documents(before, after)
     assert [moved.count(op) for op in ("create", "update", "delete")] == [1, 1, 1]
-
-
-def test_the_base_plan_is_read_past_anything_logged_before_it():
-    assert _json_document('{"resources": [], "outputs": {}}\n') == ({"resources": [], "outputs": {}}, None)
-    assert _json_document('warning: deprecated\n{"resources": []}\n') == ({"resources": []}, None)
-    for junk in ("", "Traceback", "[1, 2]", '{"no": "resources"}'):
-        assert _json_document(junk)[0] is None
-
-
-def test_a_huge_comment_is_cut_with_its_blocks_closed():
-    diff = diff_documents(None, real("production"))
-    markdown = render_markdown(diff, LABEL, limit=3000)
-    assert len(markdown) <= 3100
-    assert "run `ops diff` locally for the rest" in markdown
-    assert markdown.count("```") % 2 == 0
-    assert markdown.count("<details>") == markdown.count("</details>")
-
-
-def test_the_comment_does_not_depend_on_plan_order():
-    # The workflow edits one comment per push: the same change must read the same.
-    before, after = real("dev"), real("dev", TWO)
-    shuffled = {**after, "resources": list(reversed(after["resources"]))}
-    assert render_markdown(diff_documents(before, shuffled), LABEL) == render_markdown(diff_documents(before, after), LABEL)
-
-
-class GitDiff:
-    """A copy of this checkout as a git repository whose `main` is the checkout and whose
-    working tree adds fra1 to dev, and the real command on it in a process of its own:
-    `python -m ops diff --stack dev --markdown`, which plans the base revision in yet
-    another process by that revision's own code."""
-
-    def __init__(self, directory: Path) -> None:
-        self.repo = directory / "repo"
-        ignore = shutil.ignore_patterns(".git", "venv", "venv-*", "__pycache__", ".*_cache", "node_modules", "out", "manifests")
-        shutil.copytree(ROOT, self.repo, ignore=ignore)
-        self.env = {k: v for k, v in os.environ.items() if k not in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "PYTHONPATH")}
-        (self.repo / "Pulumi.staging.yaml").unlink()
-        self.git("init", "-q", "-b", "main")
-        self.git("add", "-A")
-        self.git("commit", "-q", "-m", "base")
-        self.base = self.git("rev-parse", "HEAD").strip()
-        # The pull request: a second region in dev.
-        dev = self.repo / "Pulumi.dev.yaml"
-        dev.write_text(dev.read_text().replace("    - nyc3\n", "    - nyc3\n    - fra1\n"))
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "ops", "diff", "--stack", "dev", "--markdown"],
-            cwd=self.repo,
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-
-    def git(self, *args: str) -> str:
-        identity = ("-c", "user.name=ops test", "-c", "user.email=ops@example.com", "-c", "commit.gpgsign=false")
-        command = ["git", "-C", str(self.repo), *identity, *args]
-        return subprocess.run(command, check=True, capture_output=True, text=True, env=self.env).stdout
-
-    def result(self) -> tuple[int, str, str]:
-        out, err = self.process.communicate(timeout=300)
-        return self.process.returncode, out, err
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.communicate()
-
-
-def test_ops_diff_against_a_git_revision(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
-    """The real command against a git revision. The one test that pays for processes that
-    import the SDKs (the command's, and the base's it starts), so it plans dev only; the
-    command runs in its own process while this one checks the refusals."""
-    run = GitDiff(tmp_path)
-    # Meanwhile, in this process: an unknown base is refused before anything is planned,
-    # and a base that cannot plan the stack says why (before importing anything heavy).
-    assert main(["diff", "--stack", "dev", "--base", "no-such-branch", "--root", str(run.repo)]) == 1
-    assert capsys.readouterr().err == f"error: unknown revision 'no-such-branch' in {run.repo}\n"
-    with BasePlan(run.repo, run.base, "staging", KEY) as staging:
-        assert staging.result() == (
-            None,
-            "stack 'staging': no stack file Pulumi.staging.yaml (only dev-<name> stacks may go without)",
-        )
-
-    try:
-        code, out, err = run.result()
-    finally:
-        run.close()
-    assert code == 0, err
-    # The same comparison as the pure functions make of the cached plans of both sides.
-    expected = render_markdown(adding_fra1(), "BASE")
-    first = out.splitlines()[0]
-    assert re.match(rf"Offline plan of `dev` against {run.base[:7]} \(merge base with main\): ", first)
-    assert first.split(": ", 1)[1] == expected.splitlines()[0].split(": ", 1)[1]
-    assert "+  digitalocean:index/kubernetesCluster:KubernetesCluster  fra1-doks" in out
-    for line in expected.splitlines():
-        if line.startswith(("| **change**", "- this change:", "- a fresh `pulumi up`")):
-            assert line in out

@@ -1,0 +1,357 @@
+"""What changed between two plan documents, resource by resource and property by property,
+like a preview: added (+), deleted (-), updated in place (~) or replaced (+-, when a property
+the provider cannot change in place changes). Secrets compare by keyed fingerprint and never
+print. `ops diff` (diff.py) plans both sides; diff_render.py shows the result."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ops.review import plandoc
+from ops.review.plandoc import Document, Resource
+
+# Properties whose change the provider cannot apply in place: it replaces the resource
+# (ForceNew in the upstream Terraform schemas the providers are bridged from). Keep this
+# table small and sure; a missing entry shows as an update, which a real preview corrects.
+REPLACE_PROPERTIES: dict[str, tuple[str, ...]] = {
+    # nodePool.size: the default pool's Droplet size cannot be resized in place.
+    plandoc.DOKS: ("region", "vpcUuid", "clusterSubnet", "serviceSubnet", "nodePool.size"),
+    plandoc.NODE_POOL: ("clusterId", "size"),
+    plandoc.VPC: ("ipRange", "region"),
+    plandoc.BUCKET: ("region", "name"),
+    plandoc.BUCKET_CORS: ("bucket", "region"),
+    plandoc.CDN: ("origin",),
+    plandoc.DO_LOAD_BALANCER: ("region", "vpcUuid"),
+    plandoc.DO_PROJECT_RESOURCES: ("project",),
+    plandoc.CF_LOAD_BALANCER: ("zoneId",),
+    plandoc.CF_POOL: ("accountId",),
+    plandoc.CF_MONITOR: ("accountId",),
+    plandoc.CF_DNS_RECORD: ("zoneId",),
+    "cloudflare:index/originCaCertificate:OriginCaCertificate": ("csr", "hostnames", "requestType", "requestedValidity"),
+    plandoc.HELM_RELEASE: ("name", "namespace"),
+}
+# Every other Kubernetes object is identified by its name and namespace.
+KUBERNETES_REPLACE_PROPERTIES = ("metadata.name", "metadata.namespace")
+# Properties that replace the resource only when what they refer to is created anew: a
+# provider pointed at a new cluster is a new provider, but a rotated token is not.
+REFERENCE_REPLACE_PROPERTIES: dict[str, tuple[str, ...]] = {plandoc.K8S_PROVIDER: ("kubeconfig",)}
+
+_SECRET = re.compile(r"^\[secret(?::[0-9a-f]+)?\]$")
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "(none)"
+
+
+MISSING: Any = _Missing()
+
+
+class _AfterDeploy:
+    def __repr__(self) -> str:
+        return "(known after deploy)"
+
+
+# The new value of a property that refers to a resource created anew: its id or address
+# exists only once the deploy has made it.
+AFTER_DEPLOY: Any = _AfterDeploy()
+
+
+def is_secret(value: Any) -> bool:
+    return isinstance(value, str) and bool(_SECRET.match(value))
+
+
+def fingerprint_secrets(value: Any, key: bytes) -> Any:
+    """A copy with each secret replaced by "[secret:<keyed digest>]": two plans can tell
+    whether a secret changed, and the digest, keyed by a random key of this run only,
+    says nothing about the value. Digests never print."""
+    from offline.engine import SecretValue, reveal
+
+    if isinstance(value, SecretValue):
+        plain = json.dumps(reveal(value), sort_keys=True, default=str)
+        return f"[secret:{hmac.new(key, plain.encode(), hashlib.sha256).hexdigest()[:16]}]"
+    if isinstance(value, dict):
+        return {k: fingerprint_secrets(v, key) for k, v in value.items()}
+    if isinstance(value, list):
+        return [fingerprint_secrets(v, key) for v in value]
+    return value
+
+
+def scrub(value: Any) -> Any:
+    """Fingerprints back to a plain "[secret]" before anything is shown."""
+    if is_secret(value):
+        return "[secret]"
+    if isinstance(value, dict):
+        return {k: scrub(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub(v) for v in value]
+    return value
+
+
+def _contains_secret(value: Any) -> bool:
+    if is_secret(value):
+        return True
+    if isinstance(value, dict):
+        return any(_contains_secret(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_contains_secret(v) for v in value)
+    return False
+
+
+@dataclass(frozen=True)
+class PropertyChange:
+    path: str
+    before: Any
+    after: Any
+    secret: bool = False
+    replaces: bool = False
+
+
+def _secret_changed(before: Any, after: Any) -> bool:
+    if before == after:
+        return False
+    # A plain "[secret]" comes from a plan whose engine could not fingerprint (an older
+    # base revision): next to another secret there is nothing to compare.
+    return not (is_secret(before) and is_secret(after) and "[secret]" in (before, after))
+
+
+def _named(items: list[Any]) -> dict[str, Any] | None:
+    """Lists of objects with unique names (pool origins, containers) pair up by name, so
+    inserting one does not show every later one as changed."""
+    if not items or not all(isinstance(i, dict) and isinstance(i.get("name"), str) for i in items):
+        return None
+    names = {i["name"]: i for i in items}
+    return names if len(names) == len(items) else None
+
+
+def compare(before: Any, after: Any, path: str = "") -> list[PropertyChange]:
+    """Every changed leaf between two property values, by path ("nodePool.maxNodes")."""
+    if before is after or before == after:
+        return []
+    if is_secret(before) or is_secret(after):
+        return [PropertyChange(path, before, after, secret=True)] if _secret_changed(before, after) else []
+    if isinstance(before, dict) and isinstance(after, dict):
+        changes: list[PropertyChange] = []
+        # By key: a base planned in another process comes back as sorted JSON, the working
+        # tree's plan in the program's order; the same change must read the same.
+        for key in sorted({*before, *after}, key=str):
+            sub = f"{path}.{key}" if path else str(key)
+            changes += compare(before.get(key, MISSING), after.get(key, MISSING), sub)
+        return changes
+    if isinstance(before, list) and isinstance(after, list):
+        old, new = _named(before), _named(after)
+        if old is not None and new is not None:
+            changes = []
+            for name in [*old, *(n for n in new if n not in old)]:
+                changes += compare(old.get(name, MISSING), new.get(name, MISSING), f"{path}[{name}]")
+            return changes
+        if len(before) == len(after) and any(isinstance(i, (dict, list)) for i in [*before, *after]):
+            changes = []
+            for i, (a, b) in enumerate(zip(before, after, strict=True)):
+                changes += compare(a, b, f"{path}[{i}]")
+            return changes
+    if _contains_secret(before) or _contains_secret(after):
+        return [PropertyChange(path, before, after, secret=True)]
+    return [PropertyChange(path, before, after)]
+
+
+def _version_key(version: Any) -> tuple[int, ...]:
+    return tuple(int(n) for n in re.findall(r"\d+", str(version)))
+
+
+def replace_reasons(type_: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    """The properties whose change makes the provider replace the resource."""
+    properties: tuple[str, ...]
+    if type_.startswith("kubernetes:") and type_ != plandoc.HELM_RELEASE:
+        properties = KUBERNETES_REPLACE_PROPERTIES
+    else:
+        properties = REPLACE_PROPERTIES.get(type_, ())
+    reasons = [p for p in properties if compare(plandoc.get_path(before, p, MISSING), plandoc.get_path(after, p, MISSING))]
+    # DOKS upgrades a cluster in place; only a lower version means a new cluster.
+    old_version, new_version = _version_key(before.get("version")), _version_key(after.get("version"))
+    if type_ == plandoc.DOKS and old_version and new_version and new_version < old_version:
+        reasons.append("version (downgrade)")
+    return reasons
+
+
+def _overlaps(path: str, reasons: list[str]) -> bool:
+    """Whether a changed property is (inside) one that forces the replacement."""
+    plain = re.sub(r"\[[^\]]*\]", "", path)
+    return any(plain == r or plain.startswith(f"{r}.") or r.startswith(f"{plain}.") for r in (x.split(" ")[0] for x in reasons))
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    op: str  # create | delete | update | replace
+    urn: str
+    type: str
+    name: str
+    group: str
+    properties: list[PropertyChange] = field(default_factory=list)
+    replace_reasons: list[str] = field(default_factory=list)
+
+
+OPS = ("create", "update", "replace", "delete")
+SYMBOL = {"create": "+", "delete": "-", "update": "~", "replace": "+-"}
+
+
+@dataclass(frozen=True)
+class PlanDiff:
+    project: str
+    stack: str
+    base: Document | None
+    head: Document
+    changes: list[ResourceChange]
+    unchanged: int
+    outputs: list[PropertyChange]
+    # Why the base has no plan of the stack (then everything is added).
+    base_note: str | None = None
+
+    def count(self, op: str) -> int:
+        return sum(1 for change in self.changes if change.op == op)
+
+    @property
+    def created(self) -> set[str]:
+        """URNs that a deploy of this change creates (added, or replaced: created anew)."""
+        return {c.urn for c in self.changes if c.op in ("create", "replace")}
+
+    def summary(self) -> str:
+        return (
+            f"{self.count('create')} to add, {self.count('update')} to change, "
+            f"{self.count('replace')} to replace, {self.count('delete')} to delete"
+        )
+
+
+_OPTIONS = (("protect", "[protect]"), ("retainOnDelete", "[retainOnDelete]"))
+
+
+def _paired(old: Mapping[str, Resource], new: Mapping[str, Resource]) -> dict[str, str]:
+    """head URN -> base URN for resources the program moved with an alias (a full URN)."""
+    pairs = {}
+    for urn, resource in new.items():
+        if urn in old:
+            pairs[urn] = urn
+            continue
+        for alias in resource.get("aliases") or []:
+            if alias in old and alias not in new:
+                pairs[urn] = alias
+                break
+    return pairs
+
+
+def _property_changes(previous: Resource, resource: Resource) -> list[PropertyChange]:
+    changes = compare(previous.get("inputs") or {}, resource.get("inputs") or {})
+    changes += [
+        PropertyChange(label, bool(previous.get(key)), bool(resource.get(key)))
+        for key, label in _OPTIONS
+        if bool(previous.get(key)) != bool(resource.get(key))
+    ]
+    if previous["urn"] != resource["urn"]:
+        changes.append(PropertyChange("[urn]", previous["urn"], resource["urn"]))
+    return changes
+
+
+def _knock_on(resource: Resource, created: Mapping[str, Resource]) -> list[str]:
+    """Why a resource is replaced because something it refers to is created anew.
+
+    The mock engine gives a re-created resource the same id, so a reference to it looks
+    unchanged; a real preview sees an unknown new id in a property the provider cannot
+    change in place, and replaces. Needs the head plan's propertyDependencies."""
+    type_ = resource["type"]
+    reasons = []
+    by_property = resource.get("propertyDependencies") or {}
+    for path in (*REPLACE_PROPERTIES.get(type_, ()), *REFERENCE_REPLACE_PROPERTIES.get(type_, ())):
+        for urn in by_property.get(path.split(".")[0], []):
+            if urn in created:
+                reasons.append(f"{path} refers to new {created[urn]['name']}")
+    # A Kubernetes object belongs to one cluster: a new provider means a new cluster.
+    provider = resource.get("provider") or ""
+    if type_.startswith("kubernetes:") and provider in created:
+        reasons.append(f"provider {created[provider]['name']} is new")
+    return reasons
+
+
+def _known_after_deploy(previous: Resource, resource: Resource, created: Mapping[str, Resource]) -> list[PropertyChange]:
+    """The properties of an otherwise unchanged resource that refer to a resource created
+    anew (needs the head plan's propertyDependencies)."""
+    changes = []
+    for key, urns in sorted((resource.get("propertyDependencies") or {}).items()):
+        if any(urn in created for urn in urns):
+            changes.append(PropertyChange(key, (previous.get("inputs") or {}).get(key, MISSING), AFTER_DEPLOY))
+    return changes
+
+
+def diff_documents(base: Document | None, head: Document, base_note: str | None = None) -> PlanDiff:
+    """The changes from `base` (None: the stack does not exist there) to `head`."""
+    old = plandoc.by_urn(base) if base else {}
+    new = plandoc.by_urn(head)
+    pairs = _paired(old, new)
+    ops: dict[str, str | None] = {}
+    properties: dict[str, list[PropertyChange]] = {}
+    reasons: dict[str, list[str]] = {}
+    for urn, resource in new.items():
+        if urn not in pairs:
+            ops[urn] = "create"
+            continue
+        previous = old[pairs[urn]]
+        properties[urn] = _property_changes(previous, resource)
+        reasons[urn] = replace_reasons(resource["type"], previous.get("inputs") or {}, resource.get("inputs") or {})
+        ops[urn] = "replace" if reasons[urn] else "update" if properties[urn] else None
+
+    # Replacements travel along references until nothing more changes.
+    while True:
+        created = {urn: new[urn] for urn, op in ops.items() if op in ("create", "replace")}
+        knocked = {}
+        for urn in pairs:
+            if ops[urn] != "replace":
+                found = _knock_on(new[urn], created)
+                if found:
+                    knocked[urn] = found
+        if not knocked:
+            break
+        for urn, found in knocked.items():
+            ops[urn] = "replace"
+            reasons[urn] = reasons[urn] + found
+
+    # The mock engine gives a re-created resource its old id and outputs, so what refers to
+    # it looks unchanged; a real preview shows those properties changing to values known
+    # only after the deploy (a replaced Gateway's new address in its pool's origins).
+    created = {urn: new[urn] for urn, op in ops.items() if op in ("create", "replace")}
+    for urn in pairs:
+        if ops[urn] is None:
+            later = _known_after_deploy(old[pairs[urn]], new[urn], created)
+            if later:
+                ops[urn], properties[urn] = "update", later
+
+    changes: list[ResourceChange] = []
+    for urn, resource in new.items():
+        op = ops[urn]
+        if op is None:
+            continue
+        why = reasons.get(urn, [])
+        marked = [
+            PropertyChange(p.path, p.before, p.after, p.secret, replaces=_overlaps(p.path, why)) for p in properties.get(urn, [])
+        ]
+        group = plandoc.group_of(resource, new)
+        changes.append(ResourceChange(op, urn, resource["type"], resource["name"], group, marked, why))
+    kept = set(pairs.values())
+    for urn, resource in old.items():
+        if urn not in kept:
+            changes.append(ResourceChange("delete", urn, resource["type"], resource["name"], plandoc.group_of(resource, old)))
+    outputs = compare((base or {}).get("outputs") or {}, head.get("outputs") or {}) if base else []
+    return PlanDiff(
+        project=str(head.get("project", "")),
+        stack=str(head.get("stack", "")),
+        base=base,
+        head=head,
+        changes=changes,
+        unchanged=sum(1 for op in ops.values() if op is None),
+        outputs=outputs,
+        base_note=base_note,
+    )
