@@ -1,7 +1,11 @@
 """The HTTPS client behind `ops smoke`: one GET per connection, to an address the
 caller picks, with the SNI and Host header the caller picks, so that a regional
 origin can be reached by IP while presenting the public hostname. A single deadline
-bounds the whole exchange: connect, handshake, response headers and body."""
+bounds the whole exchange: connect, handshake, response headers and body.
+
+Why not `requests`/`httpx`: neither connects to one address while sending another name in
+SNI and Host without adapters of their own, and `ops smoke` runs on the standard library
+alone (x509.py says why)."""
 
 from __future__ import annotations
 

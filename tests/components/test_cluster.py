@@ -112,3 +112,61 @@ def test_a_minor_digitalocean_does_not_offer_is_refused(prefix: str):
         f"stack 'dev': config 'marketplace:kubernetesVersion': DigitalOcean offers no Kubernetes {prefix} "
         "release; offered minors: 1.32, 1.33, 1.34, 1.35"
     )
+
+
+# --- generations: blue and green side by side in a region during an upgrade -----------
+
+TWO_IN_NYC3 = {
+    "marketplace:generations": {
+        "nyc3": [
+            {"name": "blue", "kubernetesVersion": "1.33", "weight": 1},
+            {"name": "green", "kubernetesVersion": "1.34", "weight": 0.1},
+        ]
+    }
+}
+
+
+def clusters_by_name(plan):
+    return {r.name: r for r in plan.of_type(CLUSTER)}
+
+
+def test_two_generations_plan_two_clusters_in_one_region_and_leave_the_others_unchanged():
+    before = plan_of("production")
+    after = plan_of("production", overrides=TWO_IN_NYC3)
+    added = set(clusters_by_name(after)) - set(clusters_by_name(before))
+    assert added == {"nyc3-green-doks"}
+    green = clusters_by_name(after)["nyc3-green-doks"]
+    blue = clusters_by_name(after)["nyc3-doks"]
+    assert green.inputs["version"] == "1.34.3-do.1" and blue.inputs["version"] == "1.33.6-do.1"
+    assert green.inputs["vpcUuid"] == blue.inputs["vpcUuid"], "both generations share the region's VPC"
+    assert green.inputs["clusterSubnet"] != blue.inputs["clusterSubnet"]
+    assert after.region_of(green, REGIONS) == "nyc3"
+    (pool,) = (r for r in after.of_type("cloudflare:index/loadBalancerPool:LoadBalancerPool") if r.name == "nyc3-pool")
+    origins = after.outputs["origins"]
+    assert [(o["name"], o["address"], o["weight"]) for o in pool.inputs["origins"]] == [
+        ("nyc3", origins["nyc3"], 1),
+        ("nyc3-green", origins["nyc3-green"], 0.1),
+    ]
+    assert origins["nyc3"] != origins["nyc3-green"]
+    assert pool.inputs["originSteering"] == {"policy": "random"}, "weights split a region's traffic"
+    changed = {"nyc3-pool", "stack-resources"}
+    now = {r.urn: r.inputs for r in after.resources}
+    for resource in before.resources:
+        if resource.name not in changed:
+            assert now[resource.urn] == resource.inputs, f"{resource.urn} changed"
+
+
+def test_declaring_blue_alone_renames_and_changes_nothing():
+    plain = plan_of("production")
+    declared = plan_of(
+        "production",
+        overrides={"marketplace:generations": {"fra1": [{"name": "blue", "kubernetesVersion": "1.33", "weight": 1}]}},
+    )
+    assert {r.urn: r.inputs for r in plain.resources} == {r.urn: r.inputs for r in declared.resources}
+
+
+def test_green_alone_after_blue_is_retired_keeps_the_region_serving():
+    plan = plan_of(
+        "dev", overrides={"marketplace:generations": {"nyc3": [{"name": "green", "kubernetesVersion": "1.34", "weight": 1}]}}
+    )
+    assert set(clusters_by_name(plan)) == {"nyc3-green-doks"}

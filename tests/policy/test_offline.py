@@ -22,10 +22,11 @@ from pulumi_policy import EnforcementLevel, ResourceValidationArgs, ResourceVali
 from offline.engine import Plan
 from offline.stack_config import ROOT, stand_in
 from policy import clusters, storage
-from policy.offline import analyze_plan, analyzer, to_struct
+from policy.offline import analyze_plan, analyzer, reported, resource_args, to_struct
 from policy.pack import PACK_NAME, POLICIES
 from tests import policy_fixtures as fx
 from tests.conftest import STACKS, plan_of
+from tests.policy.policycases import CLUSTER, cluster
 
 POLICY_DIR = ROOT / "policy"
 
@@ -243,3 +244,10 @@ def test_the_pack_answers_the_engine_over_grpc():
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_numbers_arrive_as_floats_and_still_compare():
+    args = resource_args(CLUSTER, cluster())
+    assert args.props["nodePool"]["minNodes"] == 3.0 and isinstance(args.props["nodePool"]["minNodes"], float)
+    assert not isinstance(args.props["nodePool"], dict), "policies must test Mapping, not dict"
+    assert reported(clusters.production_autoscaling, args) == []

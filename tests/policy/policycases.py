@@ -1,26 +1,25 @@
-"""Each policy on hand-built resources: a good one passes, a bad one fails with its message.
+"""Hand-built resources for the policy tests: good ones, edits that break them, and the
+cases each policy module's tests run (policy, type, good, bad, stack, expected message).
 
 Arguments are built the way the SDK builds them from the engine's request (policy/offline.py):
-numbers as floats, nested values as read-only proxies, unknowns raising on access.
-"""
+numbers as floats, nested values as read-only proxies, unknowns raising on access."""
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any, NamedTuple
 
-import pytest
-from pulumi_policy import Policy, ResourceValidationPolicy
+from pulumi_policy import Policy
 
-from offline.engine import UNKNOWN
-from policy import clusters, cost, edge, storage, workloads
-from policy.common import kind_of, stack_of
+from policy import clusters, edge, storage, workloads
 from policy.offline import cluster_provider, policy_resource, reported, resource_args, stack_args
-from policy.pack import POLICIES
 from tests import policy_fixtures as fx
 
 CLUSTER = clusters.CLUSTER
+
+
 BUCKET = storage.BUCKET
 
 
@@ -61,21 +60,6 @@ def web(props: dict[str, Any]) -> dict[str, Any]:
 def check(policy: Policy, type_: str, props: dict[str, Any], stack: str = "production", **kwargs: Any) -> list[str]:
     return reported(policy, resource_args(type_, props, stack=stack, **kwargs))
 
-
-# --- the stack kind -----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("stack", "kind"),
-    [("production", "production"), ("staging", "staging"), ("dev", "dev"), ("dev-alice", "dev"), ("prod", "production")],
-)
-def test_the_kind_comes_from_the_urn_and_unknown_names_get_production_rules(stack: str, kind: str):
-    urn = f"urn:pulumi:{stack}::marketplace::marketplace:index:RegionalCluster${CLUSTER}::nyc3-doks"
-    assert stack_of(urn) == stack
-    assert kind_of(urn) == kind
-
-
-# --- resource policies: (policy, type, good, bad, stack, expected message fragment) ----------
 
 DEPLOYMENT = fx.deployment()
 
@@ -387,106 +371,6 @@ RESOURCE_CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", RESOURCE_CASES, ids=[f"{case.policy.name}-{i}" for i, case in enumerate(RESOURCE_CASES)])
-def test_a_good_resource_passes_and_a_bad_one_fails_with_its_message(case: Case):
-    assert check(case.policy, case.type_, case.good, case.stack) == []
-    messages = check(case.policy, case.type_, case.bad, case.stack)
-    assert any(case.message in m for m in messages), messages
-
-
-def test_production_buckets_are_protected():
-    assert check(storage.production_protect, BUCKET, bucket(), "production", protect=True) == []
-    assert check(storage.production_protect, BUCKET, bucket(), "production", protect=False) == [
-        "production buckets are protected (ResourceOptions(protect=True)): `pulumi destroy` must not empty them"
-    ]
-    assert check(storage.production_protect, BUCKET, bucket(), "dev-alice", protect=False) == []
-
-
-@pytest.mark.parametrize("stack", ["staging", "dev", "dev-alice"])
-def test_production_only_rules_leave_other_stacks_alone(stack: str):
-    relaxed = cluster(
-        ha=False,
-        surgeUpgrade=False,
-        maintenancePolicy=None,
-        nodePool={"size": "s-2vcpu-4gb", "autoScale": True, "minNodes": 1, "maxNodes": 2},
-    )
-    for policy in (
-        clusters.ha_control_plane,
-        clusters.surge_upgrade,
-        clusters.maintenance_window,
-        clusters.production_autoscaling,
-    ):
-        assert check(policy, CLUSTER, relaxed, stack) == [], policy.name
-    assert check(storage.production_versioning, BUCKET, bucket(versioning={"enabled": False}), stack) == []
-
-
-def test_a_policy_ignores_resources_of_other_types():
-    for policy in POLICIES:
-        if isinstance(policy, ResourceValidationPolicy):
-            assert check(policy, "digitalocean:index/vpc:Vpc", {"region": "nyc3", "ipRange": "10.0.0.0/24"}) == [], policy.name
-
-
-def test_numbers_arrive_as_floats_and_still_compare():
-    args = resource_args(CLUSTER, cluster())
-    assert args.props["nodePool"]["minNodes"] == 3.0 and isinstance(args.props["nodePool"]["minNodes"], float)
-    assert not isinstance(args.props["nodePool"], dict), "policies must test Mapping, not dict"
-    assert reported(clusters.production_autoscaling, args) == []
-
-
-def test_values_unknown_during_preview_count_as_set():
-    # A first preview knows neither the pool's monitor id nor the load balancer's pool ids.
-    assert check(edge.pool_monitored, fx.POOL, {**fx.pool(), "monitor": UNKNOWN}) == []
-    assert (
-        check(edge.fallback_pool, fx.LOAD_BALANCER, {**fx.load_balancer(), "fallbackPool": UNKNOWN, "defaultPools": UNKNOWN})
-        == []
-    )
-    unknown_image = edit(DEPLOYMENT, lambda d: web(d).update(image=UNKNOWN))
-    assert check(workloads.pinned_images, fx.DEPLOYMENT, unknown_image) == []
-
-
-def test_every_workload_kind_is_read_from_its_pod_template():
-    template = DEPLOYMENT["spec"]["template"]
-    bad_template = edit(template, lambda t: t["spec"]["containers"][0].update(image="nginx"))
-    shapes = {
-        "kubernetes:apps/v1:StatefulSet": {"spec": {"template": bad_template}},
-        "kubernetes:apps/v1:DaemonSet": {"spec": {"template": bad_template}},
-        "kubernetes:core/v1:Pod": {"spec": bad_template["spec"]},
-        "kubernetes:batch/v1:Job": {"spec": {"template": bad_template}},
-        "kubernetes:batch/v1:CronJob": {"spec": {"jobTemplate": {"spec": {"template": bad_template}}}},
-    }
-    for type_, props in shapes.items():
-        props["metadata"] = {"name": "x", "namespace": "catalog"}
-        assert any("has no tag" in m for m in check(workloads.pinned_images, type_, props)), type_
-    job = {
-        "metadata": {"name": "x"},
-        "spec": {"template": edit(template, lambda t: t["spec"]["containers"][0].pop("livenessProbe"))},
-    }
-    assert check(workloads.probes, "kubernetes:batch/v1:Job", job) == [], "a Job's pod ends by design: no probes asked"
-
-
-@pytest.mark.parametrize(
-    ("image", "pinned"),
-    [
-        ("registry.digitalocean.com/marketplace/catalog-web:1.0.0", True),
-        ("docker.io/envoyproxy/envoy:v1.33.2", True),
-        ("ghcr.io/acme/api:sha-3f9c2ab", True),
-        ("ghcr.io/acme/api@sha256:" + "a" * 64, True),
-        ("ghcr.io/acme/api:1.0.0@sha256:" + "b" * 64, True),
-        ("nginx", False),
-        ("nginx:latest", False),
-        ("nginx:stable", False),
-        ("redis:7", False),
-        ("registry:5000/app", False),
-        ("ghcr.io/acme/api@sha256:short", False),
-    ],
-)
-def test_pinned_means_a_digest_or_a_tag_naming_one_build(image: str, pinned: bool):
-    assert (workloads.image_problem(image) is None) == pinned
-
-
-# --- stack policies -----------------------------------------------------------------------
-
-
 def on_cluster(*objects: tuple[str, str, dict[str, Any]], region: str = "nyc3", stack: str = "production") -> list[Any]:
     provider = cluster_provider(stack, region)
     return [policy_resource(type_, props, stack=stack, name=name, provider=provider) for type_, name, props in objects]
@@ -508,59 +392,6 @@ def stack_check(policy: Policy, resources: list[Any], config: dict[str, Any] | N
     return reported(policy, stack_args(resources, config))
 
 
-def test_each_deployment_has_an_hpa_and_a_pdb_on_its_own_cluster():
-    assert stack_check(workloads.pdb_and_hpa, on_cluster(*catalog())) == []
-    without_hpa = [r for r in on_cluster(*catalog()) if r.resource_type != fx.HPA]
-    assert stack_check(workloads.pdb_and_hpa, without_hpa) == [
-        "Deployment catalog/catalog-web has no HorizontalPodAutoscaler (spec.scaleTargetRef kind Deployment, name 'catalog-web')"
-    ]
-    wrong_selector = edit(fx.pdb(), lambda p: p["spec"]["selector"]["matchLabels"].update({"app.kubernetes.io/name": "api"}))
-    [message] = stack_check(workloads.pdb_and_hpa, on_cluster(*catalog(pdb=wrong_selector)))
-    assert message.startswith("Deployment catalog/catalog-web has no PodDisruptionBudget whose selector matches its pod labels")
-    # The HPA and PDB of another region's cluster do not count.
-    split = on_cluster(catalog()[0], region="nyc3") + on_cluster(*catalog()[1:], region="fra1")
-    assert len(stack_check(workloads.pdb_and_hpa, split)) == 2
-
-
-def test_a_pdb_that_blocks_every_drain_is_refused():
-    blocking = edit(fx.pdb(), lambda p: p["spec"].update(minAvailable=2))
-    del blocking["spec"]["maxUnavailable"]
-    [message] = stack_check(workloads.pdb_and_hpa, on_cluster(*catalog(pdb=blocking)))
-    assert "allows no eviction (minAvailable 2 with as few as 2 replica(s))" in message
-    zero = edit(fx.pdb(), lambda p: p["spec"].update(maxUnavailable=0))
-    assert "maxUnavailable 0" in stack_check(workloads.pdb_and_hpa, on_cluster(*catalog(pdb=zero)))[0]
-    expressions = edit(
-        fx.pdb(),
-        lambda p: p["spec"].update(
-            selector={"matchExpressions": [{"key": "app.kubernetes.io/name", "operator": "In", "values": ["catalog-web"]}]}
-        ),
-    )
-    assert stack_check(workloads.pdb_and_hpa, on_cluster(*catalog(pdb=expressions))) == []
-    # policy/v1: a PDB without a selector selects no pod at all.
-    no_selector = edit(fx.pdb(), lambda p: p["spec"].pop("selector"))
-    assert "has no PodDisruptionBudget" in stack_check(workloads.pdb_and_hpa, on_cluster(*catalog(pdb=no_selector)))[0]
-
-
-def test_each_workload_namespace_has_a_default_deny_network_policy():
-    assert stack_check(workloads.default_deny, on_cluster(*catalog())) == []
-    without = [r for r in on_cluster(*catalog()) if r.resource_type != fx.NETWORK_POLICY]
-    assert stack_check(workloads.default_deny, without) == [
-        "namespace 'catalog' runs workloads (catalog-web) without a default-deny NetworkPolicy for Ingress and Egress "
-        "(podSelector {}, policyTypes listing it, no rules): every pod could talk to every other"
-    ]
-    ingress_only = edit(fx.default_deny(), lambda p: p["spec"].update(policyTypes=["Ingress"]))
-    assert "for Egress" in stack_check(workloads.default_deny, on_cluster(*catalog(deny=ingress_only)))[0]
-    unset_types = edit(fx.default_deny(), lambda p: p["spec"].pop("policyTypes"))
-    assert "for Egress" in stack_check(workloads.default_deny, on_cluster(*catalog(deny=unset_types)))[0]
-    # A policy that selects some pods, or allows traffic, denies nothing by default.
-    assert "Ingress and Egress" in stack_check(workloads.default_deny, on_cluster(*catalog(deny=fx.allow_from_gateway())))[0]
-    split = [
-        *on_cluster(catalog()[3]),
-        *on_cluster(catalog()[0], region="fra1"),
-    ]
-    assert len(stack_check(workloads.default_deny, split)) == 1
-
-
 def gateway_objects(**replace: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     objects = {
         "proxy": (fx.ENVOY_PROXY, "catalog-proxy", fx.envoy_proxy()),
@@ -573,68 +404,22 @@ def gateway_objects(**replace: dict[str, Any]) -> list[tuple[str, str, dict[str,
     return list(objects.values())
 
 
-def test_each_gateway_is_locked_by_an_envoy_proxy_and_client_certificates():
-    assert stack_check(edge.gateways_locked, on_cluster(*gateway_objects())) == []
-    # The EnvoyProxy may also be named by the Gateway itself.
-    direct = edit(
-        fx.gateway(),
-        lambda g: g["spec"].update(
-            gatewayClassName="other",
-            infrastructure={"parametersRef": {"group": "gateway.envoyproxy.io", "kind": "EnvoyProxy", "name": "catalog-proxy"}},
-        ),
-    )
-    assert stack_check(edge.gateways_locked, on_cluster(*gateway_objects(gateway=direct))) == []
-    cilium = edit(fx.gateway(), lambda g: g["spec"].update(gatewayClassName="cilium"))
-    [message] = stack_check(edge.gateways_locked, on_cluster(*gateway_objects(gateway=cilium)))
-    assert message.startswith("Gateway gateway/catalog names no EnvoyProxy of this cluster")
-    elsewhere = edit(fx.client_traffic_policy(), lambda p: p["spec"]["targetRefs"][0].update(name="other"))
-    [message] = stack_check(edge.gateways_locked, on_cluster(*gateway_objects(mtls=elsewhere)))
-    assert message == (
-        "Gateway gateway/catalog is targeted by no ClientTrafficPolicy: it accepts clients without Cloudflare's certificate"
-    )
-
-
 def dev_stack(max_nodes: int, size: str = "s-2vcpu-4gb", *extra: Any) -> list[Any]:
     doks = cluster(ha=False, nodePool={"size": size, "autoScale": True, "minNodes": 1, "maxNodes": max_nodes})
     return [policy_resource(CLUSTER, doks, stack="dev-alice", name="nyc3-doks"), *extra]
 
 
-def test_a_dev_stack_above_its_budget_is_refused():
-    table = cost.prices()
-    per_node = table["droplets"]["s-4vcpu-8gb"]["monthly"]
-    assert stack_check(cost.dev_budget, dev_stack(2, "s-4vcpu-8gb")) == []
-    [message] = stack_check(cost.dev_budget, dev_stack(4, "s-4vcpu-8gb"))
-    assert message.startswith(f"this dev stack could cost ${4 * per_node}/month at full scale, above its budget of $150")
-    assert f"nyc3-doks: 4 x s-4vcpu-8gb ${4 * per_node}" in message
-    # The budget is the policy's config (--policy-pack-config).
-    assert stack_check(cost.dev_budget, dev_stack(4, "s-4vcpu-8gb"), {"maxMonthlyUsd": 500}) == []
-    # Only dev stacks have a budget.
-    production = [policy_resource(CLUSTER, cluster(), stack="production", name="nyc3-doks")]
-    assert stack_check(cost.dev_budget, production) == []
+def cases_of(module: ModuleType) -> list[Case]:
+    """The resource cases of one policy module's policies."""
+    policies = [value for value in vars(module).values() if isinstance(value, Policy)]
+    return [case for case in RESOURCE_CASES if any(case.policy is policy for policy in policies)]
 
 
-def test_the_estimate_counts_load_balancers_gateways_spaces_and_cloudflare():
-    table = cost.prices()
-    lb_service = edit(fx.service(), lambda s: s["spec"].update(type="LoadBalancer"))
-    lb_service["metadata"]["annotations"] = {cost.SIZE_UNIT_ANNOTATION: "3"}
-    resources = [
-        *dev_stack(2),
-        *on_cluster((fx.SERVICE, "lb", lb_service), *gateway_objects(), stack="dev-alice"),
-        policy_resource(BUCKET, bucket(), stack="dev-alice", name="assets"),
-        policy_resource(fx.LOAD_BALANCER, fx.load_balancer(), stack="dev-alice", name="lb"),
-        *(policy_resource(fx.POOL, fx.pool(r), stack="dev-alice", name=f"{r}-pool") for r in ("nyc3", "fra1", "sgp1")),
-    ]
-    lines = dict(cost.estimate(resources))
-    lb = table["loadBalancer"]["perNode"]
-    assert lines["nyc3-doks: 2 x s-2vcpu-4gb"] == 2 * table["droplets"]["s-2vcpu-4gb"]["monthly"]
-    assert lines["lb: load balancer, 3 node(s)"] == 3 * lb
-    # The gateway's EnvoyProxy asks for 2 load-balancer nodes.
-    assert lines["catalog-gateway: gateway load balancer, 2 node(s)"] == 2 * lb
-    assert lines["Spaces subscription"] == table["spaces"]["subscription"]
-    assert lines["Cloudflare: 1 origin(s) beyond 2"] == table["cloudflare"]["perExtraOrigin"]
-    assert lines["Cloudflare traffic steering"] == table["cloudflare"]["perRegionSteering"]
+def assert_good_passes_and_bad_fails(case: Case) -> None:
+    assert check(case.policy, case.type_, case.good, case.stack) == []
+    messages = check(case.policy, case.type_, case.bad, case.stack)
+    assert any(case.message in m for m in messages), messages
 
 
-def test_an_unpriced_droplet_size_is_refused_rather_than_guessed():
-    [message] = stack_check(cost.dev_budget, dev_stack(2, "s-64vcpu-1tb"))
-    assert message == "cannot estimate this dev stack's cost: droplet size 's-64vcpu-1tb' is not in data/prices.yaml"
+def case_ids(cases: list[Case]) -> list[str]:
+    return [f"{case.policy.name}-{RESOURCE_CASES.index(case)}" for case in cases]

@@ -1,0 +1,43 @@
+"""policy/clusters.py: each cluster policy on hand-built clusters."""
+
+from __future__ import annotations
+
+import pytest
+
+from policy import clusters, storage
+from tests.policy.policycases import (
+    BUCKET,
+    CLUSTER,
+    Case,
+    assert_good_passes_and_bad_fails,
+    bucket,
+    case_ids,
+    cases_of,
+    check,
+    cluster,
+)
+
+CASES = cases_of(clusters)
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_ids(CASES))
+def test_a_good_resource_passes_and_a_bad_one_fails_with_its_message(case: Case):
+    assert_good_passes_and_bad_fails(case)
+
+
+@pytest.mark.parametrize("stack", ["staging", "dev", "dev-alice"])
+def test_production_only_rules_leave_other_stacks_alone(stack: str):
+    relaxed = cluster(
+        ha=False,
+        surgeUpgrade=False,
+        maintenancePolicy=None,
+        nodePool={"size": "s-2vcpu-4gb", "autoScale": True, "minNodes": 1, "maxNodes": 2},
+    )
+    for policy in (
+        clusters.ha_control_plane,
+        clusters.surge_upgrade,
+        clusters.maintenance_window,
+        clusters.production_autoscaling,
+    ):
+        assert check(policy, CLUSTER, relaxed, stack) == [], policy.name
+    assert check(storage.production_versioning, BUCKET, bucket(versioning={"enabled": False}), stack) == []
