@@ -6,14 +6,17 @@ plan's: a resource waits for its `dependencies` and its provider; a component is
 its children are (so depending on a component waits for everything in it). Creation times per type come from
 data/deploy-times.yaml, each with its source.
 
-Two uses: a fresh deploy of a stack, and the change of a diff, where only resources created
-or replaced take time. Regions are independent branches of the graph, so adding a region
-must not lengthen the path; tests hold the program to that.
+Two uses: a fresh deploy of a stack, and the change of a diff. A change creates what is
+added or replaced and updates what changes in place, in dependency order; then, as Pulumi
+does last, deletes what is removed and the old copies of what was replaced, in reverse
+dependency order (a VPC only once the cluster in it is gone). Each action has its time per
+type in the table. Regions are independent branches of the graph, so adding a region must
+not lengthen the path; tests hold the program to that.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,16 +37,37 @@ def _matches(value: Any, expected: Any) -> bool:
     return bool(value == expected)
 
 
+ACTIONS = ("create", "update", "delete")
+
+
 @dataclass(frozen=True)
 class TimeTable:
     default: float
     types: Mapping[str, Mapping[str, Any]]
+    # Per action, for a type whose entry gives no time for it.
+    defaults: Mapping[str, float] | None = None
 
     @classmethod
     def load(cls, path: Path = TIMES_FILE) -> TimeTable:
         with path.open(encoding="utf-8") as handle:
             data = yaml.safe_load(handle)
-        return cls(default=float(data["default"]["create"]), types=data.get("types") or {})
+        defaults = {action: float(data["default"][action]) for action in ACTIONS if action in data["default"]}
+        return cls(default=defaults["create"], types=data.get("types") or {}, defaults=defaults)
+
+    def seconds(self, resource: Resource, action: str) -> float:
+        """Typical time of one action (create, update, delete) on one resource."""
+        if action == "create":
+            return self.create_seconds(resource)
+        if not resource.get("custom", True):
+            return 0.0
+        entry = self.entry(resource["type"]) or {}
+        for rule in entry.get("when") or []:
+            wanted = rule.get("inputs") or {}
+            if action in rule and all(_matches(plandoc.get_path(resource.get("inputs") or {}, k), v) for k, v in wanted.items()):
+                return float(rule[action])
+        if action in entry:
+            return float(entry[action])
+        return float((self.defaults or {}).get(action, self.default))
 
     def entry(self, type_: str) -> Mapping[str, Any] | None:
         if type_ in self.types:
@@ -165,11 +189,72 @@ def fresh_deploy(document: Document, table: TimeTable | None = None) -> Critical
     return critical_path(document, {r["urn"]: table.create_seconds(r) for r in document["resources"]})
 
 
-def change_deploy(document: Document, created: Collection[str], table: TimeTable | None = None) -> CriticalPath:
-    """The critical path of applying a change to an existing stack: only the resources in
-    `created` (added or replaced) take time, everything else already exists."""
+@dataclass(frozen=True)
+class ChangeTime:
+    """How long a change takes: creating and updating, then deleting."""
+
+    apply: CriticalPath
+    removal: CriticalPath
+
+    @property
+    def seconds(self) -> float:
+        return self.apply.seconds + self.removal.seconds
+
+    @property
+    def steps(self) -> list[Step]:
+        return [*self.apply.steps, *self.removal.steps]
+
+
+def change_deploy(
+    document: Document,
+    created: Collection[str],
+    table: TimeTable | None = None,
+    *,
+    updated: Collection[str] = (),
+    base: Document | None = None,
+    deleted: Collection[str] = (),
+) -> ChangeTime:
+    """How long applying a change to an existing stack takes: the resources in `created`
+    (added or replaced) are created and those in `updated` updated, in the order of
+    `document`'s graph; then the resources of `base` in `deleted` (removed, or the old copy
+    of a replaced one) are deleted in reverse order. Everything else already exists."""
     table = table or TimeTable.load()
-    return critical_path(document, {r["urn"]: table.create_seconds(r) for r in document["resources"] if r["urn"] in created})
+    seconds = {r["urn"]: table.seconds(r, "create") for r in document["resources"] if r["urn"] in created}
+    seconds.update({r["urn"]: table.seconds(r, "update") for r in document["resources"] if r["urn"] in updated})
+    removal = removal_path(base, deleted, table) if base is not None and deleted else CriticalPath(0.0, [])
+    return ChangeTime(critical_path(document, seconds), removal)
+
+
+def _custom_under(urn: str, index: Mapping[str, Resource], children: Mapping[str, list[Resource]]) -> Iterator[str]:
+    """The URN itself for a custom resource; for a component, the custom resources in it."""
+    if index[urn].get("custom", True):
+        yield urn
+        return
+    for child in children.get(urn, []):
+        yield from _custom_under(child["urn"], index, children)
+
+
+def removal_path(base: Document, deleted: Collection[str], table: TimeTable) -> CriticalPath:
+    """The critical path of deleting `deleted` from `base`: a resource goes only once
+    everything that depends on it (or runs on it, through its provider) is gone."""
+    index = plandoc.by_urn(base)
+    children = plandoc.children_of(base)
+    doomed = {urn for urn in deleted if urn in index and index[urn].get("custom", True)}
+    waits: dict[str, set[str]] = {urn: set() for urn in doomed}
+    for urn in doomed:
+        resource = index[urn]
+        for dependency in [*(resource.get("dependencies") or []), *([resource["provider"]] if resource.get("provider") else [])]:
+            if dependency in index:
+                for target in _custom_under(dependency, index, children):
+                    if target in doomed and target != urn:
+                        waits[target].add(urn)
+    reversed_graph = {
+        "resources": [
+            {**index[urn], "parent": None, "provider": None, "custom": True, "dependencies": sorted(waits[urn])}
+            for urn in sorted(doomed)
+        ]
+    }
+    return critical_path(reversed_graph, {urn: table.seconds(index[urn], "delete") for urn in doomed})
 
 
 def duration(seconds: float) -> str:
@@ -183,10 +268,18 @@ def duration(seconds: float) -> str:
     return f"{hours}h {minutes:02d}m {rest:02d}s"
 
 
-def path_summary(path: CriticalPath) -> str:
-    """One line: "nyc3-vpc (5s) → nyc3-doks (10m 00s) → ...", steps that take time only."""
+def path_summary(path: CriticalPath | ChangeTime, code: bool = False) -> str:
+    """One line: "nyc3-vpc (5s) → nyc3-doks (10m 00s) → ...", steps that take time only;
+    for a change, its deletions after "then deleting". `code` marks names up for Markdown."""
+    if isinstance(path, ChangeTime):
+        applied = path_summary(path.apply, code)
+        if not path.removal.seconds:
+            return applied
+        deleting = f"then deleting ~{duration(path.removal.seconds)}: {path_summary(path.removal, code)}"
+        return deleting if not path.apply.seconds else f"{applied}; {deleting}"
     timed = [step for step in path.steps if step.seconds]
-    return " → ".join(f"{step.name} ({duration(step.seconds)})" for step in timed) or "nothing to wait for"
+    quote = "`" if code else ""
+    return " → ".join(f"{quote}{step.name}{quote} ({duration(step.seconds)})" for step in timed) or "nothing to wait for"
 
 
 def render_path(path: CriticalPath, title: str) -> str:

@@ -7,8 +7,13 @@ plan documents are compared by URN, like a preview: resources added (+), deleted
 updated in place (~) or replaced (+-, when a property the provider cannot change in place
 changes). Secrets never print: a change inside one shows as "[secret] changed".
 
-`--markdown` writes the pull-request comment: a summary, the change in monthly cost and in
-deploy time, and a collapsible section per region or component.
+The policy pack runs over the working tree's plan (policycheck.py) and its verdict comes
+first; `--markdown` writes the pull-request comment: that verdict, a summary, the change in
+monthly cost and in deploy time, and a collapsible section per region or component.
+`--details` adds the key inputs of every resource the change creates.
+
+Exit status: 0 compared, 1 either side could not be compared (one message on stderr), 3
+compared but the policy pack has a mandatory violation (everything is printed first).
 
 The pure parts (`diff_documents`, `render_text`, `render_markdown`) take plan documents,
 so tests call them without git.
@@ -31,6 +36,7 @@ from typing import Any
 from offline.stack_config import ROOT
 from ops.review.diff_compare import diff_documents, fingerprint_secrets
 from ops.review.diff_render import render_markdown, render_text
+from ops.review.plan import finish
 from ops.review.plandoc import Document
 
 _FINGERPRINT_ENV = "OPS_DIFF_FINGERPRINT_KEY"
@@ -90,8 +96,12 @@ try:
         engine.redact = redact
 except Exception:
     pass
+try:  # what that revision's `ops plan` knows of the flags a comparison wants
+    from ops.review.plan import DIFF_BASE_FLAGS as flags
+except Exception:
+    flags = ()
 from ops.cli import main
-sys.exit(main(["plan", "--stack", sys.argv[1], "--json"]))
+sys.exit(main(["plan", "--stack", sys.argv[1], "--json", *flags]))
 """
 
 
@@ -207,17 +217,49 @@ def comparable_document(plan: Any, key: bytes) -> Document:
     return document
 
 
-def head_document(stack: str, root: Path, key: bytes) -> Document:
+def head_plan(stack: str, root: Path) -> Any:
     from offline.engine import run_plan
 
-    return comparable_document(run_plan(stack, root=root), key)
+    return run_plan(stack, root=root)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack", "-s", default="dev", help="stack to compare (default: dev)")
     parser.add_argument("--base", metavar="REV", help="git revision to compare with (default: the merge base of HEAD with main)")
     parser.add_argument("--markdown", action="store_true", help="print a pull-request comment in Markdown")
+    parser.add_argument("--details", action="store_true", help="also show the key inputs of every resource the change creates")
+    parser.add_argument("--no-policy", action="store_true", help="skip the policy pack (it runs by default)")
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
+
+
+def review(
+    plan: Any,
+    base: Document | None,
+    label: str,
+    *,
+    key: bytes,
+    note: str | None = None,
+    markdown: bool = False,
+    details: bool = False,
+    policy: bool = True,
+) -> tuple[str, Any]:
+    """What `ops diff` prints for the working tree's plan against a base document, and the
+    policy pack's report (None when skipped): the pure part of the command."""
+    from ops.review.policycheck import check
+
+    report = check(plan) if policy else None
+    diff = diff_documents(base, comparable_document(plan, key), base_note=note)
+    text = (render_markdown if markdown else render_text)(diff, label, policy=report)
+    if details and diff.created:
+        from ops.review.details import render as render_details
+
+        created = render_details(diff.head, diff.created, title="Resources this change creates")
+        text += (
+            f"\n<details><summary>Resources this change creates</summary>\n\n```\n{created}```\n\n</details>\n"
+            if markdown
+            else f"\n{created}"
+        )
+    return text, report
 
 
 def run(args: argparse.Namespace) -> int:
@@ -228,7 +270,7 @@ def run(args: argparse.Namespace) -> int:
         commit, label = resolve_base(args.root, args.base)
         # The base plans in its own process while the working tree plans in this one.
         with BasePlan(args.root, commit, args.stack, key) as planning:
-            head = head_document(args.stack, args.root, key)
+            plan = head_plan(args.stack, args.root)
             base, why = planning.result()
     except PlanError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -239,7 +281,8 @@ def run(args: argparse.Namespace) -> int:
     note = f"The base {label} cannot plan stack `{args.stack}` ({why}): everything is new." if why else None
     if why:
         print(f"note: base {label}: {why}", file=sys.stderr)
-    diff = diff_documents(base, head, base_note=note)
-    render = render_markdown if args.markdown else render_text
-    sys.stdout.write(render(diff, label))
-    return 0
+    text, report = review(
+        plan, base, label, key=key, note=note, markdown=args.markdown, details=args.details, policy=not args.no_policy
+    )
+    sys.stdout.write(text)
+    return finish(report)

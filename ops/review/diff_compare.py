@@ -5,6 +5,7 @@ print. `ops diff` (diff.py) plans both sides; diff_render.py shows the result.""
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import hmac
 import json
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ops.review import plandoc
+from ops.review.computed import AFTER_DEPLOY, OUTPUTS_KEY, RESOURCE_KEY, Deployed, as_changed, substitute
 from ops.review.plandoc import Document, Resource
 
 # Properties whose change the provider cannot apply in place: it replaces the resource
@@ -51,16 +53,6 @@ class _Missing:
 
 
 MISSING: Any = _Missing()
-
-
-class _AfterDeploy:
-    def __repr__(self) -> str:
-        return "(known after deploy)"
-
-
-# The new value of a property that refers to a resource created anew: its id or address
-# exists only once the deploy has made it.
-AFTER_DEPLOY: Any = _AfterDeploy()
 
 
 def is_secret(value: Any) -> bool:
@@ -130,32 +122,62 @@ def _named(items: list[Any]) -> dict[str, Any] | None:
     return names if len(names) == len(items) else None
 
 
+def _structured(items: list[Any]) -> bool:
+    return any(isinstance(i, (dict, list)) for i in items)
+
+
+def _key(item: Any) -> str:
+    return json.dumps(item, sort_keys=True, default=lambda o: o.value if isinstance(o, Deployed) else repr(o))
+
+
+def _aligned(before: list[Any], after: list[Any], path: str) -> list[PropertyChange]:
+    """Lists of objects without names: the items that stayed are matched up (difflib), the
+    ones that changed in place compared field by field, the others added or removed."""
+    changes: list[PropertyChange] = []
+    matcher = difflib.SequenceMatcher(a=[_key(i) for i in before], b=[_key(i) for i in after], autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        if tag == "replace" and i2 - i1 == j2 - j1:
+            for offset in range(i2 - i1):
+                changes += compare(before[i1 + offset], after[j1 + offset], f"{path}[{j1 + offset}]")
+            continue
+        changes += [c for i in range(i1, i2) for c in compare(before[i], MISSING, f"{path}[{i}]")]
+        changes += [c for j in range(j1, j2) for c in compare(MISSING, after[j], f"{path}[{j}]")]
+    return changes
+
+
 def compare(before: Any, after: Any, path: str = "") -> list[PropertyChange]:
-    """Every changed leaf between two property values, by path ("nodePool.maxNodes")."""
+    """Every changed leaf between two property values, by path ("nodePool.maxNodes",
+    "origins[nyc3-green].weight"). An object or list that comes or goes whole is shown
+    field by field too, so that no field hides inside a long value."""
     if before is after or before == after:
         return []
     if is_secret(before) or is_secret(after):
         return [PropertyChange(path, before, after, secret=True)] if _secret_changed(before, after) else []
-    if isinstance(before, dict) and isinstance(after, dict):
-        changes: list[PropertyChange] = []
-        # By key: a base planned in another process comes back as sorted JSON, the working
-        # tree's plan in the program's order; the same change must read the same.
-        for key in sorted({*before, *after}, key=str):
-            sub = f"{path}.{key}" if path else str(key)
-            changes += compare(before.get(key, MISSING), after.get(key, MISSING), sub)
-        return changes
-    if isinstance(before, list) and isinstance(after, list):
-        old, new = _named(before), _named(after)
-        if old is not None and new is not None:
-            changes = []
-            for name in [*old, *(n for n in new if n not in old)]:
-                changes += compare(old.get(name, MISSING), new.get(name, MISSING), f"{path}[{name}]")
+    if isinstance(before, dict) or isinstance(after, dict):
+        old_dict = before if isinstance(before, dict) else {} if before is MISSING else None
+        new_dict = after if isinstance(after, dict) else {} if after is MISSING else None
+        if old_dict is not None and new_dict is not None and (old_dict or new_dict):
+            changes: list[PropertyChange] = []
+            # By key: a base planned in another process comes back as sorted JSON, the working
+            # tree's plan in the program's order; the same change must read the same.
+            for key in sorted({*old_dict, *new_dict}, key=str):
+                sub = f"{path}.{key}" if path else str(key)
+                changes += compare(old_dict.get(key, MISSING), new_dict.get(key, MISSING), sub)
             return changes
-        if len(before) == len(after) and any(isinstance(i, (dict, list)) for i in [*before, *after]):
-            changes = []
-            for i, (a, b) in enumerate(zip(before, after, strict=True)):
-                changes += compare(a, b, f"{path}[{i}]")
-            return changes
+    if isinstance(before, list) or isinstance(after, list):
+        old_list = before if isinstance(before, list) else [] if before is MISSING else None
+        new_list = after if isinstance(after, list) else [] if after is MISSING else None
+        if old_list is not None and new_list is not None and _structured([*old_list, *new_list]):
+            old, new = _named(old_list), _named(new_list)
+            if (old is not None or not old_list) and (new is not None or not new_list):
+                old, new = old or {}, new or {}
+                changes = []
+                for name in [*old, *(n for n in new if n not in old)]:
+                    changes += compare(old.get(name, MISSING), new.get(name, MISSING), f"{path}[{name}]")
+                return changes
+            return _aligned(old_list, new_list, path)
     if _contains_secret(before) or _contains_secret(after):
         return [PropertyChange(path, before, after, secret=True)]
     return [PropertyChange(path, before, after)]
@@ -320,14 +342,26 @@ def diff_documents(base: Document | None, head: Document, base_note: str | None 
             reasons[urn] = reasons[urn] + found
 
     # The mock engine gives a re-created resource its old id and outputs, so what refers to
-    # it looks unchanged; a real preview shows those properties changing to values known
-    # only after the deploy (a replaced Gateway's new address in its pool's origins).
+    # it looks unchanged, and a new resource's id or address looks like any value; a real
+    # preview shows them as values known only after the deploy (a replaced Gateway's new
+    # address in its pool's origins, a new pool's id in the load balancer's pools).
+    # What the providers computed for resources that exist already is shown as such
+    # (Deployed): the plans only hold the mocks' stand-ins for it.
     created = {urn: new[urn] for urn, op in ops.items() if op in ("create", "replace")}
     for urn in pairs:
-        if ops[urn] is None:
-            later = _known_after_deploy(old[pairs[urn]], new[urn], created)
+        resource, previous = new[urn], old[pairs[urn]]
+        entries = resource.get(RESOURCE_KEY)
+        if entries is None:
+            # A document without the list (a hand-made one): judged property by property.
+            later = _known_after_deploy(previous, resource, created) if ops[urn] is None else []
             if later:
                 ops[urn], properties[urn] = "update", later
+            continue
+        before = substitute(previous.get("inputs") or {}, previous.get(RESOURCE_KEY) or [], Deployed)
+        after = as_changed(resource.get("inputs") or {}, entries, created)
+        properties[urn] = _property_changes({**previous, "inputs": before}, {**resource, "inputs": after})
+        if ops[urn] is None and properties[urn]:
+            ops[urn] = "update"
 
     changes: list[ResourceChange] = []
     for urn, resource in new.items():
@@ -344,7 +378,10 @@ def diff_documents(base: Document | None, head: Document, base_note: str | None 
     for urn, resource in old.items():
         if urn not in kept:
             changes.append(ResourceChange("delete", urn, resource["type"], resource["name"], plandoc.group_of(resource, old)))
-    outputs = compare((base or {}).get("outputs") or {}, head.get("outputs") or {}) if base else []
+    outputs = []
+    if base:
+        before_outputs = substitute(base.get("outputs") or {}, base.get(OUTPUTS_KEY) or [], Deployed)
+        outputs = compare(before_outputs, as_changed(head.get("outputs") or {}, head.get(OUTPUTS_KEY) or [], created))
     return PlanDiff(
         project=str(head.get("project", "")),
         stack=str(head.get("stack", "")),

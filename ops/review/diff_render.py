@@ -1,81 +1,57 @@
 """`ops diff`'s two renderings of a plan diff: text for a terminal and Markdown for the
-pull-request comment, each with the change in monthly cost and in deploy time."""
+pull-request comment, each with what the policy pack says first, then the change in
+monthly cost and in deploy time. Nothing that changed is cut (diff_values.py); a comment
+too long for GitHub first folds the resources that are only re-created along with
+something else into counts, and only then ends early, between lines."""
 
 from __future__ import annotations
 
 import html
-import json
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from ops.review import plandoc
-from ops.review.diff_compare import (
-    AFTER_DEPLOY,
-    MISSING,
-    OPS,
-    SYMBOL,
-    PlanDiff,
-    PropertyChange,
-    ResourceChange,
-    is_secret,
-    scrub,
-)
+from ops.review.diff_compare import OPS, SYMBOL, PlanDiff, ResourceChange
+from ops.review.diff_values import property_lines
 
 # Room under GitHub's 65,536-character comment limit for the other stacks' sections.
 MARKDOWN_LIMIT = 25_000
-VALUE_WIDTH = 80
-PROPERTY_LINES = 25
 
 
-def _show(value: Any) -> str:
-    if value is MISSING:
-        return "(none)"
-    if is_secret(value):
-        return "[secret]"
-    text = json.dumps(scrub(value), sort_keys=True, default=str)
-    return text if len(text) <= VALUE_WIDTH else f"{text[: VALUE_WIDTH - 1]}…({len(text)} chars)"
-
-
-def _list_change(before: list[Any], after: list[Any]) -> str | None:
-    """For lists of plain values: which items came and went, not both whole lists."""
-    if any(isinstance(i, (dict, list)) for i in [*before, *after]):
-        return None
-    added = [i for i in after if i not in before]
-    removed = [i for i in before if i not in after]
-    if not added and not removed:
-        return "reordered"
-    parts = [f"+{_show(i)}" for i in added] + [f"-{_show(i)}" for i in removed]
-    return ", ".join(parts)
-
-
-def property_line(change: PropertyChange) -> str:
-    if change.before is MISSING:
-        text = f"+ {change.path}: {_show(change.after)}"
-    elif change.after is MISSING:
-        text = f"- {change.path}: {_show(change.before)}"
-    elif change.after is AFTER_DEPLOY:
-        text = f"{change.path}: (known after deploy)"
-    elif change.secret:
-        text = f"{change.path}: [secret] changed"
-    elif isinstance(change.before, list) and isinstance(change.after, list) and _list_change(change.before, change.after):
-        text = f"{change.path}: {_list_change(change.before, change.after)}"
-    else:
-        text = f"{change.path}: {_show(change.before)} => {_show(change.after)}"
-    if not text.startswith(("+ ", "- ")):
-        text = f"~ {text}"
-    return text + ("  (forces replacement)" if change.replaces else "")
-
-
-def _resource_lines(change: ResourceChange, properties: bool = True) -> Iterator[str]:
+def _resource_lines(change: ResourceChange) -> Iterator[str]:
     reason = f"  [replace: {', '.join(change.replace_reasons)}]" if change.op == "replace" else ""
     yield f"{SYMBOL[change.op]:<2} {change.type}  {change.name}{reason}"
-    if properties:
-        lines = [property_line(p) for p in change.properties]
-        shown = lines[:PROPERTY_LINES]
-        yield from (f"       {line}" for line in shown)
-        if len(lines) > len(shown):
-            yield f"       … {len(lines) - len(shown)} more changed properties"
+    for prop in change.properties:
+        yield from (f"       {line}" for line in property_lines(prop))
+
+
+def carried_along(change: ResourceChange) -> bool:
+    """A resource created, or re-created only because something it refers to or runs on is:
+    in a long comment, these are what folds into counts."""
+    if change.op == "create":
+        return True
+    return (
+        change.op == "replace"
+        and bool(change.replace_reasons)
+        and all(" refers to new " in reason or reason.endswith(" is new") for reason in change.replace_reasons)
+        and all(repr(p.after) == "(known after deploy)" for p in change.properties)
+    )
+
+
+def _compact_lines(changes: list[ResourceChange]) -> Iterator[str]:
+    """Every resource with a change of its own in full; the ones carried along as counts."""
+    along = [c for c in changes if carried_along(c)]
+    for change in changes:
+        if not carried_along(change):
+            yield from _resource_lines(change)
+    for op in ("create", "replace"):
+        types = Counter(c.type for c in along if c.op == op)
+        if types:
+            what = ", ".join(f"{n} \u00d7 {type_}" for type_, n in sorted(types.items()))
+            why = "new" if op == "create" else "re-created with what they run on or refer to"
+            yield f"{SYMBOL[op]:<2} {sum(types.values())} {why}: {what}"
 
 
 def _groups(diff: PlanDiff) -> list[tuple[str, list[ResourceChange]]]:
@@ -107,11 +83,20 @@ def insight(diff: PlanDiff) -> Insight:
     from ops.review.deploytime import TimeTable, change_deploy, fresh_deploy
 
     table = TimeTable.load()
+    base_urns = plandoc.by_urn(diff.base) if diff.base else {}
     return Insight(
         cost=cost_change(diff.base, diff.head),
         fresh_before=fresh_deploy(diff.base, table) if diff.base else None,
         fresh_after=fresh_deploy(diff.head, table),
-        change=change_deploy(diff.head, diff.created, table),
+        change=change_deploy(
+            diff.head,
+            diff.created,
+            table,
+            updated={c.urn for c in diff.changes if c.op == "update"},
+            base=diff.base,
+            # Removed, and the old copy of what is replaced (create before delete).
+            deleted={c.urn for c in diff.changes if c.op == "delete" or (c.op == "replace" and c.urn in base_urns)},
+        ),
     )
 
 
@@ -125,12 +110,22 @@ def _time_change(before: Any, after: Any) -> str:
     return f"{duration(before.seconds)} → {duration(after.seconds)}"
 
 
-def render_text(diff: PlanDiff, base_label: str, extra: Insight | None = None) -> str:
+def _change_counts(diff: PlanDiff) -> str:
+    words = (("update", "updated"), ("delete", "deleted"), ("replace", "replaced"), ("create", "created"))
+    counted = [f"{n} {word}" for op, word in words if (n := diff.count(op))]
+    return f" ({', '.join(counted)})" if counted else ""
+
+
+def render_text(diff: PlanDiff, base_label: str, extra: Insight | None = None, policy: Any = None) -> str:
     from ops.review.cost import delta_text, quantity, range_text
     from ops.review.deploytime import duration, path_summary
 
     extra = extra or insight(diff)
     lines = [f"Offline diff of {diff.project}/{diff.stack}: working tree against {base_label}", ""]
+    if policy is not None:
+        from ops.review.policycheck import render_text as render_policy
+
+        lines += [render_policy(policy).rstrip("\n"), ""]
     if diff.base_note:
         lines += [f"note: {diff.base_note}", ""]
     for group, changes in _groups(diff):
@@ -140,7 +135,7 @@ def render_text(diff: PlanDiff, base_label: str, extra: Insight | None = None) -
         lines.append("")
     if diff.outputs:
         lines.append("  Outputs:")
-        lines.extend(f"    {property_line(p)}" for p in diff.outputs)
+        lines.extend(f"    {line}" for p in diff.outputs for line in property_lines(p))
         lines.append("")
     lines.append(f"Resources: {diff.summary()}, {diff.unchanged} unchanged")
     if not diff.changes:
@@ -162,7 +157,7 @@ def render_text(diff: PlanDiff, base_label: str, extra: Insight | None = None) -
         "Deploy time (critical path, data/deploy-times.yaml): fresh deploy "
         + _time_change(extra.fresh_before, extra.fresh_after),
         f"    fresh deploy: {path_summary(extra.fresh_after)}",
-        f"    this change: ~{duration(extra.change.seconds)}: {path_summary(extra.change)}",
+        f"    this change{_change_counts(diff)}: ~{duration(extra.change.seconds)}: {path_summary(extra.change)}",
     ]
     return "\n".join(lines) + "\n"
 
@@ -172,11 +167,15 @@ def _code(text: str) -> str:
     return text.replace("```", "'''")
 
 
-def render_markdown(diff: PlanDiff, base_label: str, extra: Insight | None = None, limit: int = MARKDOWN_LIMIT) -> str:
+def render_markdown(
+    diff: PlanDiff, base_label: str, extra: Insight | None = None, limit: int = MARKDOWN_LIMIT, policy: Any = None
+) -> str:
+    """The pull-request comment. Over `limit`, resources carried along by another change fold
+    into counts; if it is still too long, it ends early between lines, saying so."""
     extra = extra or insight(diff)
-    text = _markdown(diff, base_label, extra, properties=True)
+    text = _markdown(diff, base_label, extra, policy, compact=False)
     if len(text) > limit:
-        text = _markdown(diff, base_label, extra, properties=False)
+        text = _markdown(diff, base_label, extra, policy, compact=True)
     if len(text) > limit:
         text = text[: limit - 200].rsplit("\n", 1)[0] + "\n\n… cut here: run `ops diff` locally for the rest.\n"
         # A cut inside a fence or a <details> would swallow whatever follows the comment.
@@ -186,10 +185,15 @@ def render_markdown(diff: PlanDiff, base_label: str, extra: Insight | None = Non
     return text
 
 
-def _markdown(diff: PlanDiff, base_label: str, extra: Insight, properties: bool) -> str:
+def _markdown(diff: PlanDiff, base_label: str, extra: Insight, policy: Any, compact: bool) -> str:
     from ops.review.cost import delta_text, money, quantity, range_text
-    from ops.review.deploytime import duration
+    from ops.review.deploytime import duration, path_summary
 
+    out: list[str] = []
+    if policy is not None:
+        from ops.review.policycheck import render_markdown as policy_markdown
+
+        out += [policy_markdown(policy).rstrip("\n"), ""]
     counts = [
         (diff.count("create"), "to add"),
         (diff.count("update"), "to change"),
@@ -197,7 +201,7 @@ def _markdown(diff: PlanDiff, base_label: str, extra: Insight, properties: bool)
         (diff.count("delete"), "to delete"),
     ]
     summary = ", ".join(f"**{n} {w}**" if n else f"{n} {w}" for n, w in counts)
-    out = [
+    out += [
         f"Offline plan of `{diff.stack}` against {html.escape(base_label)}: {summary} ({diff.unchanged} unchanged)."
         + ("" if diff.changes else " No changes."),
         "",
@@ -223,25 +227,21 @@ def _markdown(diff: PlanDiff, base_label: str, extra: Insight, properties: bool)
             after = range_text(new.min_monthly, new.max_monthly) if new else "$0"
             out.append(f"| {sign} | {html.escape(item.label)} | {quantity(item)} | {before} | {after} |")
         out += ["", "</details>", ""]
-
-    def path(critical: Any) -> str:
-        timed = [step for step in critical.steps if step.seconds]
-        return " → ".join(f"`{step.name}` ({duration(step.seconds)})" for step in timed) or "nothing to wait for"
-
     out += [
         "**Deploy time** (critical path; typical times from `data/deploy-times.yaml`):",
         "",
-        f"- this change: ~{duration(extra.change.seconds)}: {path(extra.change)}",
-        f"- a fresh `pulumi up`: {_time_change(extra.fresh_before, extra.fresh_after)}: {path(extra.fresh_after)}",
+        f"- this change{_change_counts(diff)}: ~{duration(extra.change.seconds)}: {path_summary(extra.change, code=True)}",
+        f"- a fresh `pulumi up`: {_time_change(extra.fresh_before, extra.fresh_after)}: "
+        f"{path_summary(extra.fresh_after, code=True)}",
         "",
     ]
     for group, changes in _groups(diff):
         out += [f"<details><summary><b>{html.escape(group)}</b>: {_group_summary(changes)}</summary>", "", "```diff"]
-        for change in changes:
-            out.extend(_code(line) for line in _resource_lines(change, properties))
+        lines = _compact_lines(changes) if compact else (line for change in changes for line in _resource_lines(change))
+        out.extend(_code(line) for line in lines)
         out += ["```", "", "</details>", ""]
     if diff.outputs:
         out += ["<details><summary>Stack outputs</summary>", "", "```diff"]
-        out.extend(_code(property_line(p)) for p in diff.outputs)
+        out.extend(_code(line) for p in diff.outputs for line in property_lines(p))
         out += ["```", "", "</details>", ""]
     return "\n".join(out)

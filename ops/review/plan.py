@@ -1,8 +1,13 @@
 """`ops plan`: what a stack would create, without a cloud account.
 
-Prints a preview-like tree of every resource under its component, counts per type and per
-region, and the stack outputs with secrets shown as [secret]. `--json` prints the same as
-JSON. Exit status: 0 planned, 1 the stack's config was refused (one message on stderr).
+Prints what the policy pack says about the plan first (policycheck.py), then a preview-like
+tree of every resource under its component, counts per type and per region, and the stack
+outputs with secrets shown as [secret] and values only the deploy makes (ids, addresses) as
+(known after deploy). `--details` adds each created resource's key inputs by region; `--json`
+prints the plan as JSON, those values as "[unknown]" (computed.py).
+
+Exit status: 0 planned, 1 the stack's config was refused (one message on stderr), 3 planned
+but the policy pack has a mandatory violation (`pulumi up` would refuse it).
 """
 
 from __future__ import annotations
@@ -17,21 +22,32 @@ from typing import Any
 
 from offline.stack_config import ROOT
 
+# What `ops diff` asks of the base revision's `ops plan` (when that revision knows these
+# flags): the mocks' stand-in values, to compare with, and no policy run, which the base
+# does not need and whose verdict must not stop the comparison.
+DIFF_BASE_FLAGS = ("--no-policy", "--mock-values")
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack", "-s", default="dev", help="stack to plan (default: dev)")
     parser.add_argument("--json", action="store_true", help="print the plan as JSON")
+    parser.add_argument("--details", action="store_true", help="also show each created resource's key inputs, by region")
     parser.add_argument(
         "--manifests", metavar="DIR", type=Path, help="also write each cluster's Kubernetes objects as YAML under DIR"
     )
+    parser.add_argument("--no-policy", action="store_true", help="skip the policy pack (it runs by default)")
+    parser.add_argument("--mock-values", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
 
 
 def plan_document(plan: Any) -> dict[str, Any]:
-    """The plan as plain JSON-ready data, secrets redacted."""
+    """The plan as plain JSON-ready data, secrets redacted. Values stay the mocks' stand-ins
+    (two plans compare by them); `knownAfterDeploy` says which ones only the deploy makes."""
     from components.regions import REGIONS
     from offline.engine import redact
+    from ops.review.computed import OUTPUTS_KEY, RESOURCE_KEY, known_after_deploy
 
+    computed, computed_outputs = known_after_deploy(plan)
     return {
         "project": plan.project,
         "stack": plan.stack,
@@ -48,10 +64,12 @@ def plan_document(plan: Any) -> dict[str, Any]:
                 "dependencies": sorted(set(r.dependencies)),
                 "protect": r.protect,
                 "retainOnDelete": r.retain_on_delete,
+                RESOURCE_KEY: computed.get(r.urn, []),
             }
             for r in plan.resources
         ],
         "outputs": redact(plan.outputs),
+        OUTPUTS_KEY: computed_outputs,
     }
 
 
@@ -75,12 +93,20 @@ def _tree(document: dict[str, Any]) -> Iterator[str]:
 
 
 def _format_output(value: Any) -> str:
-    return json.dumps(value, sort_keys=True) if not isinstance(value, str) else value
+    from ops.review.computed import as_text
+
+    return as_text(value) if not isinstance(value, str) else value
 
 
-def render_text(document: dict[str, Any]) -> str:
+def render_text(document: dict[str, Any], policy: Any = None, details: bool = False) -> str:
+    from ops.review.computed import AFTER_DEPLOY, OUTPUTS_KEY, substitute
+
     resources = document["resources"]
     lines = [f"Offline plan of {document['project']}/{document['stack']} (mock engine, no cloud calls)", ""]
+    if policy is not None:
+        from ops.review.policycheck import render_text as render_policy
+
+        lines += [render_policy(policy).rstrip("\n"), ""]
     lines.extend(_tree(document))
     lines += ["", f"Resources: {len(resources)} to create", "", "By type:"]
     for type_, count in sorted(Counter(r["type"] for r in resources).items()):
@@ -92,8 +118,13 @@ def render_text(document: dict[str, Any]) -> str:
         shared = sum(1 for r in resources if not r["region"])
         lines.append(f"    {shared:>4}  (not regional)")
     lines += ["", "Outputs:"]
-    for key, value in sorted(document["outputs"].items()):
+    outputs = substitute(document["outputs"], document.get(OUTPUTS_KEY) or [], AFTER_DEPLOY)
+    for key, value in sorted(outputs.items()):
         lines.append(f"    {key}: {_format_output(value)}")
+    if details:
+        from ops.review.details import render as render_details
+
+        lines += ["", render_details(document).rstrip("\n")]
     # Operator insight (ops/review/cost.py, ops/review/deploytime.py): monthly cost and deploy time.
     from ops.review.cost import render_cost
     from ops.review.deploytime import render_fresh_deploy
@@ -116,9 +147,30 @@ def run(args: argparse.Namespace) -> int:
 
         written = write_manifests(plan, args.manifests)
         print(f"wrote {len(written)} manifest files under {args.manifests}", file=sys.stderr)
+    policy = None
+    if not args.no_policy:
+        from ops.review.policycheck import check
+
+        policy = check(plan)
     if args.json:
-        json.dump(document, sys.stdout, indent=2, sort_keys=True)
+        from ops.review.computed import published
+
+        shown = document if args.mock_values else published(document)
+        if policy is not None:
+            shown["policyViolations"] = [finding.as_json() for finding in policy.findings]
+        json.dump(shown, sys.stdout, indent=2, sort_keys=True)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(render_text(document))
-    return 0
+        sys.stdout.write(render_text(document, policy, details=args.details))
+    return finish(policy)
+
+
+def finish(policy: Any) -> int:
+    """The exit status of a review once everything is printed: POLICY_EXIT, with the summary
+    on stderr, when the policy pack has a mandatory violation."""
+    if policy is None or not policy.blocks:
+        return 0
+    from ops.review.policycheck import POLICY_EXIT
+
+    print(f"error: {policy.summary()}", file=sys.stderr)
+    return POLICY_EXIT
