@@ -138,12 +138,12 @@ def _aligned(before: list[Any], after: list[Any], path: str) -> list[PropertyCha
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             continue
-        if tag == "replace" and i2 - i1 == j2 - j1:
-            for offset in range(i2 - i1):
-                changes += compare(before[i1 + offset], after[j1 + offset], f"{path}[{j1 + offset}]")
-            continue
-        changes += [c for i in range(i1, i2) for c in compare(before[i], MISSING, f"{path}[{i}]")]
-        changes += [c for j in range(j1, j2) for c in compare(MISSING, after[j], f"{path}[{j}]")]
+        # Items replaced one for one compare field by field; the surplus came or went.
+        paired = min(i2 - i1, j2 - j1)
+        for offset in range(paired):
+            changes += compare(before[i1 + offset], after[j1 + offset], f"{path}[{j1 + offset}]")
+        changes += [c for i in range(i1 + paired, i2) for c in compare(before[i], MISSING, f"{path}[{i}]")]
+        changes += [c for j in range(j1 + paired, j2) for c in compare(MISSING, after[j], f"{path}[{j}]")]
     return changes
 
 

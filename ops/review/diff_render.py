@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ops.review import plandoc
+from ops.review.computed import AFTER_DEPLOY
 from ops.review.diff_compare import OPS, SYMBOL, PlanDiff, ResourceChange
 from ops.review.diff_values import property_lines
 
@@ -28,16 +29,17 @@ def _resource_lines(change: ResourceChange) -> Iterator[str]:
 
 
 def carried_along(change: ResourceChange) -> bool:
-    """A resource created, or re-created only because something it refers to or runs on is:
-    in a long comment, these are what folds into counts."""
+    """A resource created, or re-created only because the cluster it runs on is (a
+    Kubernetes object whose provider is new, a provider whose cluster is new): in a long
+    comment, these are what folds into counts."""
     if change.op == "create":
         return True
-    return (
-        change.op == "replace"
-        and bool(change.replace_reasons)
-        and all(" refers to new " in reason or reason.endswith(" is new") for reason in change.replace_reasons)
-        and all(repr(p.after) == "(known after deploy)" for p in change.properties)
-    )
+    reasons = change.replace_reasons
+    if change.op != "replace" or not reasons or any(p.after is not AFTER_DEPLOY for p in change.properties):
+        return False
+    on_new_cluster = all(r.startswith("provider ") and r.endswith(" is new") for r in reasons)
+    new_provider = change.type == plandoc.K8S_PROVIDER and all(r.startswith("kubeconfig refers to new ") for r in reasons)
+    return on_new_cluster or new_provider
 
 
 def _compact_lines(changes: list[ResourceChange]) -> Iterator[str]:
@@ -50,7 +52,7 @@ def _compact_lines(changes: list[ResourceChange]) -> Iterator[str]:
         types = Counter(c.type for c in along if c.op == op)
         if types:
             what = ", ".join(f"{n} \u00d7 {type_}" for type_, n in sorted(types.items()))
-            why = "new" if op == "create" else "re-created with what they run on or refer to"
+            why = "new" if op == "create" else "re-created with the cluster they run on"
             yield f"{SYMBOL[op]:<2} {sum(types.values())} {why}: {what}"
 
 

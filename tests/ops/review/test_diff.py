@@ -92,7 +92,9 @@ def test_ops_diff_against_a_git_revision(tmp_path: Path, capsys: pytest.CaptureF
     assert code == 0, err
     # The same comparison as the pure functions make of the cached plans of both sides.
     expected = render_markdown(adding_fra1(), "BASE")
-    first = out.splitlines()[0]
+    # The policy pack's verdict heads the comment.
+    assert out.splitlines()[0] == "Policy pack: no violations."
+    first = next(line for line in out.splitlines() if line.startswith("Offline plan of"))
     assert re.match(rf"Offline plan of `dev` against {run.base[:7]} \(merge base with main\): ", first)
     assert first.split(": ", 1)[1] == expected.splitlines()[0].split(": ", 1)[1]
     assert "+  digitalocean:index/kubernetesCluster:KubernetesCluster  fra1-doks" in out

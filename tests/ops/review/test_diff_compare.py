@@ -7,6 +7,7 @@ import copy
 
 from offline.stack_config import stand_in
 from ops.review import plandoc
+from ops.review.computed import AFTER_DEPLOY, Deployed
 from ops.review.cost import cost_change, money
 from ops.review.diff_compare import MISSING, diff_documents
 from ops.review.diff_render import render_markdown, render_text
@@ -32,9 +33,13 @@ def test_adding_a_region_adds_its_resources_and_changes_only_the_project_and_the
     assert [p.path for p in change_of(diff, "stack-resources").properties] == ["resources"]
     assert [p.path for p in change_of(diff, "edge-lb").properties] == ["defaultPools", "description"]
     text = render_text(diff, LABEL)
+    # The new pool's id and cluster's URN exist once the deploy has made them: never the
+    # mocks' stand-ins, which a reader would take for real ids.
     pool_id, cluster_id = after["outputs"]["pools"]["fra1"], after["outputs"]["clusters"]["fra1"]
-    assert f'~ defaultPools: +"{pool_id}"' in text
-    assert f'~ resources: +"do:kubernetes:{cluster_id}"' in text
+    assert "~ defaultPools: +(known after deploy)" in text
+    assert "~ resources: +(known after deploy)" in text
+    assert pool_id not in text and cluster_id not in text
+    assert "+ outputs.pools.fra1" not in text and "+ pools.fra1: (known after deploy)" in text
     assert "+  digitalocean:index/kubernetesCluster:KubernetesCluster  fra1-doks" in text
     assert "+  cloudflare:index/loadBalancerPool:LoadBalancerPool  fra1-pool" in text
 
@@ -50,7 +55,8 @@ def test_an_upgrade_canary_changes_only_the_pools_origin_weights():
     text = render_text(diff, LABEL)
     assert "~ origins[nyc3].weight: 1 => 0.9" in text and "~ origins[nyc3-green].weight: 0 => 0.1" in text
     assert "Monthly cost: " in text and "(±$0)" in text
-    assert "this change: ~0s: nothing to wait for" in text
+    # Nothing to create: the change is the pool's in-place update.
+    assert "this change (1 updated): ~3s: nyc3-pool (3s)" in text
 
 
 def test_pool_origins_pair_up_by_name():
@@ -60,16 +66,26 @@ def test_pool_origins_pair_up_by_name():
     with_green = real("dev", TWO, stack_text=added)
     diff = diff_documents(real("dev", TWO), with_green)
     pool = change_of(diff, "nyc3-pool")
-    assert [p.path for p in pool.properties] == ["origins[nyc3-green]"]
-    assert pool.properties[0].after["weight"] == 0
-    # Retiring blue takes the first origin out (the pool as the retire step leaves it).
-    retired = copy.deepcopy(with_green)
-    origins = plandocs.find(retired, plandoc.CF_POOL, "nyc3-pool")["inputs"]["origins"]
-    assert [o["name"] for o in origins] == ["nyc3", "nyc3-green"]
-    del origins[0]
-    retire = diff_documents(with_green, retired)
-    assert [(p.path, p.after is MISSING) for p in change_of(retire, "nyc3-pool").properties] == [("origins[nyc3]", True)]
-    assert '- origins[nyc3]: {"address": ' in render_text(retire, LABEL)
+    # Field by field: the weight, the point of the step, is a line of its own.
+    assert [(p.path, p.before, p.after) for p in pool.properties] == [
+        ("origins[nyc3-green].address", MISSING, AFTER_DEPLOY),
+        ("origins[nyc3-green].enabled", MISSING, True),
+        ("origins[nyc3-green].header.hosts", MISSING, ["dev.catalog.example.com"]),
+        ("origins[nyc3-green].name", MISSING, "nyc3-green"),
+        ("origins[nyc3-green].weight", MISSING, 0),
+    ]
+    # Retiring blue takes the first origin out; paired by name, green's stays unchanged.
+    promoted, retired = upgrade_steps("dev", "nyc3", "1.34", ["add", "canary", "promote", "retire"], regions=TWO)[2:]
+    retire = diff_documents(real("dev", TWO, stack_text=promoted), real("dev", TWO, stack_text=retired))
+    removed = change_of(retire, "nyc3-pool").properties
+    assert {p.path for p in removed} == {
+        f"origins[nyc3].{key}" for key in ("address", "enabled", "header.hosts", "name", "weight")
+    }
+    assert all(p.after is MISSING for p in removed)
+    text = render_text(retire, LABEL)
+    # What the provider computed for the cluster being retired is its deployed value, which
+    # the offline plan does not know: the mocks' stand-in address is not shown for it.
+    assert "- origins[nyc3].address: (deployed value)" in text and "- origins[nyc3].weight: 0" in text
 
 
 def test_a_property_that_forces_replacement_replaces_and_says_which():
@@ -87,7 +103,14 @@ def test_a_property_that_forces_replacement_replaces_and_says_which():
     assert any(line.strip().endswith("nyc3-doks  [replace: clusterSubnet]") and "+-" in line for line in lines)
     assert f'~ clusterSubnet: "{old_subnet}" => "10.3.0.0/16"  (forces replacement)' in "\n".join(lines)
     assert f"~ nodePool.maxNodes: {old_max} => {old_max + 1}" in "\n".join(lines)
-    assert diff.summary() == "0 to add, 0 to change, 1 to replace, 0 to delete"
+    # The project lists the new cluster's URN, which only the deploy makes.
+    assert diff.summary() == "0 to add, 1 to change, 1 to replace, 0 to delete"
+    (resources,) = change_of(diff, "stack-resources").properties
+    assert resources.path == "resources" and resources.after[0] is AFTER_DEPLOY
+    # The bucket's URN is the one the deployed stack knows, not the mock's stand-in.
+    assert isinstance(resources.after[1], Deployed) and "~ resources: +(known after deploy), -(deployed value)" in "\n".join(
+        lines
+    )
 
 
 def test_a_cluster_upgrade_is_an_update_and_a_downgrade_a_replacement():
@@ -95,7 +118,9 @@ def test_a_cluster_upgrade_is_an_update_and_a_downgrade_a_replacement():
     for version, op in (("1.34.3-do.1", "update"), ("1.32.10-do.2", "replace")):
         after = copy.deepcopy(before)
         plandocs.find(after, plandoc.DOKS, "nyc3-doks")["inputs"]["version"] = version
-        assert ops_of(diff_documents(before, after)) == {"nyc3-doks": op}
+        # A new cluster has a new URN, which the project lists.
+        expected = {"nyc3-doks": op} if op == "update" else {"nyc3-doks": op, "stack-resources": "update"}
+        assert ops_of(diff_documents(before, after)) == expected
 
 
 def test_replacing_a_vpc_replaces_what_refers_to_it_down_to_the_kubernetes_objects():
@@ -123,9 +148,12 @@ def test_replacing_a_vpc_replaces_what_refers_to_it_down_to_the_kubernetes_objec
         "stack-resources": "update",
     }
     text = render_text(diff, LABEL)
-    assert "~ origins: (known after deploy)" in text and "~ resources: (known after deploy)" in text
-    # The deploy of that change waits for a whole new cluster and what runs on it.
-    assert "nyc3-doks" in text.split("this change:")[1]
+    assert "~ origins[nyc3].address: (known after deploy)" in text
+    assert "~ resources: +(known after deploy), -(deployed value)" in text
+    # The deploy of that change waits for a whole new cluster and what runs on it, then for
+    # the old cluster's teardown before the old VPC can go.
+    change = text.split("this change (")[1]
+    assert "nyc3-doks" in change and "then deleting" in change and change.rstrip().endswith("nyc3-doks (5s) → nyc3-vpc (2m 00s)")
 
 
 def test_a_changed_secret_shows_as_changed_and_never_prints():

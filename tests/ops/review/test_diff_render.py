@@ -8,10 +8,10 @@ import re
 from ops.review.cost import delta_text, load_prices, money, range_text
 from ops.review.deploytime import duration, fresh_deploy
 from ops.review.diff_compare import diff_documents
-from ops.review.diff_render import render_markdown
+from ops.review.diff_render import render_markdown, render_text
 from tests import plandocs
-from tests.ops.review.diffs import LABEL, TWO, adding_fra1
-from tests.plandocs import real
+from tests.ops.review.diffs import LABEL, TWO, adding_fra1, comparable
+from tests.plandocs import real, upgrade_steps
 
 
 def test_the_pull_request_comment_shows_summary_groups_cost_and_unchanged_critical_path():
@@ -44,10 +44,12 @@ def test_the_pull_request_comment_shows_summary_groups_cost_and_unchanged_critic
         f"| + | fra1-gateway-gateway load balancer (gateway) | {settings.workloads.gateway.load_balancer_size_unit} \u00d7 LB node | $0 | {money(lb)} |"
         in markdown
     )
-    # The change waits for the new region's chain up to its pool; a fresh deploy takes as
+    # The change waits for the new region's chain up to its pool, then the load balancer's
+    # update that adds the pool; a fresh deploy takes as
     # long as before: both regions are equally long, and either may be named.
     assert re.search(
-        r"- this change: ~[0-9m ]+s: `fra1-vpc` \(5s\) → `fra1-doks` \(7m 00s\) → .* → `fra1-pool` \(3s\)\n", markdown
+        rf"- this change \(2 updated, {added} created\): ~[0-9m ]+s: `fra1-vpc` \(5s\) → `fra1-doks` \(7m 00s\) → .* → `fra1-pool` \(3s\) → `edge-lb` \(5s\)\n",
+        markdown,
     )
     fresh = duration(fresh_deploy(diff.base).seconds)
     assert re.search(
@@ -69,3 +71,30 @@ def test_the_comment_does_not_depend_on_plan_order():
     before, after = real("dev"), real("dev", TWO)
     shuffled = {**after, "resources": list(reversed(after["resources"]))}
     assert render_markdown(diff_documents(before, shuffled), LABEL) == render_markdown(diff_documents(before, after), LABEL)
+
+
+def test_a_long_comment_folds_what_is_carried_along_and_keeps_every_changed_value():
+    diff = diff_documents(comparable("dev"), comparable("dev", {"marketplace:networkBlock": 9}))
+    full = render_markdown(diff, LABEL)
+    compact = render_markdown(diff, LABEL, limit=len(full) - 1)
+    assert len(compact) < len(full) and "cut here" not in compact
+    # What changed of its own is all there, the cluster's replacement included...
+    for line in (
+        '~ ipRange: "10.194.4.0/22" => ',
+        "+- digitalocean:index/kubernetesCluster:KubernetesCluster  nyc3-doks  [replace: vpcUuid refers to new nyc3-vpc]",
+        "~ vpcUuid: (known after deploy)  (forces replacement)",
+        "~ origins[nyc3].address: (known after deploy)",
+    ):
+        assert line in compact and line in full, line
+    # ...and what runs on the new cluster is counted, by type.
+    objects = [c for c in diff.changes if c.op == "replace" and c.type.startswith(("kubernetes:", "pulumi:providers:"))]
+    assert f"+- {len(objects)} re-created with the cluster they run on: " in compact
+    assert "nyc3-catalog-web-deployment" in full and "nyc3-catalog-web-deployment" not in compact
+
+
+def test_the_add_step_shows_the_new_origins_weight_in_the_text_and_the_comment():
+    (added,) = upgrade_steps("dev", "nyc3", "1.34", ["add"], regions=TWO)
+    diff = diff_documents(real("dev", TWO), real("dev", TWO, stack_text=added))
+    for shown in (render_text(diff, LABEL), render_markdown(diff, LABEL, limit=2_000)):
+        assert "+ origins[nyc3-green].weight: 0" in shown
+        assert "+ origins[nyc3-green].address: (known after deploy)" in shown
