@@ -5,6 +5,7 @@ the mocks' stand-ins."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -73,7 +74,11 @@ def test_the_plan_knows_which_inputs_and_outputs_only_the_deploy_makes():
 
 def test_substitution_leaves_secrets_and_missing_paths_alone():
     value = {"a": ["x", "198.18.0.1"], "s": "[secret]"}
-    entries = [{"path": ["a", 1], "from": ["u1"]}, {"path": ["s"], "from": ["u1"]}, {"path": ["gone", 3], "from": ["u1"]}]
+    entries: list[dict[str, Any]] = [
+        {"path": ["a", 1], "from": ["u1"]},
+        {"path": ["s"], "from": ["u1"]},
+        {"path": ["gone", 3], "from": ["u1"]},
+    ]
     assert substitute(value, entries, AFTER_DEPLOY) == {"a": ["x", AFTER_DEPLOY], "s": "[secret]"}
     assert substitute(value, entries, AFTER_DEPLOY, only_from=["u2"]) == value
     deployed = substitute(value, entries, Deployed)
