@@ -175,6 +175,26 @@ def test_a_change_only_waits_for_what_it_creates():
     assert diff.created == set() and change_deploy(diff.head, diff.created).seconds == 0
 
 
+def test_a_change_counts_its_updates_and_then_its_deletions_in_reverse_order():
+    # Removing fra1: the load balancer and the project are updated first, then fra1's
+    # objects go before the cluster they run on, and the VPC only once the cluster is gone.
+    before, after = real("dev", TWO), real("dev")
+    diff = diff_documents(before, after)
+    deleted = {c.urn for c in diff.changes if c.op == "delete"}
+    updated = {c.urn for c in diff.changes if c.op == "update"}
+    change = change_deploy(after, diff.created, updated=updated, base=before, deleted=deleted)
+    assert {plandoc.by_urn(after)[urn]["name"] for urn in updated} == {"edge-lb", "stack-resources"}
+    assert change.apply.seconds == max(TABLE.seconds(r, "update") for r in after["resources"] if r["urn"] in updated)
+    removal = names(change.removal)
+    assert removal[-2:] == ["fra1-doks", "fra1-vpc"] and removal.index("fra1-gateway-namespace") < removal.index("fra1-doks")
+    assert change.removal.seconds == sum(step.seconds for step in change.removal.steps)
+    assert change.seconds == change.apply.seconds + change.removal.seconds
+    vpc = plandocs.find(before, plandoc.VPC, "fra1-vpc")
+    assert TABLE.seconds(vpc, "delete") == TYPES[plandoc.VPC]["delete"] > TABLE.seconds(vpc, "create")
+    # A type without a time for an action takes the default's.
+    assert TABLE.seconds({"type": "example:index/thing:Thing", "inputs": {}}, "update") == (TABLE.defaults or {})["update"]
+
+
 def test_rendering_shows_each_timed_step_with_its_start():
     path = fresh_deploy(real("dev"))
     text = render_path(path, "Fresh deploy")
