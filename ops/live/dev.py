@@ -175,12 +175,24 @@ def _require_login(workspace: LocalWorkspace) -> None:
         ) from None
 
 
-def _require_credentials(environ: Mapping[str, str] | None = None) -> None:
+def preflight(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> list[str]:
+    """Everything that would stop the command before it touches the backend, all at once:
+    Python, the project's packages, the pulumi CLI, each credential, the owner, the TTL."""
+    from ops.live.prereq import cli_problem, collect, credentials_problem, packages_problem, python_problem
+
     env = os.environ if environ is None else environ
-    missing = [" or ".join(names) for names in DEPLOY_CREDENTIALS if not any(env.get(n) for n in names)]
-    if missing:
-        # Names only: a value, even a wrong one, is never printed.
-        raise DevStackError(f"missing credentials: set {', '.join(missing)} in the environment")
+    problems = collect(python_problem(), packages_problem(), cli_problem())
+    # Creating and destroying need every provider; listing, and a dry run, only the backend.
+    if args.action in ("up", "down") or (args.action == "reap" and not args.dry_run):
+        problems += collect(credentials_problem(DEPLOY_CREDENTIALS, env))
+    if args.action in ("up", "down"):
+        try:
+            resolve_owner(args.owner)
+        except DevStackError as error:
+            problems.append(str(error))
+    if args.action == "up" and not 1 <= args.ttl_days <= MAX_TTL_DAYS:
+        problems.append(f"--ttl-days must be between 1 and {MAX_TTL_DAYS}, not {args.ttl_days}")
+    return problems
 
 
 def _short_name(listed: str) -> str:
@@ -255,9 +267,6 @@ def _up(args: argparse.Namespace) -> int:
 
     owner = resolve_owner(args.owner)
     stack_name = personal_stack_name(owner)
-    if not 1 <= args.ttl_days <= MAX_TTL_DAYS:
-        raise DevStackError(f"--ttl-days must be between 1 and {MAX_TTL_DAYS}, not {args.ttl_days}")
-    _require_credentials()
     workspace = _workspace()
     _require_login(workspace)
 
@@ -305,7 +314,6 @@ def _down(args: argparse.Namespace) -> int:
     owner = resolve_owner(args.owner)
     stack_name = args.stack or personal_stack_name(owner)
     refuse_unless_personal(stack_name)
-    _require_credentials()
     workspace = _workspace()
     _require_login(workspace)
 
@@ -360,8 +368,6 @@ def _list(args: argparse.Namespace) -> int:
 def _reap(args: argparse.Namespace) -> int:
     from pulumi.automation import CommandError
 
-    if not args.dry_run:
-        _require_credentials()
     workspace = _workspace()
     _require_login(workspace)
     now = today()
@@ -417,6 +423,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        if args.action == "down" and args.stack is not None:
+            # Before anything else, even before what is missing: never negotiable.
+            refuse_unless_personal(args.stack)
+    except DevStackError as error:
+        print(f"ops dev {args.action}: {error}", file=sys.stderr)
+        return 1
+    problems = preflight(args)
+    if problems:
+        print(f"ops dev {args.action}: cannot start: {'; '.join(problems)}", file=sys.stderr)
+        return 1
     from pulumi.automation import CommandError
 
     try:

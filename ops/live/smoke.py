@@ -17,6 +17,7 @@ import ipaddress
 import json
 import math
 import re
+import shutil
 import ssl
 import subprocess
 import sys
@@ -33,6 +34,7 @@ MAX_LOAD_DEADLINE_SECONDS = 600.0
 MAX_TIMEOUT_SECONDS = 300.0
 MAX_LATENCY_MS = 3_600_000.0
 PULUMI_TIMEOUT_SECONDS = 120.0
+NO_CLI = "the pulumi CLI is not on PATH: install it, or give --url and --origin instead of --stack"
 
 _Number = TypeVar("_Number", int, float)
 
@@ -158,6 +160,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DAYS",
         help="fail when the certificate expires sooner (default: 14)",
     )
+    checks.add_argument(
+        "--require-origin-tls",
+        action="store_true",
+        help="an origin passes only if it answers a TLS handshake and then refuses a client without the "
+        "origin-pull certificate (a dead region refuses everyone, which proves nothing)",
+    )
     load = parser.add_argument_group("load probe (only with --load)")
     load.add_argument("--load", metavar="N", help=f"send N GETs to the health endpoint (at most {MAX_LOAD_REQUESTS})")
     load.add_argument(
@@ -206,7 +214,7 @@ def read_stack_outputs(stack: str) -> tuple[PublicUrl, list[Origin]]:
             check=False,
         )
     except FileNotFoundError:
-        raise InputError("the pulumi CLI is not on PATH: install it, or give --url and --origin instead of --stack") from None
+        raise InputError(NO_CLI) from None
     except subprocess.TimeoutExpired:
         raise InputError(f"`{shown}` did not finish within {PULUMI_TIMEOUT_SECONDS:g} s") from None
     if completed.returncode != 0:
@@ -316,19 +324,44 @@ def _untrusted_context() -> ssl.SSLContext:
     return context
 
 
+_Value = TypeVar("_Value")
+
+
+class _Problems:
+    """Input problems, collected so that one run names all of them."""
+
+    def __init__(self) -> None:
+        self.found: list[str] = []
+
+    def attempt(self, check: Callable[[], _Value]) -> _Value | None:
+        try:
+            return check()
+        except InputError as error:
+            self.found.append(str(error))
+            return None
+
+
 def run(args: argparse.Namespace) -> int:
-    try:
-        # Numbers first: a typo in a limit should not wait for `pulumi stack output`.
-        timeout = _number("--timeout", args.timeout, float, 0, MAX_TIMEOUT_SECONDS, open_minimum=True)
-        max_latency_ms = _number("--max-latency-ms", args.max_latency_ms, float, 0, MAX_LATENCY_MS, open_minimum=True)
-        min_cert_days = _number("--min-cert-days", args.min_cert_days, int, 0, 3650, open_minimum=False)
-        health_path = _health_path(args.health_path)
-        load = _load_settings(args)
-        trusted = _trusted_context(args.ca_file)
-        url, origins = _targets(args)
-    except InputError as error:
-        print(f"ops smoke: {error}", file=sys.stderr)
+    problems = _Problems()
+    # Everything that needs no network first, all of it, so that one run names every
+    # mistake; a typo in a limit should not wait for `pulumi stack output`.
+    timeout = problems.attempt(lambda: _number("--timeout", args.timeout, float, 0, MAX_TIMEOUT_SECONDS, open_minimum=True))
+    max_latency_ms = problems.attempt(
+        lambda: _number("--max-latency-ms", args.max_latency_ms, float, 0, MAX_LATENCY_MS, open_minimum=True)
+    )
+    min_cert_days = problems.attempt(lambda: _number("--min-cert-days", args.min_cert_days, int, 0, 3650, open_minimum=False))
+    health_path = problems.attempt(lambda: _health_path(args.health_path))
+    load = problems.attempt(lambda: _load_settings(args))
+    trusted = problems.attempt(lambda: _trusted_context(args.ca_file))
+    if args.stack is not None and args.url is None and not args.origin and shutil.which("pulumi") is None:
+        problems.found.append(NO_CLI)
+    targets = problems.attempt(lambda: _targets(args)) if args.stack is None or not problems.found else None
+    if problems.found or targets is None:
+        print(f"ops smoke: {'; '.join(problems.found)}", file=sys.stderr)
         return 2
+    assert timeout is not None and max_latency_ms is not None and min_cert_days is not None
+    assert health_path is not None and trusted is not None
+    url, origins = targets
     settings = Settings(
         url=url,
         trusted=trusted,
@@ -337,6 +370,7 @@ def run(args: argparse.Namespace) -> int:
         max_latency_ms=max_latency_ms,
         min_cert_days=min_cert_days,
         health_path=health_path,
+        require_origin_tls=args.require_origin_tls,
     )
     results = run_checks(settings, origins, load)
     print(render_json(url, results) if args.json else render_table(results))

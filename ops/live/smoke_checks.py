@@ -101,6 +101,9 @@ class Settings:
     max_latency_ms: float
     min_cert_days: int
     health_path: str
+    # An origin passes only once it has answered a TLS handshake: a refusal then comes from
+    # a live gateway, not from a dead region whose address nobody serves any more.
+    require_origin_tls: bool = False
 
 
 def _ms(seconds: float) -> str:
@@ -241,11 +244,45 @@ def check_health(settings: Settings) -> CheckResult:
     return _status_and_latency("health", target, response, settings.max_latency_ms, note)
 
 
+def _tls_alert(error: BaseException) -> bool:
+    """A TLS alert the server sent (certificate required, handshake failure...): proof that
+    a TLS server answered, unlike a closed, reset or silent connection."""
+    if not isinstance(error, ssl.SSLError) or isinstance(error, (ssl.SSLEOFError, ssl.SSLZeroReturnError)):
+        return False
+    return "ALERT" in str(error.reason or "").upper()
+
+
+def _origin_handshake(settings: Settings, origin: Origin, target: str) -> CheckResult | str:
+    """With --require-origin-tls: a result when the handshake already decides (refused by a
+    TLS alert: passes; no TLS server: fails), else what the handshake showed."""
+    try:
+        handshake = tls_handshake(
+            origin.address, server_hostname=settings.url.hostname, context=settings.untrusted, timeout=settings.timeout
+        )
+    except FetchError as error:
+        if _tls_alert(error.cause):
+            return CheckResult("origin", target, True, f"refused in the TLS handshake: {error}")
+        return CheckResult(
+            "origin",
+            target,
+            False,
+            f"no TLS handshake: {error}; a dead or unserved origin refuses everyone, which proves nothing (--require-origin-tls)",
+        )
+    return f"; TLS handshake answered ({handshake.tls_version})"
+
+
 def check_origin(settings: Settings, origin: Origin) -> CheckResult:
     """The origin, reached directly with the public hostname but without Cloudflare's
-    client certificate, must refuse; anything it serves proves it would serve anyone."""
+    client certificate, must refuse; anything it serves proves it would serve anyone.
+    With `require_origin_tls`, it must also be alive: answer a TLS handshake first."""
     target = f"{origin.region} {origin}"
     url = settings.url
+    answered = ""
+    if settings.require_origin_tls:
+        decided = _origin_handshake(settings, origin, target)
+        if isinstance(decided, CheckResult):
+            return decided
+        answered = decided
     try:
         response = fetch(
             origin.address,
@@ -261,24 +298,24 @@ def check_origin(settings: Settings, origin: Origin) -> CheckResult:
             detail = f"refused: {error}"
             if isinstance(error.cause, TimeoutError):
                 detail += f" (no answer within {settings.timeout:g} s)"
-            return CheckResult("origin", target, True, detail)
+            return CheckResult("origin", target, True, detail + answered)
         return CheckResult("origin", target, False, f"cannot tell whether it refuses: {error}")
-    answered = f"{response.status} {response.reason}"
+    status = f"{response.status} {response.reason}"
     if response.status in REFUSAL_STATUSES:
-        return CheckResult("origin", target, True, f"refused: answered {answered}", {"status": response.status})
+        return CheckResult("origin", target, True, f"refused: answered {status}{answered}", {"status": response.status})
     if 200 <= response.status < 400:
         return CheckResult(
             "origin",
             target,
             False,
-            f"answered {answered} without a client certificate: the origin answers clients that are not Cloudflare",
+            f"answered {status} without a client certificate: the origin answers clients that are not Cloudflare",
             {"status": response.status},
         )
     return CheckResult(
         "origin",
         target,
         False,
-        f"answered {answered}; expected a refusal (connection refused or reset, "
+        f"answered {status}; expected a refusal (connection refused or reset, "
         "TLS handshake failure, or HTTP 400/403/421/495/496)",
         {"status": response.status},
     )

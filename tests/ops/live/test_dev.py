@@ -335,6 +335,31 @@ def test_up_says_when_there_is_no_pulumi_cli(fake: FakePulumi, tmp_path: Path) -
     assert_refused(result, fake, "up", "the pulumi CLI is not installed or not on PATH")
 
 
+def test_every_missing_prerequisite_is_named_in_one_pass(fake: FakePulumi, tmp_path: Path) -> None:
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    fake.monkeypatch.setenv("PATH", str(empty))
+    for name in ("SPACES_ACCESS_KEY_ID", "SPACES_SECRET_ACCESS_KEY", "CLOUDFLARE_API_TOKEN"):
+        fake.monkeypatch.delenv(name)
+    result = fake.ops_dev("up", "--owner", "Alice", "--ttl-days", "99")
+    assert_refused(result, fake, "up", "cannot start: ")
+    problems = result.err.strip().split(": cannot start: ", 1)[1].split("; ")
+    assert problems == [
+        "the pulumi CLI is not installed or not on PATH (https://www.pulumi.com/docs/install/)",
+        "missing credentials: set SPACES_ACCESS_KEY_ID, SPACES_SECRET_ACCESS_KEY, CLOUDFLARE_API_TOKEN in the environment",
+        "invalid owner 'Alice': use 1-40 lowercase letters, digits and hyphens, starting and ending with a letter or digit",
+        "--ttl-days must be between 1 and 30, not 99",
+    ]
+
+
+def test_listing_needs_the_cli_but_no_credentials(fake: FakePulumi, tmp_path: Path) -> None:
+    for name in SECRETS:
+        fake.monkeypatch.delenv(name)
+    assert fake.ops_dev("list").code == 0
+    fake.monkeypatch.setenv("PATH", str(tmp_path))
+    assert_refused(fake.ops_dev("list"), fake, "list", "cannot start: the pulumi CLI is not installed")
+
+
 def test_a_stack_whose_tagging_fails_is_removed_again(fake: FakePulumi) -> None:
     fake.monkeypatch.setenv("FAKE_PULUMI_FAIL", "stack tag set")
     result = fake.ops_dev("up", "--owner", "alice")
