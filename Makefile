@@ -12,17 +12,20 @@ ARGS ?=
 .PHONY: plan test lint typecheck unit bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	touch $@
+	@echo "make: installing requirements-dev.txt into ./$(VENV)" >&2
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt >&2
+	@touch $@
 
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
 
+# `@` here and above: nothing but the command's own output reaches stdout, so
+# `make plan ARGS=--json | jq` reads JSON only (the installation talks on stderr).
 plan: $(VENV)/.installed
-	$(PY) -m ops plan --stack $(STACK) $(ARGS)
+	@$(PY) -m ops plan --stack $(STACK) $(ARGS)
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .
@@ -47,10 +50,10 @@ clean:
 deps: $(VENV)/.installed
 
 dev-up: $(VENV)/.installed
-	$(PY) -m ops dev up $(ARGS)
+	@$(PY) -m ops dev up $(ARGS)
 
 dev-down: $(VENV)/.installed
-	$(PY) -m ops dev down $(ARGS)
+	@$(PY) -m ops dev down $(ARGS)
 
 dev-list: $(VENV)/.installed
-	$(PY) -m ops dev list $(ARGS)
+	@$(PY) -m ops dev list $(ARGS)

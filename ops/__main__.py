@@ -1,6 +1,13 @@
 import os
 import sys
 
+from ops.live.prereq import python_problem
+
+# Before anything else: the modules below need 3.11 and would stop with a traceback.
+if python_problem():
+    sys.stderr.write(f"ops: {python_problem()}\n")
+    sys.exit(2)
+
 from ops.cli import main
 
 

@@ -36,8 +36,32 @@ def _load(name: str) -> Command | None:
         raise
 
 
+# A missing module of one of these is a bug; of anything else, a missing package.
+PROJECT_PACKAGES = frozenset({"ops", "offline", "components", "policy", "tests"})
+
+
+def _missing_package(error: ModuleNotFoundError) -> str | None:
+    """The package an import could not find, when it is not one of the project's."""
+    top = (error.name or "").split(".")[0]
+    return top if top and top not in PROJECT_PACKAGES else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _main(argv)
+    except ModuleNotFoundError as error:
+        # Run outside ./venv (`python3 -m ops plan`): say how to get the packages, not a traceback.
+        package = _missing_package(error)
+        if package is None:
+            raise
+        from ops.live.prereq import missing_packages
+
+        print(f"ops: {missing_packages([package])}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="ops", description=__doc__)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (_, help_text) in COMMANDS.items():

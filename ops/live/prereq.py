@@ -30,10 +30,12 @@ def packages_problem(modules: Sequence[str] = ("pulumi",), find: Callable[[str],
     """The project's packages are importable: ops runs in ./venv, which `make` builds."""
     find = find or importlib.util.find_spec
     missing = [module for module in modules if find(module) is None]
-    if not missing:
-        return None
+    return missing_packages(missing) if missing else None
+
+
+def missing_packages(names: Sequence[str]) -> str:
     return (
-        f"the project's Python packages are missing ({', '.join(missing)}; this is {sys.executable}): "
+        f"the project's Python packages are missing ({', '.join(names)}; this is {sys.executable}): "
         "run `make plan` (it builds ./venv), then `venv/bin/python -m ops ...`"
     )
 
