@@ -7,8 +7,8 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 
 import pytest
 
@@ -29,39 +29,8 @@ pytestmark = pytest.mark.usefixtures(only_loopback_resolves.__name__)
 
 
 @contextmanager
-def accepts_then_closes() -> Iterator[int]:
-    """What a load balancer with no healthy backend does: takes the connection, says nothing
-    in TLS, and closes it."""
-    server = socket.create_server(("127.0.0.1", 0))
-    stop = threading.Event()
-
-    def serve() -> None:
-        server.settimeout(0.05)
-        while not stop.is_set():
-            try:
-                connection, _ = server.accept()
-            except TimeoutError:
-                continue
-            connection.close()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield server.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join(timeout=2)
-        server.close()
-
-
-@contextmanager
-def tls12_requiring_a_client_certificate(pki: Pki) -> Iterator[int]:
-    """A TLS 1.2 server that requires a client certificate aborts the handshake itself."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.maximum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(pki.untrusted.chain, pki.untrusted.key)
-    context.verify_mode = ssl.CERT_REQUIRED
-    context.load_verify_locations(pki.ca_file)
+def tcp_server(handle: Callable[[socket.socket], None]) -> Iterator[int]:
+    """A listener on 127.0.0.1 that hands each connection to `handle`; yields its port."""
     server = socket.create_server(("127.0.0.1", 0))
     server.settimeout(0.05)
     stop = threading.Event()
@@ -72,10 +41,7 @@ def tls12_requiring_a_client_certificate(pki: Pki) -> Iterator[int]:
                 connection, _ = server.accept()
             except TimeoutError:
                 continue
-            try:
-                context.wrap_socket(connection, server_side=True).close()
-            except (ssl.SSLError, OSError):
-                connection.close()
+            handle(connection)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
@@ -85,6 +51,29 @@ def tls12_requiring_a_client_certificate(pki: Pki) -> Iterator[int]:
         stop.set()
         thread.join(timeout=2)
         server.close()
+
+
+def accepts_then_closes() -> AbstractContextManager[int]:
+    """What a load balancer with no healthy backend does: takes the connection, says nothing
+    in TLS, and closes it."""
+    return tcp_server(lambda connection: connection.close())
+
+
+def tls12_requiring_a_client_certificate(pki: Pki) -> AbstractContextManager[int]:
+    """A TLS 1.2 server that requires a client certificate aborts the handshake itself."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(pki.untrusted.chain, pki.untrusted.key)
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.load_verify_locations(pki.ca_file)
+
+    def handshake(connection: socket.socket) -> None:
+        try:
+            context.wrap_socket(connection, server_side=True).close()
+        except (ssl.SSLError, OSError):
+            connection.close()
+
+    return tcp_server(handshake)
 
 
 def origin_row(capsys: pytest.CaptureFixture[str], pki: Pki, port: int, *flags: str) -> tuple[int, dict]:
