@@ -84,7 +84,10 @@ def great_circle_km(a: tuple[float, float], b: tuple[float, float]) -> float:
 def by_distance(code: str, slugs: tuple[str, ...] | list[str]) -> list[str]:
     """The given regions ordered by distance from a Cloudflare region's representative PoP."""
     where = cloudflare_regions()[code]
-    return sorted(slugs, key=lambda slug: great_circle_km((where.latitude, where.longitude), (REGIONS[slug].latitude, REGIONS[slug].longitude)))
+    return sorted(
+        slugs,
+        key=lambda slug: great_circle_km((where.latitude, where.longitude), (REGIONS[slug].latitude, REGIONS[slug].longitude)),
+    )
 
 
 def nearest_cloudflare_regions(slug: str, count: int) -> tuple[str, ...]:

@@ -46,7 +46,9 @@ def test_geo_steering_also_serves_every_region_from_its_nearest_healthy_cluster(
 def test_dynamic_latency_has_round_trip_data_from_every_region() -> None:
     # Enterprise: ALL_REGIONS; elsewhere the 13 regions are listed (ALL_REGIONS is Enterprise only).
     for plan, expected in (("enterprise", ["ALL_REGIONS"]), ("business", list(CLOUDFLARE_REGIONS))):
-        result = plan_of("production", overrides={"marketplace:cloudflarePlan": plan, "marketplace:steeringPolicy": "dynamic_latency"})
+        result = plan_of(
+            "production", overrides={"marketplace:cloudflarePlan": plan, "marketplace:steeringPolicy": "dynamic_latency"}
+        )
         for pool in result.of_type(model.POOL):
             assert pool.inputs["checkRegions"] == expected, (plan, pool.name)
 
@@ -83,7 +85,13 @@ def test_the_model_finds_the_failover_order_where_probes_measure_nothing() -> No
     """The model is not the promise restated: two check regions per pool under dynamic
     latency leave most of the world to the failover order (sfo3 first)."""
     lb = production("pro")
-    two_regions = {"sfo3": ("WNAM", "ENAM"), "nyc3": ("ENAM", "WNAM"), "fra1": ("WEU", "EEU"), "blr1": ("SAS", "SEAS"), "sgp1": ("SEAS", "SAS")}
+    two_regions = {
+        "sfo3": ("WNAM", "ENAM"),
+        "nyc3": ("ENAM", "WNAM"),
+        "fra1": ("WEU", "EEU"),
+        "blr1": ("SAS", "SEAS"),
+        "sgp1": ("SEAS", "SAS"),
+    }
     pools = tuple(replace(pool, check_regions=two_regions[pool.region]) for pool in lb.default_pools)
     narrow = model.LoadBalancer("dynamic_latency", pools, pools[0], {})
     assert model.serving(narrow, "SAF") == "sfo3"  # Johannesburg served from San Francisco

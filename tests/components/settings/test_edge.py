@@ -340,21 +340,34 @@ def test_the_plan_decides_steering_check_regions_and_interval_minimum(
 
 
 def test_dynamic_latency_off_enterprise_lists_every_region() -> None:
-    edge = settings_of("production", {"marketplace:cloudflarePlan": "business", "marketplace:steeringPolicy": "dynamic_latency"}).edge
+    edge = settings_of(
+        "production", {"marketplace:cloudflarePlan": "business", "marketplace:steeringPolicy": "dynamic_latency"}
+    ).edge
     assert {codes for _, codes in edge.check_regions} == {CLOUDFLARE_REGIONS}
 
 
 @pytest.mark.parametrize(
     ("plan", "interval", "message"),
     [
-        ("pro", 15, "must be at least 60 s on Cloudflare's pro plan (marketplace:cloudflarePlan), got 15; shorter: business 15 s, enterprise 10 s"),
-        ("business", 10, "must be at least 15 s on Cloudflare's business plan (marketplace:cloudflarePlan), got 10; shorter: enterprise 10 s"),
+        (
+            "pro",
+            15,
+            "must be at least 60 s on Cloudflare's pro plan (marketplace:cloudflarePlan), got 15; shorter: business 15 s, enterprise 10 s",
+        ),
+        (
+            "business",
+            10,
+            "must be at least 15 s on Cloudflare's business plan (marketplace:cloudflarePlan), got 10; shorter: enterprise 10 s",
+        ),
     ],
 )
 def test_an_interval_below_the_plans_minimum_is_refused(plan: str, interval: int, message: str) -> None:
-    assert plan_error(
-        "production", overrides={"marketplace:cloudflarePlan": plan, "marketplace:healthMonitor": {"interval": interval}}
-    ) == f"stack 'production': config 'marketplace:healthMonitor.interval': {message}"
+    assert (
+        plan_error(
+            "production", overrides={"marketplace:cloudflarePlan": plan, "marketplace:healthMonitor": {"interval": interval}}
+        )
+        == f"stack 'production': config 'marketplace:healthMonitor.interval': {message}"
+    )
     assert settings_of("production", {"marketplace:cloudflarePlan": "enterprise", "marketplace:healthMonitor": {"interval": 10}})
 
 
@@ -373,7 +386,10 @@ def test_without_the_traffic_steering_add_on_nearest_cluster_steering_is_refused
     assert settings_of("production", {**without, "marketplace:steeringPolicy": "off"}).edge.steering_policy == "off"
     assert settings_of("dev", without).edge.steering_policy == "off"
     # Enterprise includes the add-on whatever the key says.
-    assert settings_of("production", {**without, "marketplace:cloudflarePlan": "enterprise"}).edge.steering_policy == "dynamic_latency"
+    assert (
+        settings_of("production", {**without, "marketplace:cloudflarePlan": "enterprise"}).edge.steering_policy
+        == "dynamic_latency"
+    )
 
 
 def test_quotas_default_to_the_plan_and_can_be_stated() -> None:
