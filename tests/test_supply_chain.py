@@ -79,8 +79,8 @@ def test_the_pin_pattern_refuses(line: str) -> None:
 
 def pins(path: Path) -> dict[str, str]:
     found = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.split("#", 1)[0].strip()
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.split("#", 1)[0].strip()
         if "==" in line and not line.startswith("-"):
             name, version = line.split("==")
             found[normalize(name)] = version.strip()
