@@ -71,6 +71,8 @@ else:
     pulumi.export("url", f"https://{settings.hostname}")
     pulumi.export("origins", {name: g.public_ip for name, g in gateways.items()})
     pulumi.export("pools", edge.pool_ids)
+    # The failover drill previews this monitor against the pools (docs/edge.md).
+    pulumi.export("healthMonitor", edge.monitor.id if edge.monitor else None)
     pulumi.export("originCertificateExpiresOn", origin.expires_on)
     pulumi.export("kubernetesVersions", {name: spec.version for name, spec in specs.items()})
     pulumi.export("clusters", {name: c.cluster.id for name, c in clusters.items()})

@@ -91,6 +91,9 @@ def test_production_has_one_pool_per_region_on_that_regions_origin() -> None:
 def test_every_pool_is_monitored_by_the_health_monitor() -> None:
     plan = plan_of("production")
     monitor = only(plan, MONITOR)
+    # Exported for the failover drill's monitor preview.
+    assert plan.outputs["healthMonitor"] == monitor.id
+    assert plan_of("dev-alice").outputs.get("healthMonitor") is None
     monitor_ids = {pool.inputs["monitor"] for pool in plan.of_type(POOL)}
     assert len(monitor_ids) == 1 and monitor_ids != {""}
     for pool in plan.of_type(POOL):
