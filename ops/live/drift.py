@@ -87,7 +87,8 @@ def is_provider_noise(step: dict[str, Any]) -> bool:
 
 def classify(preview: dict[str, Any]) -> tuple[list[Step], list[Step]]:
     """(drift, ignored provider noise) of a preview."""
-    drift, noise = [], []
+    drift: list[Step] = []
+    noise: list[Step] = []
     for raw, step in zip(preview.get("steps") or [], steps(preview), strict=True):
         if step.op in NO_CHANGE:
             continue
