@@ -19,11 +19,15 @@ from tests.conftest import plan_of
 ROOT = Path(__file__).resolve().parents[2]
 ALL = ("sfo3", "nyc3", "fra1", "blr1", "sgp1")
 DOWN = [frozenset(), *(frozenset({region}) for region in ALL)]
-PLANS = ["free", "pro", "business", "enterprise"]
+# Free, Pro and Business steer alike (tests/components/settings/test_edge.py): Pro stands for them.
+PLANS = ["pro", "enterprise"]
 
 
 def production(plan: str, **overrides: object) -> model.LoadBalancer:
-    result = plan_of("production", overrides={"marketplace:cloudflarePlan": plan, **overrides})
+    # Pro is the project's default: the plain production plan, which other tests share.
+    if plan != "pro":
+        overrides["marketplace:cloudflarePlan"] = plan
+    result = plan_of("production", overrides=overrides or None)
     return model.load_balancer(result.resources, result.outputs["pools"])
 
 
@@ -45,12 +49,11 @@ def test_geo_steering_also_serves_every_region_from_its_nearest_healthy_cluster(
 
 def test_dynamic_latency_has_round_trip_data_from_every_region() -> None:
     # Enterprise: ALL_REGIONS; elsewhere the 13 regions are listed (ALL_REGIONS is Enterprise only).
-    for plan, expected in (("enterprise", ["ALL_REGIONS"]), ("business", list(CLOUDFLARE_REGIONS))):
-        result = plan_of(
-            "production", overrides={"marketplace:cloudflarePlan": plan, "marketplace:steeringPolicy": "dynamic_latency"}
-        )
-        for pool in result.of_type(model.POOL):
-            assert pool.inputs["checkRegions"] == expected, (plan, pool.name)
+    enterprise = production("enterprise")
+    assert enterprise.steering == "dynamic_latency"
+    assert {pool.check_regions for pool in enterprise.default_pools} == {("ALL_REGIONS",)}
+    business = production("business", **{"marketplace:steeringPolicy": "dynamic_latency"})
+    assert {pool.check_regions for pool in business.default_pools} == {CLOUDFLARE_REGIONS}
 
 
 def test_the_steering_table_for_production() -> None:
@@ -103,9 +106,11 @@ def test_the_model_finds_the_failover_order_where_probes_measure_nothing() -> No
 
 
 def test_every_pool_down_sends_everyone_to_the_fallback() -> None:
-    lb = production("pro", **{"marketplace:fallbackRegion": "fra1"})
-    for code in CLOUDFLARE_REGIONS:
-        assert model.serving(lb, code, frozenset(ALL)) == "fra1"
+    lb = production("pro")
+    fra1 = next(pool for pool in lb.default_pools if pool.region == "fra1")
+    for fallback in (lb, replace(lb, fallback=fra1)):
+        for code in CLOUDFLARE_REGIONS:
+            assert model.serving(fallback, code, frozenset(ALL)) == fallback.fallback.region
 
 
 def test_each_pool_is_checked_from_the_three_regions_nearest_its_cluster() -> None:
