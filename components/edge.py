@@ -8,9 +8,10 @@ Three components, created in this order by __main__.py:
   zone presents the origin-pull certificate before the first gateway requires it.
 - `OriginCertificate`: the stack's Cloudflare Origin CA certificate, handed to the gateways
   as an `OriginTls` before they exist.
-- `Edge`: what steers visitors to a cluster. A load balancer (latency steering across one
-  pool per cluster, a health monitor, failover) for production, staging and the shared dev
-  stack; a proxied DNS record to the one cluster of a personal dev stack.
+- `Edge`: what steers visitors to a cluster. A load balancer (nearest-cluster steering
+  across one pool per region, as the Cloudflare plan allows; a health monitor; failover) for
+  production, staging and the shared dev stack; a proxied DNS record to the one cluster of a
+  personal dev stack.
 
 Cloudflare resources use the default provider (token from CLOUDFLARE_API_TOKEN); see
 docs/edge.md for the permissions the token needs.
@@ -182,8 +183,8 @@ class Origin:
 
 class Edge(pulumi.ComponentResource):
     """How visitors reach a cluster: Cloudflare's load balancer steering each visitor to
-    the lowest-latency healthy cluster, or, for a personal dev stack, a proxied DNS record
-    to its one cluster.
+    the nearest healthy cluster (by the pools' coordinates, or by measured latency on
+    Enterprise), or, for a personal dev stack, a proxied DNS record to its one cluster.
 
     `origins` maps each region of the stack to its cluster generations' gateways."""
 
