@@ -12,7 +12,7 @@ from tests.conftest import plan_error
     [
         ([{"name": "blue", "weight": 0}], "config 'marketplace:generations.nyc3': has no generation with weight above 0"),
         (
-            [{"name": "blue", "weight": 0}, {"name": "green", "kubernetesVersion": "1.34", "weight": 0}],
+            [{"name": "blue", "weight": 0}, {"name": "green", "kubernetesVersion": "1.37.1-do.0", "weight": 0}],
             "config 'marketplace:generations.nyc3': has no generation with weight above 0",
         ),
         (
@@ -34,22 +34,36 @@ from tests.conftest import plan_error
         ([], "config 'marketplace:generations.nyc3': is empty: a region needs at least one generation"),
         (
             [
-                {"name": "blue", "kubernetesVersion": "1.32", "weight": 1},
-                {"name": "green", "kubernetesVersion": "1.34", "weight": 0},
+                {"name": "blue", "kubernetesVersion": "1.35.6-do.0", "weight": 1},
+                {"name": "green", "kubernetesVersion": "1.37.1-do.0", "weight": 0},
             ],
-            "config 'marketplace:generations.nyc3': green (1.34) is more than one minor version from blue (1.32); "
-            "DOKS upgrades one minor at a time",
+            "config 'marketplace:generations.nyc3': green (1.37.1-do.0) is more than one minor version from blue "
+            "(1.35.6-do.0); DOKS upgrades one minor at a time",
         ),
         (
             [
-                {"name": "blue", "kubernetesVersion": "1.34", "weight": 1},
-                {"name": "green", "kubernetesVersion": "1.32", "weight": 0},
+                {"name": "blue", "kubernetesVersion": "1.37.1-do.0", "weight": 1},
+                {"name": "green", "kubernetesVersion": "1.35.6-do.0", "weight": 0},
             ],
-            "config 'marketplace:generations.nyc3': blue (1.34) is more than one minor version from green (1.32)",
+            "config 'marketplace:generations.nyc3': blue (1.37.1-do.0) is more than one minor version from green",
         ),
         (
             [{"name": "blue", "kubernetesVersion": "1.33.1", "weight": 1}],
-            "config 'marketplace:generations.nyc3[0].kubernetesVersion': must be a minor",
+            "config 'marketplace:generations.nyc3[0].kubernetesVersion': must be an exact DOKS version such as "
+            "\"1.36.1-do.0\", got '1.33.1'",
+        ),
+        (
+            [{"name": "blue", "kubernetesVersion": "1.37", "weight": 1}],
+            "config 'marketplace:generations.nyc3[0].kubernetesVersion': must be an exact DOKS version such as "
+            "\"1.37.1-do.0\", got '1.37': a minor alone moves to every new patch release on its own",
+        ),
+        (
+            [{"name": "blue", "weight": 1, "protect": False}],
+            "config 'marketplace:generations.nyc3[0].protect': is false while blue still serves (weight 1)",
+        ),
+        (
+            [{"name": "blue", "weight": 1, "protect": "no"}],
+            "config 'marketplace:generations.nyc3[0].protect': must be true or false, got 'no'",
         ),
         ([{"name": "blue", "weight": 1, "colour": "x"}], "config 'marketplace:generations.nyc3[0].colour': unknown field"),
     ],
