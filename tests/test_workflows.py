@@ -404,3 +404,29 @@ def test_platform_owners_review_production_policy_and_workflows() -> None:
             owners[pattern] = teams
     for path in ("/Pulumi.production.yaml", "/policy/", "/.github/"):
         assert "@marketplace/platform" in owners.get(path, []), path
+
+
+def test_every_real_preview_and_up_runs_after_the_preflight_on_the_deploy_runner() -> None:
+    """The control-plane firewall admits listed addresses only: the jobs that reach the
+    clusters run on the runner `vars.DEPLOY_RUNNER` names, and `ops preflight` for their stack
+    runs before pulumi does, so a runner outside the allow-list fails in seconds."""
+    checked = []
+    for workflow, job_name, job in all_jobs():
+        steps = job.get("steps", [])
+        for step in pulumi_steps(job):
+            if step["with"].get("command") not in ("preview", "up"):
+                continue
+            stack = step["with"]["stack-name"]
+            assert job["runs-on"] == "${{ vars.DEPLOY_RUNNER || 'ubuntu-24.04' }}", f"{workflow}:{job_name}"
+            preflights = [s for s in steps[: steps.index(step)] if "-m ops preflight --stack" in s.get("run", "")]
+            assert len(preflights) == 1, f"{workflow}:{job_name} runs pulumi without ops preflight first"
+            (preflight,) = preflights
+            named = preflight.get("env", {}).get("STACK") if '"$STACK"' in preflight["run"] else preflight["run"].split()[-1]
+            assert named == stack, f"{workflow}:{job_name}: preflight of {named}, pulumi of {stack}"
+            checked.append((workflow, job_name))
+    assert sorted(checked) == [
+        ("deploy.yml", "production"),
+        ("deploy.yml", "staging"),
+        ("production-monitor.yml", "drift"),
+        ("pull-request.yml", "preview"),
+    ]
