@@ -39,23 +39,25 @@ class Target:
 
 
 @dataclass(frozen=True)
-class UniqueName:
+class Rule:
+    """A rule about one value of some resources: what it is, where it sits, who says so."""
+
     what: str
     target: Target
     path: tuple[str, ...]
-    scope: str
     source: str
+
+
+@dataclass(frozen=True)
+class UniqueName(Rule):
+    scope: str
     # Address ranges: unique means "overlaps no other", not only "differs".
     overlap: bool = False
 
 
 @dataclass(frozen=True)
-class AllowedValue:
-    what: str
-    target: Target
-    path: tuple[str, ...]
+class AllowedValue(Rule):
     kind: str
-    source: str
     values: tuple[Any, ...] = ()
     minimum: float | None = None
     maximum: float | None = None
@@ -94,28 +96,21 @@ def _target(entry: dict[str, Any]) -> Target:
     )
 
 
+def _checked(entry: dict[str, Any], field_name: str, allowed: tuple[str, ...]) -> dict[str, Any]:
+    """What every unique-name and allowed-value rule has, once its `field_name` is checked."""
+    if entry[field_name] not in allowed:
+        raise ValueError(f"{RULES_FILE.name}: {entry['what']}: {field_name} must be one of {allowed}")
+    return {"what": entry["what"], "target": _target(entry), "path": tuple(entry["path"]), "source": entry["source"]}
+
+
 def _unique(entry: dict[str, Any]) -> UniqueName:
-    if entry["scope"] not in SCOPES:
-        raise ValueError(f"{RULES_FILE.name}: {entry['what']}: scope must be one of {SCOPES}")
-    return UniqueName(
-        what=entry["what"],
-        target=_target(entry),
-        path=tuple(entry["path"]),
-        scope=entry["scope"],
-        source=entry["source"],
-        overlap=bool(entry.get("overlap", False)),
-    )
+    return UniqueName(**_checked(entry, "scope", SCOPES), scope=entry["scope"], overlap=bool(entry.get("overlap", False)))
 
 
 def _allowed(entry: dict[str, Any]) -> AllowedValue:
-    if entry["kind"] not in KINDS:
-        raise ValueError(f"{RULES_FILE.name}: {entry['what']}: kind must be one of {KINDS}")
     return AllowedValue(
-        what=entry["what"],
-        target=_target(entry),
-        path=tuple(entry["path"]),
+        **_checked(entry, "kind", KINDS),
         kind=entry["kind"],
-        source=entry["source"],
         values=tuple(entry.get("values") or ()),
         minimum=entry.get("min"),
         maximum=entry.get("max"),
