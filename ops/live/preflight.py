@@ -158,7 +158,9 @@ def token_problems(get: Get, token: str, stack: str, pinned: Sequence[str]) -> t
     versions = options.get("options", {}).get("versions", []) if isinstance(options, dict) else []
     offered = {v.get("slug") for v in versions if isinstance(v, dict)}
     for version in sorted(set(pinned) - offered):
-        notes.append(f"DigitalOcean does not offer {version} today: clusters on it keep it; a new generation needs an offered one")
+        notes.append(
+            f"DigitalOcean does not offer {version} today: clusters on it keep it; a new generation needs an offered one"
+        )
     status, listing = _api(get, token, "/kubernetes/clusters?per_page=200")
     clusters = listing.get("kubernetes_clusters", []) if isinstance(listing, dict) and status == 200 else []
     prefix = f"mkt-{stack}-"

@@ -5,8 +5,6 @@ from __future__ import annotations
 import ipaddress
 import json
 
-import pytest
-
 from components.network import cluster_network
 from components.regions import REGIONS
 from offline.engine import Plan, SecretValue, reveal
@@ -155,8 +153,8 @@ def test_metrics_server_is_on_every_cluster_and_every_autoscaler_waits_for_it():
         autoscalers = plan.of_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
         assert autoscalers
         for autoscaler in autoscalers:
-            (server,) = (urn for urn in autoscaler.dependencies if urn in servers)
-            assert servers[server].provider_urn == autoscaler.provider_urn, "the metrics-server of its own cluster"
+            (server_urn,) = (urn for urn in autoscaler.dependencies if urn in servers)
+            assert servers[server_urn].provider_urn == autoscaler.provider_urn, "the metrics-server of its own cluster"
 
 
 # --- generations: blue and green side by side in a region during an upgrade -----------

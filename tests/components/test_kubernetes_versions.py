@@ -37,7 +37,7 @@ def test_the_default_and_every_stack_pin_an_offered_minor_with_months_left_on_th
 
 
 def test_the_offline_mock_offers_the_tables_offered_slugs_newest_first():
-    assert DOKS_VERSIONS == version_table().offered_slugs()
+    assert version_table().offered_slugs() == DOKS_VERSIONS
     assert list(DOKS_VERSIONS) == sorted(DOKS_VERSIONS, key=slug_key, reverse=True)
     assert not any(v.startswith(("1.33.", "1.34.")) for v in DOKS_VERSIONS), "ended minors are not offered"
 

@@ -83,7 +83,8 @@ BREAKS: dict[str, Callable[[], Plan]] = {
     "doks-pinned-version": lambda: replace(
         plan_of("dev"),
         resources=[
-            replace(r, ignore_changes=["nodePool.nodeCount"]) if r.type == clusters.CLUSTER else r for r in plan_of("dev").resources
+            replace(r, ignore_changes=["nodePool.nodeCount"]) if r.type == clusters.CLUSTER else r
+            for r in plan_of("dev").resources
         ],
     ),
     "doks-production-ha-control-plane": lambda: small("production", **{"marketplace:haControlPlane": False}),

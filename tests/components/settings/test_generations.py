@@ -9,7 +9,6 @@ import pytest
 
 from components.settings import ConfigError, parse_settings
 from offline.stack_config import load_stack_config
-
 from tests.conftest import plan_error
 
 

@@ -66,8 +66,7 @@ def test_the_shipped_stack_fails_with_one_line_per_reason(capsys: pytest.Capture
         "fedcba9876543210fedcba9876543210: set your own (pulumi config set marketplace:cloudflareZoneId <id>)",
         "error: stack 'production': marketplace:cloudflareZoneName is example.com, a reserved example name (RFC 2606): "
         "set your own",
-        "error: stack 'production': marketplace:domain is catalog.example.com, a reserved example name (RFC 2606): "
-        "set your own",
+        "error: stack 'production': marketplace:domain is catalog.example.com, a reserved example name (RFC 2606): set your own",
         "error: stack 'production': marketplace:controlPlaneAllowList: 203.0.113.0/24 is a documentation range "
         "(RFC 5737), the shipped placeholder: list your runners' egress",
         "error: stack 'production': this runner's egress address 8.8.8.8 is not in marketplace:controlPlaneAllowList "

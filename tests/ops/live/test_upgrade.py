@@ -79,9 +79,7 @@ def test_the_whole_upgrade_of_one_region(project: Path, capsys: pytest.CaptureFi
         for r in plan_of("production", stack_text=path.read_text()).resources
         if "nyc3" not in r.urn and "Project" not in r.type
     }
-    for step, clusters, weights, protected in zip(
-        STEPS, expected_clusters, expected_weights, expected_protected, strict=True
-    ):
+    for step, clusters, weights, protected in zip(STEPS, expected_clusters, expected_weights, expected_protected, strict=True):
         assert upgrade(project, "nyc3", "--to", "1.37", "--step", step) == 0
         out = capsys.readouterr().out
         assert out.startswith("--- a/Pulumi.production.yaml")

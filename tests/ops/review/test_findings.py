@@ -62,7 +62,9 @@ def test_overlapping_ranges_and_shared_names_across_stacks_are_found():
     dev_cluster = plandocs.find(dev, plandoc.DOKS, "nyc3-doks")
     staging_cluster = plandocs.find(staging, plandoc.DOKS, "nyc3-doks")
     dev_cluster["inputs"]["clusterSubnet"] = "10.0.0.0/9"
-    plandocs.find(dev, plandoc.VPC, "nyc3-vpc")["inputs"]["name"] = plandocs.find(staging, plandoc.VPC, "nyc3-vpc")["inputs"]["name"]
+    plandocs.find(dev, plandoc.VPC, "nyc3-vpc")["inputs"]["name"] = plandocs.find(staging, plandoc.VPC, "nyc3-vpc")["inputs"][
+        "name"
+    ]
     found = messages(name_collisions([dev, staging]))
     assert any(m.startswith(f"pod subnet 10.0.0.0/9 and {staging_cluster['inputs']['clusterSubnet']} overlap") for m in found)
     assert any(m.startswith("VPC name 'mkt-staging-nyc3': dev:nyc3-vpc and staging:nyc3-vpc") for m in found)
@@ -81,7 +83,9 @@ def test_values_an_api_refuses_are_named_with_their_source():
     ] = "GLOBAL"
     found = messages(value_problems(document))
     assert any(m.startswith("CDN TTL of dev:assets-cdn (ttl): 7200 is not one of 60, 600, 3600, 86400, 604800") for m in found)
-    assert any("Spaces lifecycle rule action" in m and "sets none of expiration or noncurrentVersionExpiration" in m for m in found)
+    assert any(
+        "Spaces lifecycle rule action" in m and "sets none of expiration or noncurrentVersionExpiration" in m for m in found
+    )
     assert any("load balancer type" in m and "'GLOBAL' is not one of REGIONAL, REGIONAL_NETWORK" in m for m in found)
 
 
@@ -123,7 +127,10 @@ def test_replacing_or_removing_a_serving_cluster_is_warned_about():
     cluster = plandocs.find(without, plandoc.DOKS, "nyc3-doks")
     without["resources"] = [r for r in without["resources"] if r["urn"] != cluster["urn"]]
     (deleted,) = messages(serving_cluster_changes(diff_documents(before, without)))
-    assert deleted == "cluster nyc3-doks (serving 1 of its region) would be DELETED while it serves: promote another generation first"
+    assert (
+        deleted
+        == "cluster nyc3-doks (serving 1 of its region) would be DELETED while it serves: promote another generation first"
+    )
 
 
 def test_a_retired_generation_out_of_rotation_is_no_warning():

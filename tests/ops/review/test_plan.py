@@ -82,5 +82,5 @@ def test_warnings_go_to_stderr_one_line_each_and_the_account_is_checked_on_reque
     monkeypatch.setattr("ops.review.plan.account_stacks", lambda root: ["dev", "staging"])
     monkeypatch.setattr("offline.engine.run_plan", lambda stack, root=None: clash if stack == "dev" else real_plan)
     assert main(["plan", "--stack", "dev", "--account"]) == 0
-    err = capsys.readouterr().err
-    assert "warning: VPC IP range " in err and "dev:nyc3-vpc and staging:nyc3-vpc" in err
+    account_err = capsys.readouterr().err
+    assert "warning: VPC IP range " in account_err and "dev:nyc3-vpc and staging:nyc3-vpc" in account_err
