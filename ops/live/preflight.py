@@ -10,10 +10,15 @@ can reach the clusters, checked in seconds, each failure one clear line.
   else discovered by asking a public echo service. GitHub-hosted runners have no fixed
   egress: the deploy jobs run on a runner that has one (README: Deploying for real).
 - No placeholder is left: the shipped Cloudflare account and zone ids, an example.com zone.
-- With a DigitalOcean token in the environment (`DIGITALOCEAN_TOKEN`): it is valid, may read
-  DOKS (kubernetes:read), and may fetch the credentials of the stack's existing clusters
-  (kubernetes:access_cluster, which needs a token with write scope), as every Kubernetes
-  provider of the program does; pinned versions DigitalOcean no longer offers are named.
+- With a DigitalOcean token in the environment (`DIGITALOCEAN_TOKEN`): it is valid and may
+  read DOKS (kubernetes:read); pinned versions DigitalOcean no longer offers are named. With
+  `--refresh` (a drift check), it may also fetch the credentials of the stack's existing
+  clusters: on a refresh the provider fetches them anew once the stored ones have expired
+  (7 days; terraform-provider-digitalocean resource_kubernetes_cluster.go, Read), which takes
+  kubernetes:access_cluster on a token with write scope. Without `--refresh` a refusal there
+  is a note.
+
+The zone stack (`zone`) reaches no cluster: only its own placeholders are checked.
 
 Exit status: 0 when every check passes, 1 when any fails, 2 when the checks cannot start.
 
@@ -43,6 +48,9 @@ PLACEHOLDER_IDS = {
     "marketplace:cloudflareAccountId": "0123456789abcdef0123456789abcdef",
     "marketplace:cloudflareZoneId": "fedcba9876543210fedcba9876543210",
 }
+# The stack of the zone's settings (components/settings/stack.py ZONE_STACK): no cluster.
+ZONE_STACK = "zone"
+ZONE_KEYS = ("marketplace:cloudflareZoneId", "marketplace:cloudflareZoneName")
 # RFC 2606: names that can never be a team's zone.
 _RESERVED_ZONES = ("example.com", "example.net", "example.org")
 # Services that answer with the caller's public IPv4 address as plain text.
@@ -87,13 +95,17 @@ def allow_list_problems(entries: Sequence[str]) -> list[str]:
     return problems
 
 
-def placeholder_problems(values: Mapping[str, str]) -> list[str]:
+def placeholder_problems(values: Mapping[str, str], keys: Sequence[str] | None = None) -> list[str]:
+    """The placeholders left among `keys` (default: all the program reads)."""
+    wanted = set(keys or (*PLACEHOLDER_IDS, "marketplace:cloudflareZoneName", "marketplace:domain"))
     problems = [
         f"{key} is still the placeholder {value}: set your own (pulumi config set {key} <id>)"
         for key, value in PLACEHOLDER_IDS.items()
-        if values.get(key) == value
+        if key in wanted and values.get(key) == value
     ]
     for key in ("marketplace:cloudflareZoneName", "marketplace:domain"):
+        if key not in wanted:
+            continue
         value = values.get(key, "")
         if any(value == zone or value.endswith(f".{zone}") for zone in _RESERVED_ZONES):
             problems.append(f"{key} is {value}, a reserved example name (RFC 2606): set your own")
@@ -142,7 +154,9 @@ def _api(get: Get, token: str, path: str) -> tuple[int, object]:
         return status, {}
 
 
-def token_problems(get: Get, token: str, stack: str, pinned: Sequence[str]) -> tuple[list[str], list[str]]:
+def token_problems(
+    get: Get, token: str, stack: str, pinned: Sequence[str], *, refresh: bool = False
+) -> tuple[list[str], list[str]]:
     """(failures, notes) of the token the Kubernetes providers authenticate with."""
     try:
         status, options = _api(get, token, "/kubernetes/options")
@@ -169,15 +183,19 @@ def token_problems(get: Get, token: str, stack: str, pinned: Sequence[str]) -> t
             continue
         status, _ = _api(get, token, f"/kubernetes/clusters/{cluster.get('id')}/credentials")
         if status in (401, 403):
-            return [
-                f"DIGITALOCEAN_TOKEN may not fetch the credentials of {cluster.get('name')} ({status}): the Kubernetes "
-                "providers need kubernetes:access_cluster, on a token with write scope (README: token scopes)"
-            ], notes
+            problem = (
+                f"DIGITALOCEAN_TOKEN may not fetch the credentials of {cluster.get('name')} ({status}): a refresh "
+                "fetches them once the stored ones expire, which takes kubernetes:access_cluster on a token with write "
+                "scope (README: token scopes)"
+            )
+            return ([problem], notes) if refresh else ([], [*notes, problem])
     return [], notes
 
 
-def check(stack: str, root: Path, *, egress: str | None, get: Get, environ: Mapping[str, str]) -> Result:
+def check(stack: str, root: Path, *, egress: str | None, get: Get, environ: Mapping[str, str], refresh: bool = False) -> Result:
     values = load_stack_config(stack, root).values
+    if stack == ZONE_STACK:
+        return Result(placeholder_problems(values, ZONE_KEYS), [])
     entries = json.loads(values.get("marketplace:controlPlaneAllowList", "[]"))
     failures = [*placeholder_problems(values)]
     failures += [f"marketplace:controlPlaneAllowList: {problem}" for problem in allow_list_problems(entries)]
@@ -197,7 +215,7 @@ def check(stack: str, root: Path, *, egress: str | None, get: Get, environ: Mapp
         pinned = [values["marketplace:kubernetesVersion"]] + [
             str(g.get("kubernetesVersion")) for members in generations.values() for g in members if g.get("kubernetesVersion")
         ]
-        token_failures, notes = token_problems(get, token, stack, pinned)
+        token_failures, notes = token_problems(get, token, stack, pinned, refresh=refresh)
         failures += token_failures
     else:
         notes.append("no DIGITALOCEAN_TOKEN in the environment: its scopes were not checked")
@@ -207,6 +225,7 @@ def check(stack: str, root: Path, *, egress: str | None, get: Get, environ: Mapp
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack", "-s", required=True, help="the stack about to be previewed or deployed")
     parser.add_argument("--egress-ip", help="this runner's public IPv4 address (default: DEPLOY_EGRESS_IP, else discovered)")
+    parser.add_argument("--refresh", action="store_true", help="the run will refresh (a drift check): check what a refresh needs")
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
 
 
@@ -221,7 +240,7 @@ def run(args: argparse.Namespace, get: Get = _get, environ: Mapping[str, str] | 
             print(f"error: --egress-ip must be an IPv4 address, got {egress!r}", file=sys.stderr)
             return 2
     try:
-        result = check(args.stack, args.root, egress=egress, get=get, environ=environ)
+        result = check(args.stack, args.root, egress=egress, get=get, environ=environ, refresh=args.refresh)
     except StackConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

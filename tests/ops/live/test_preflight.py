@@ -151,21 +151,47 @@ class FakeApi:
     [
         (FakeApi(options=401), "DIGITALOCEAN_TOKEN is not a valid DigitalOcean API token (401)"),
         (FakeApi(options=403), "DIGITALOCEAN_TOKEN may not read DOKS (403): it needs the kubernetes:read scope"),
-        (
-            FakeApi(credentials=403),
-            "DIGITALOCEAN_TOKEN may not fetch the credentials of mkt-production-nyc3 (403): the Kubernetes providers need "
-            "kubernetes:access_cluster, on a token with write scope",
-        ),
     ],
 )
-def test_the_token_must_read_doks_and_fetch_the_stacks_cluster_credentials(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], api: FakeApi, failure: str
-):
+def test_the_token_must_be_valid_and_read_doks(tmp_path: Path, capsys: pytest.CaptureFixture[str], api: FakeApi, failure: str):
     root = project(tmp_path, READY)
     assert run(root, "--egress-ip", "8.8.4.4", get=api, environ={"DIGITALOCEAN_TOKEN": "dop_v1_x"}) == 1
     (line,) = errors(capsys)
     assert failure in line
     assert api.tokens == {"Bearer dop_v1_x"}
+
+
+def test_a_refresh_needs_a_token_that_may_fetch_the_stacks_cluster_credentials(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    """A refresh fetches a cluster's credentials once the stored ones expire (7 days), which a
+    read-only token may not: the drift check fails in the preflight, not in the preview."""
+    root = project(tmp_path, READY)
+    token = {"DIGITALOCEAN_TOKEN": "dop_v1_read"}
+    problem = (
+        "DIGITALOCEAN_TOKEN may not fetch the credentials of mkt-production-nyc3 (403): a refresh fetches them once the "
+        "stored ones expire, which takes kubernetes:access_cluster on a token with write scope"
+    )
+    assert run(root, "--egress-ip", "8.8.4.4", "--refresh", get=FakeApi(credentials=403), environ=token) == 1
+    (line,) = errors(capsys)
+    assert problem in line
+    # Without a refresh nothing fetches them: a note only.
+    assert run(root, "--egress-ip", "8.8.4.4", get=FakeApi(credentials=403), environ=token) == 0
+    assert f"note: {problem}" in capsys.readouterr().err
+
+
+def test_the_zone_stack_reaches_no_cluster_and_checks_only_its_own_placeholders(capsys: pytest.CaptureFixture[str]):
+    from components.settings import ZONE_STACK
+
+    assert preflight.ZONE_STACK == ZONE_STACK
+    parser = argparse.ArgumentParser()
+    preflight.add_arguments(parser)
+    assert preflight.run(parser.parse_args(["--stack", "zone", "--root", str(ROOT)]), get=offline, environ={}) == 1
+    assert errors(capsys) == [
+        "error: stack 'zone': marketplace:cloudflareZoneId is still the placeholder fedcba9876543210fedcba9876543210: set "
+        "your own (pulumi config set marketplace:cloudflareZoneId <id>)",
+        "error: stack 'zone': marketplace:cloudflareZoneName is example.com, a reserved example name (RFC 2606): set your own",
+    ]
 
 
 def test_a_good_token_passes_and_unoffered_versions_are_noted(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
