@@ -247,9 +247,11 @@ def review(
     policy pack's report (None when skipped): the pure part of the command."""
     from ops.review.policycheck import check
 
+    from ops.review.findings import diff_findings
+
     report = check(plan) if policy else None
     diff = diff_documents(base, comparable_document(plan, key), base_note=note)
-    text = (render_markdown if markdown else render_text)(diff, label, policy=report)
+    text = (render_markdown if markdown else render_text)(diff, label, policy=report, warnings=diff_findings(diff))
     if details and diff.created:
         from ops.review.details import render as render_details
 

@@ -4,7 +4,11 @@ Prints what the policy pack says about the plan first (policycheck.py), then a p
 tree of every resource under its component, counts per type and per region, and the stack
 outputs with secrets shown as [secret] and values only the deploy makes (ids, addresses) as
 (known after deploy). `--details` adds each created resource's key inputs by region; `--json`
-prints the plan as JSON, those values as "[unknown]" (computed.py).
+prints the plan as JSON, those values as "[unknown]" (computed.py). Then one `warning:` line
+on stderr for each thing a real deploy would stumble on that the mock engine accepts
+(ops/review/findings.py): physical names or address ranges two resources would share, values
+an API refuses, Kubernetes minors near their end. `--account` also plans the other stacks
+with a stack file and checks names and ranges across them (the stacks of one account).
 
 Exit status: 0 planned, 1 the stack's config was refused (one message on stderr), 3 planned
 but the policy pack has a mandatory violation (`pulumi up` would refuse it).
@@ -35,9 +39,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--manifests", metavar="DIR", type=Path, help="also write each cluster's Kubernetes objects as YAML under DIR"
     )
+    parser.add_argument(
+        "--account", action="store_true", help="also check names and address ranges against the other stacks' plans"
+    )
     parser.add_argument("--no-policy", action="store_true", help="skip the policy pack (it runs by default)")
     parser.add_argument("--mock-values", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
+
+
+def account_stacks(root: Path) -> list[str]:
+    """The stacks with a stack file: the ones that share the team's account."""
+    return sorted(path.name.removeprefix("Pulumi.").removesuffix(".yaml") for path in root.glob("Pulumi.*.yaml"))
+
+
+def warnings_of(document: dict[str, Any], root: Path, account: bool) -> list[str]:
+    from ops.review.findings import name_collisions, plan_findings
+
+    findings = plan_findings(document)
+    if account:
+        from offline.engine import run_plan
+
+        others = [plan_document(run_plan(stack, root=root)) for stack in account_stacks(root) if stack != document["stack"]]
+        own = {f.message for f in findings}
+        findings += [f for f in name_collisions([document, *others]) if f.message not in own]
+    return [finding.line() for finding in findings]
 
 
 def plan_document(plan: Any) -> dict[str, Any]:
@@ -64,6 +89,7 @@ def plan_document(plan: Any) -> dict[str, Any]:
                 "dependencies": sorted(set(r.dependencies)),
                 "protect": r.protect,
                 "retainOnDelete": r.retain_on_delete,
+                "ignoreChanges": list(r.ignore_changes),
                 RESOURCE_KEY: computed.get(r.urn, []),
             }
             for r in plan.resources
@@ -162,6 +188,14 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         sys.stdout.write(render_text(document, policy, details=args.details))
+    sys.stdout.flush()
+    try:
+        warnings = warnings_of(document, args.root, getattr(args, "account", False))
+    except PlanError as error:
+        print(f"error: another stack of the account cannot be planned: {error}", file=sys.stderr)
+        return 1
+    for line in warnings:
+        print(line, file=sys.stderr)
     return finish(policy)
 
 
