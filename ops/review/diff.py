@@ -245,9 +245,8 @@ def review(
 ) -> tuple[str, Any]:
     """What `ops diff` prints for the working tree's plan against a base document, and the
     policy pack's report (None when skipped): the pure part of the command."""
-    from ops.review.policycheck import check
-
     from ops.review.findings import diff_findings
+    from ops.review.policycheck import check
 
     report = check(plan) if policy else None
     diff = diff_documents(base, comparable_document(plan, key), base_note=note)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,7 +118,33 @@ def _change_counts(diff: PlanDiff) -> str:
     return f" ({', '.join(counted)})" if counted else ""
 
 
-def render_text(diff: PlanDiff, base_label: str, extra: Insight | None = None, policy: Any = None) -> str:
+def warnings_text(findings: Sequence[Any]) -> list[str]:
+    """The warnings (ops/review/findings.py) as the text review opens with: the loud ones
+    under a heading that counts them, then one `warning:` line each for the rest."""
+    loud = [f for f in findings if f.loud]
+    lines = [f"WARNING: {len(loud)} thing(s) this change does that a reviewer must not miss:"] if loud else []
+    lines += [f"  ! {f.message}" for f in loud]
+    lines += [f"warning: {f.message}" for f in findings if not f.loud]
+    return [*lines, ""] if lines else []
+
+
+def warnings_markdown(findings: Sequence[Any]) -> list[str]:
+    """The same for the comment: GitHub's caution and warning callouts, never folded."""
+    out: list[str] = []
+    loud = [f for f in findings if f.loud]
+    if loud:
+        out += ["> [!CAUTION]", f"> **{len(loud)} thing(s) this change does that a reviewer must not miss**", ">"]
+        out += [f"> - {html.escape(f.message, quote=False)}" for f in loud]
+        out.append("")
+    quiet = [f for f in findings if not f.loud]
+    if quiet:
+        out += ["> [!WARNING]"] + [f"> - {html.escape(f.message, quote=False)}" for f in quiet] + [""]
+    return out
+
+
+def render_text(
+    diff: PlanDiff, base_label: str, extra: Insight | None = None, policy: Any = None, warnings: Sequence[Any] = ()
+) -> str:
     from ops.review.cost import delta_text, quantity, range_text
     from ops.review.deploytime import duration, path_summary
 
@@ -128,6 +154,7 @@ def render_text(diff: PlanDiff, base_label: str, extra: Insight | None = None, p
         from ops.review.policycheck import render_text as render_policy
 
         lines += [render_policy(policy).rstrip("\n"), ""]
+    lines += warnings_text(warnings)
     if diff.base_note:
         lines += [f"note: {diff.base_note}", ""]
     for group, changes in _groups(diff):
@@ -170,14 +197,22 @@ def _code(text: str) -> str:
 
 
 def render_markdown(
-    diff: PlanDiff, base_label: str, extra: Insight | None = None, limit: int = MARKDOWN_LIMIT, policy: Any = None
+    diff: PlanDiff,
+    base_label: str,
+    extra: Insight | None = None,
+    *,
+    limit: int = MARKDOWN_LIMIT,
+    policy: Any = None,
+    warnings: Sequence[Any] = (),
 ) -> str:
-    """The pull-request comment. Over `limit`, resources carried along by another change fold
-    into counts; if it is still too long, it ends early between lines, saying so."""
+    """The pull-request comment: the policy verdict and the warnings first, never folded.
+    Over `limit`, resources carried along by another change fold into counts; if it is
+    still too long, it ends early between lines, saying so."""
     extra = extra or insight(diff)
-    text = _markdown(diff, base_label, extra, policy, compact=False)
+    head = warnings_markdown(warnings)
+    text = _markdown(diff, base_label, extra, policy, head, compact=False)
     if len(text) > limit:
-        text = _markdown(diff, base_label, extra, policy, compact=True)
+        text = _markdown(diff, base_label, extra, policy, head, compact=True)
     if len(text) > limit:
         text = text[: limit - 200].rsplit("\n", 1)[0] + "\n\n… cut here: run `ops diff` locally for the rest.\n"
         # A cut inside a fence or a <details> would swallow whatever follows the comment.
@@ -187,7 +222,7 @@ def render_markdown(
     return text
 
 
-def _markdown(diff: PlanDiff, base_label: str, extra: Insight, policy: Any, compact: bool) -> str:
+def _markdown(diff: PlanDiff, base_label: str, extra: Insight, policy: Any, head: list[str], *, compact: bool) -> str:
     from ops.review.cost import delta_text, money, quantity, range_text
     from ops.review.deploytime import duration, path_summary
 
@@ -196,6 +231,7 @@ def _markdown(diff: PlanDiff, base_label: str, extra: Insight, policy: Any, comp
         from ops.review.policycheck import render_markdown as policy_markdown
 
         out += [policy_markdown(policy).rstrip("\n"), ""]
+    out += head
     counts = [
         (diff.count("create"), "to add"),
         (diff.count("update"), "to change"),

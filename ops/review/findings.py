@@ -2,8 +2,11 @@
 against data/platform-rules.yaml and data/kubernetes-versions.yaml: physical names two
 resources would share (in one plan, or across the stacks of an account), address ranges that
 overlap, values an API refuses, Kubernetes minors near or past their end, and, in a diff,
-clusters that serve traffic and would be replaced or removed, and version changes the
-program does not apply. Pure functions; `ops plan` and `ops diff` print one warning line each.
+what a reviewer must not miss: clusters that serve traffic and would be replaced or removed,
+in every region at once, protected resources the deploy would stop at or that lose their
+protection, account-unique names that change, and version changes the program does not
+apply. Each says why and what to do instead. Pure functions; `ops plan` prints one warning
+line each, `ops diff` shows the loud ones first and apart (diff_render.py).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any
 from components.kubernetes_versions import slug_key, support
 from components.platform import Target, UniqueName, platform_rules, value_problem, values_at
 from ops.review import plandoc
-from ops.review.diff_compare import PlanDiff
+from ops.review.diff_compare import PlanDiff, ResourceChange
 from ops.review.plandoc import Document, Resource
 
 WARNING = "warning: "
@@ -28,6 +31,9 @@ WARNING = "warning: "
 class Finding:
     message: str
     source: str = ""
+    # What a reviewer must not miss (a serving or protected resource destroyed, every region
+    # at once, an account-unique name changed): the review shows these first, apart.
+    loud: bool = False
 
     def line(self) -> str:
         return f"{WARNING}{self.message}"
@@ -143,37 +149,136 @@ def _generation(resource: Resource, index: dict[str, Resource]) -> str:
     return str(parent["name"]) if parent else str(resource["name"]).removesuffix("-doks")
 
 
-def serving_cluster_changes(diff: PlanDiff) -> list[Finding]:
-    """Clusters that serve traffic (weight above 0 in their region's pool before the change)
-    and that the change would replace or remove: a replaced cluster comes back empty, with a
-    new load balancer address, after minutes of nothing; the runbook never does either."""
+def _serving_changes(diff: PlanDiff) -> Iterator[tuple[ResourceChange, Resource, float]]:
+    """(change, the cluster, its weight before) for every cluster the change replaces or
+    deletes that served traffic, or that it replaces out of rotation."""
     base = diff.base or {"resources": []}
     weights = _origin_weights(base)
     index = plandoc.by_urn(base)
     head_index = plandoc.by_urn(diff.head)
-    findings = []
     for change in diff.changes:
         if change.type != plandoc.DOKS or change.op not in ("replace", "delete"):
             continue
         resource = index.get(change.urn) or head_index.get(change.urn)
         if resource is None:
             continue
-        generation = _generation(resource, {**index, **head_index})
-        weight = weights.get(generation, 0.0)
+        weight = weights.get(_generation(resource, {**index, **head_index}), 0.0)
         if change.op == "delete" and weight == 0:
             continue  # a retired generation: out of rotation, as the runbook leaves it
+        yield change, resource, weight
+
+
+def serving_cluster_changes(diff: PlanDiff) -> list[Finding]:
+    """Clusters that serve traffic (weight above 0 in their region's pool before the change)
+    and that the change would replace or remove: a replaced cluster comes back empty, with a
+    new load balancer address, after minutes of nothing; the runbook never does either."""
+    findings = []
+    for change, _, weight in _serving_changes(diff):
         serving = f"serving {weight:g} of its region" if weight else "out of rotation"
         if change.op == "replace":
             why = ", ".join(change.replace_reasons)
-            findings.append(
-                Finding(
-                    f"cluster {change.name} ({serving}) would be REPLACED ({why}): change it through a new generation (ops upgrade)"
-                )
+            message = (
+                f"cluster {change.name} ({serving}) would be REPLACED ({why}): change it through a new generation (ops upgrade)"
             )
         else:
-            findings.append(
-                Finding(f"cluster {change.name} ({serving}) would be DELETED while it serves: promote another generation first")
+            message = f"cluster {change.name} ({serving}) would be DELETED while it serves: promote another generation first"
+        findings.append(Finding(message, loud=True))
+    return findings
+
+
+def every_region_at_once(diff: PlanDiff) -> list[Finding]:
+    """A change that replaces or removes a serving cluster in every region of a stack that
+    has more than one: no region is left to take the traffic while they come back."""
+    base = diff.base or {"resources": []}
+    weights = _origin_weights(base)
+    index = plandoc.by_urn(base)
+    serving = {
+        str(cluster.get("region"))
+        for cluster in plandoc.of_type(base, plandoc.DOKS)
+        if weights.get(_generation(cluster, index), 0.0) > 0
+    }
+    hit = {str(resource.get("region")) for _, resource, weight in _serving_changes(diff) if weight > 0}
+    if len(serving) < 2 or not serving <= hit:
+        return []
+    regions = ", ".join(sorted(serving))
+    return [
+        Finding(
+            f"EVERY REGION at once: the serving clusters of all {len(serving)} regions ({regions}) would be replaced or "
+            "removed by one deploy, leaving no region to take the traffic while they come back: change one region at "
+            "a time, a new generation per region (ops upgrade REGION), one pull request each",
+            loud=True,
+        )
+    ]
+
+
+def protected_changes(diff: PlanDiff) -> list[Finding]:
+    """Resources the deployed stack protects that the change would replace or delete (the
+    deploy stops there: Pulumi refuses to destroy a protected resource), or whose protection
+    it lifts (the next change may then destroy them)."""
+    if diff.base is None:
+        return []
+    base, head = plandoc.by_urn(diff.base), plandoc.by_urn(diff.head)
+    findings = []
+    for change in diff.changes:
+        before = base.get(change.urn)
+        if before is None or not before.get("protect"):
+            continue
+        after = head.get(change.urn)
+        if change.op in ("replace", "delete"):
+            verb = f"REPLACED ({', '.join(change.replace_reasons)})" if change.op == "replace" else "DELETED"
+            message = (
+                f"{change.name} is protected and would be {verb}: `pulumi up` stops at it, as a protected resource is "
+                "never destroyed; if that is meant, lift its protection in a pull request of its own first (keep "
+                "retainOnDelete where data lives), else undo the change"
             )
+        elif after is not None and not after.get("protect"):
+            kept = " (retainOnDelete keeps the cloud resource)" if after.get("retainOnDelete") else ""
+            message = (
+                f"{change.name} loses its protection: from the next deploy on, a change that replaces or removes it "
+                f"destroys it{kept}; lift it only in a step of its own, for the change that needs it"
+            )
+        else:
+            continue
+        findings.append(Finding(message, loud=True))
+    return findings
+
+
+def _shown(value: Any) -> bool:
+    return isinstance(value, str) and value != "[unknown]" and not value.startswith("[secret")
+
+
+def unique_name_changes(diff: PlanDiff) -> list[Finding]:
+    """Physical names (and address ranges) the platform holds unique (data/platform-rules.yaml)
+    that the change edits on a resource that exists."""
+    if diff.base is None:
+        return []
+    old = plandoc.by_urn(diff.base)
+    ops = {change.urn: change.op for change in diff.changes}
+    findings = []
+    for rule in platform_rules().unique_names:
+        for resource in _targets(diff.head, rule.target):
+            previous = old.get(resource["urn"])
+            if previous is None:
+                continue
+            before = dict(values_at(previous.get("inputs") or {}, rule.path))
+            after = dict(values_at(resource.get("inputs") or {}, rule.path))
+            for where in sorted(before.keys() & after.keys()):
+                a, b = before[where], after[where]
+                if a == b or not (_shown(a) and _shown(b)):
+                    continue
+                if ops.get(resource["urn"]) == "replace":
+                    how = "it is REPLACED: a new one is made under the new name, then the old one is deleted"
+                else:
+                    how = "it is renamed in place: whatever finds it by its old name (doctl, dashboards, scripts, the cloud controller's load-balancer lookup) no longer does"
+                findings.append(
+                    Finding(
+                        f"{rule.what} of {resource['name']} changes: {a!r} -> {b!r} ({rule.scope}-unique: {rule.source}); "
+                        f"{how}; to move safely, make the new one beside the old (a new generation for a cluster, a new "
+                        "bucket with the data copied), switch over, then retire the old",
+                        rule.source,
+                        loud=True,
+                    )
+                )
     return findings
 
 
@@ -207,6 +312,17 @@ def version_changes(diff: PlanDiff) -> list[Finding]:
     return findings
 
 
+def change_findings(diff: PlanDiff) -> list[Finding]:
+    """What the change itself does that a reviewer must see."""
+    return [
+        *every_region_at_once(diff),
+        *serving_cluster_changes(diff),
+        *protected_changes(diff),
+        *unique_name_changes(diff),
+        *version_changes(diff),
+    ]
+
+
 def diff_findings(diff: PlanDiff, today: datetime.date | None = None) -> list[Finding]:
-    """What `ops diff` warns about: the head plan's findings and the change's own."""
-    return [*plan_findings(diff.head, today), *serving_cluster_changes(diff), *version_changes(diff)]
+    """What `ops diff` warns about: the change's own findings, then the head plan's."""
+    return [*change_findings(diff), *plan_findings(diff.head, today)]
