@@ -11,7 +11,14 @@ import pulumi
 
 from components.assets import Assets
 from components.catalog import Catalog
-from components.cluster import RegionalCluster, RegionVpc, cluster_specs, offered_kubernetes_versions, unoffered_versions
+from components.cluster import (
+    RegionalCluster,
+    RegionVpc,
+    cluster_specs,
+    offered_kubernetes_versions,
+    serving_clusters,
+    unoffered_versions,
+)
 from components.edge import Edge, Origin, OriginCertificate, ZoneTls
 from components.gateway import RegionalGateway, cloudflare_source_ranges
 from components.monitoring import Monitoring
@@ -76,15 +83,41 @@ else:
         [*(c.cluster.cluster_urn for c in clusters.values()), assets.bucket.bucket_urn],
     )
 
+    # Keyed by region, the region's serving cluster whichever generation it is: scripts that
+    # read clusters.nyc3 keep working through an upgrade. Every generation: `generations`.
+    serving = serving_clusters(specs)
     pulumi.export("url", f"https://{settings.hostname}")
-    pulumi.export("origins", {name: g.public_ip for name, g in gateways.items()})
+    pulumi.export("origins", {region: gateways[name].public_ip for region, name in serving.items()})
     pulumi.export("pools", edge.pool_ids)
     # The failover drill previews this monitor against the pools (docs/edge.md).
     pulumi.export("healthMonitor", edge.monitor.id if edge.monitor else None)
     pulumi.export("originCertificateExpiresOn", origin.expires_on)
     # The versions the clusters run (after a refresh, what DigitalOcean reports).
-    pulumi.export("kubernetesVersions", {name: c.cluster.version for name, c in clusters.items()})
-    pulumi.export("clusters", {name: c.cluster.id for name, c in clusters.items()})
-    pulumi.export("kubeconfigs", {name: c.kubeconfig for name, c in clusters.items()})
+    pulumi.export("kubernetesVersions", {region: clusters[name].cluster.version for region, name in serving.items()})
+    pulumi.export("clusters", {region: clusters[name].cluster.id for region, name in serving.items()})
+    pulumi.export("kubeconfigs", {region: clusters[name].kubeconfig for region, name in serving.items()})
+    generations = {region: {n: s for n, s in specs.items() if s.region == region} for region in settings.regions}
+    pulumi.export(
+        "generations",
+        {
+            region: {
+                spec.generation: {
+                    "cluster": clusters[name].cluster.id,
+                    "kubernetesVersion": clusters[name].cluster.version,
+                    "origin": gateways[name].public_ip,
+                    "weight": spec.weight,
+                }
+                for name, spec in own.items()
+            }
+            for region, own in generations.items()
+        },
+    )
+    pulumi.export(
+        "generationKubeconfigs",
+        {
+            region: {spec.generation: clusters[name].kubeconfig for name, spec in own.items()}
+            for region, own in generations.items()
+        },
+    )
     pulumi.export("assetsBucket", assets.bucket.name)
     pulumi.export("assetsCdn", assets.cdn.endpoint)

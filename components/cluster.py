@@ -4,7 +4,7 @@ fixed system pool, a workers pool, metrics-server, and its Kubernetes provider."
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -333,3 +333,15 @@ def cluster_specs(settings: StackSettings) -> dict[str, ClusterSpec]:
         for region in settings.regions
         for generation in settings.generations[region]
     }
+
+
+def serving_clusters(specs: Mapping[str, ClusterSpec]) -> dict[str, str]:
+    """Region -> the cluster that serves it: the generation with the largest share of its
+    traffic, the first declared on a tie (the one that was there). Stack outputs are keyed
+    by region through this, so that `clusters.nyc3` names nyc3's cluster whichever
+    generation it is, before and after an upgrade."""
+    serving: dict[str, str] = {}
+    for name, spec in specs.items():
+        if spec.region not in serving or spec.weight > specs[serving[spec.region]].weight:
+            serving[spec.region] = name
+    return serving

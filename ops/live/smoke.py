@@ -230,7 +230,7 @@ def read_stack_outputs(stack: str) -> tuple[PublicUrl, list[Origin]]:
     url = outputs.get("url")
     if not isinstance(url, str):
         raise InputError(f"stack {stack} has no `url` output (a string like https://catalog.example.com)")
-    origins = outputs.get("origins")
+    origins = _every_generation(outputs.get("generations")) or outputs.get("origins")
     if not isinstance(origins, dict) or not origins:
         raise InputError(f"stack {stack} has no `origins` output (an object of region -> origin IP)")
     try:
@@ -243,6 +243,22 @@ def read_stack_outputs(stack: str) -> tuple[PublicUrl, list[Origin]]:
     except InputError as error:
         raise InputError(f"stack {stack} outputs: {error}") from None
     return parsed_url, parsed_origins
+
+
+def _every_generation(generations: object) -> dict[str, object] | None:
+    """Every cluster generation's origin from the `generations` output ({region: {generation:
+    {origin, ...}}}), so that during an upgrade the new generation is checked too: "nyc3"
+    alone, "nyc3/green" beside "nyc3/blue". None when the stack has no such output."""
+    if not isinstance(generations, dict) or not generations:
+        return None
+    origins: dict[str, object] = {}
+    for region, own in generations.items():
+        if not isinstance(own, dict) or not own:
+            return None
+        for generation, detail in own.items():
+            label = str(region) if len(own) == 1 else f"{region}/{generation}"
+            origins[label] = detail.get("origin") if isinstance(detail, dict) else None
+    return origins
 
 
 # --- Output ------------------------------------------------------------------------

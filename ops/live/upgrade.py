@@ -1,4 +1,4 @@
-"""`ops upgrade REGION --to 1.37 --step STEP`: write the next step of a cluster upgrade into
+"""`ops upgrade REGION --to 1.37 --step STEP --stack STACK`: write the next step of a cluster upgrade into
 a stack file, so nobody hand-edits weights or versions under pressure.
 
 `--to` is an exact DOKS version (`1.37.1-do.0`, as `doctl kubernetes options versions` lists
@@ -8,7 +8,8 @@ stack file records the exact version: it never moves on its own.
 Steps, one pull request each, region by region:
   add      the new generation beside the serving one, at weight 0 (up, out of rotation)
   canary   the new generation takes --weight of the region's traffic (default 0.1)
-  promote  the new generation takes all of it; the old one stays up at weight 0
+  promote  the new generation takes all of it; the old one stays up at weight 0 (straight
+           after add, without a canary, only with --skip-canary)
   retire   the old generation is removed (torn down on `pulumi up`). Production clusters are
            protected: there the first `retire` only lifts the old generation's protection
            (`protect: false`), a reviewed change of its own that `pulumi up` applies; the
@@ -48,9 +49,21 @@ class UpgradeError(Exception):
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("region", help="region slug, e.g. nyc3")
     parser.add_argument("--to", required=True, help='the DOKS version to upgrade to: exact ("1.37.1-do.0") or a minor ("1.37")')
-    parser.add_argument("--step", required=True, choices=STEPS)
-    parser.add_argument("--stack", "-s", default="production")
+    parser.add_argument(
+        "--step",
+        required=True,
+        choices=STEPS,
+        help="add: the new generation at weight 0; canary: it takes --weight of the traffic; promote: all of it; "
+        "retire: the old one goes (in production, first its protection)",
+    )
+    # No default: the stack file it writes is always named, never production by surprise.
+    parser.add_argument("--stack", "-s", required=True, help="the stack whose file to change, e.g. staging or production")
     parser.add_argument("--weight", type=float, default=0.1, help="canary share of the region's traffic (default 0.1)")
+    parser.add_argument(
+        "--skip-canary",
+        action="store_true",
+        help="let promote move all of the region's traffic to a generation that has served none of it",
+    )
     parser.add_argument("--dry-run", action="store_true", help="print the change, write nothing")
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
 
@@ -107,9 +120,11 @@ def next_step(
     *,
     canary_weight: float,
     protected: bool = False,
+    skip_canary: bool = False,
 ) -> str:
     """Apply one step to the parsed stack file in place; returns a one-line summary.
-    `protected`: the stack's clusters are protected (production), so retire takes two steps."""
+    `protected`: the stack's clusters are protected (production), so retire takes two steps.
+    `skip_canary`: promote may move all traffic to a generation that has served none."""
     _check_to(to)
     config = document.setdefault("config", CommentedMap())
     regions = stack_values.get("marketplace:regions")
@@ -152,6 +167,11 @@ def next_step(
         new["weight"], old["weight"] = _weight(canary_weight), _weight(1 - canary_weight)
         return f"{region}: {new['name']} takes {canary_weight:.0%} of the region's traffic, {old['name']} the rest"
     if step == "promote":
+        if not new["weight"] > 0 and not skip_canary:
+            raise UpgradeError(
+                f"{new['name']} has served none of {region}'s traffic: run --step canary first, "
+                "or pass --skip-canary to move all of it at once"
+            )
         new["weight"], old["weight"] = 1, 0
         return f"{region}: {new['name']} takes all traffic; {old['name']} stays up at weight 0"
     # retire
@@ -182,7 +202,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         values = load_stack_config(args.stack, args.root).values
         summary = next_step(
-            document, values, args.region, args.to, args.step, canary_weight=args.weight, protected=_protected(args.stack)
+            document,
+            values,
+            args.region,
+            args.to,
+            args.step,
+            canary_weight=args.weight,
+            protected=_protected(args.stack),
+            skip_canary=args.skip_canary,
         )
         buffer = io.StringIO()
         yaml.dump(document, buffer)

@@ -185,12 +185,14 @@ def test_two_generations_plan_two_clusters_in_one_region_and_leave_the_others_un
     assert green.inputs["clusterSubnet"] != blue.inputs["clusterSubnet"]
     assert after.region_of(green, REGIONS) == "nyc3"
     (pool,) = (r for r in after.of_type("cloudflare:index/loadBalancerPool:LoadBalancerPool") if r.name == "nyc3-pool")
-    origins = after.outputs["origins"]
+    origins = {name: detail["origin"] for name, detail in after.outputs["generations"]["nyc3"].items()}
     assert [(o["name"], o["address"], o["weight"]) for o in pool.inputs["origins"]] == [
-        ("nyc3", origins["nyc3"], 1),
-        ("nyc3-green", origins["nyc3-green"], 0.1),
+        ("nyc3", origins["blue"], 1),
+        ("nyc3-green", origins["green"], 0.1),
     ]
-    assert origins["nyc3"] != origins["nyc3-green"]
+    assert origins["blue"] != origins["green"]
+    # Outputs keyed by region name the serving generation: blue, which takes 1 against 0.1.
+    assert after.outputs["origins"]["nyc3"] == origins["blue"] and "nyc3-green" not in after.outputs["origins"]
     assert pool.inputs["originSteering"] == {"policy": "random"}, "weights split a region's traffic"
     changed = {"nyc3-pool", "stack-resources"}
     now = {r.urn: r.inputs for r in after.resources}
@@ -213,3 +215,21 @@ def test_green_alone_after_blue_is_retired_keeps_the_region_serving():
         "dev", overrides={"marketplace:generations": {"nyc3": [{"name": "green", "kubernetesVersion": NEXT, "weight": 1}]}}
     )
     assert set(clusters_by_name(plan)) == {"nyc3-green-doks"}
+
+
+def test_the_serving_cluster_of_a_region_is_its_heaviest_generation():
+    from components.cluster import ClusterSpec, serving_clusters
+
+    def spec(region: str, generation: str, weight: float) -> ClusterSpec:
+        return ClusterSpec(region, generation, "1.36.1-do.0", "s-2vcpu-4gb", None, weight, False)  # type: ignore[arg-type]
+
+    specs = {
+        "nyc3": spec("nyc3", "blue", 0.9),
+        "nyc3-green": spec("nyc3", "green", 0.1),
+        "fra1": spec("fra1", "blue", 0),
+        "fra1-green": spec("fra1", "green", 1),
+        "sfo3": spec("sfo3", "blue", 0.5),
+        "sfo3-green": spec("sfo3", "green", 0.5),
+    }
+    # On a tie, the generation declared first: the one that was there.
+    assert serving_clusters(specs) == {"nyc3": "nyc3", "fra1": "fra1-green", "sfo3": "sfo3"}

@@ -531,6 +531,35 @@ def test_stack_outputs_name_the_url_and_origins(
     assert outcome.row("public-url")["target"] == f"https://{HOST}:{port_of(site)}/"
 
 
+def test_every_generation_of_a_region_is_checked_during_an_upgrade(
+    pki: Pki, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with https_server(pki.valid, {"/": Reply(), "/healthz": HEALTHY}) as site:
+        blue, green, fra1 = closed_port(), closed_port(), closed_port()
+        outputs = {
+            "url": f"https://{HOST}:{port_of(site)}",
+            # Keyed by region: the serving generation only.
+            "origins": {"nyc3": f"127.0.0.1:{blue}", "fra1": f"127.0.0.1:{fra1}"},
+            "generations": {
+                "nyc3": {
+                    "blue": {"origin": f"127.0.0.1:{blue}", "weight": 0.9},
+                    "green": {"origin": f"127.0.0.1:{green}", "weight": 0.1},
+                },
+                "fra1": {"blue": {"origin": f"127.0.0.1:{fra1}", "weight": 1}},
+            },
+        }
+        fake_pulumi(tmp_path / "bin", stdout=json.dumps(outputs))
+        monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+        outcome = smoke(capsys, "--stack", "production", "--ca-file", str(pki.ca_file), "--timeout", "2", "--json")
+
+    assert outcome.code == 0, outcome.out
+    assert [row["target"] for row in outcome.rows() if row["check"] == "origin"] == [
+        f"nyc3/blue 127.0.0.1:{blue}",
+        f"nyc3/green 127.0.0.1:{green}",
+        f"fra1 127.0.0.1:{fra1}",
+    ]
+
+
 @pytest.mark.parametrize(
     ("pulumi", "message"),
     [

@@ -97,6 +97,16 @@ def test_the_whole_upgrade_of_one_region(project: Path, capsys: pytest.CaptureFi
         assert any(weight > 0 for weight in weights.values()), f"{step} leaves nyc3 without traffic"
         others = {r.urn: r.inputs for r in plan.resources if "nyc3" not in r.urn and "Project" not in r.type}
         assert others == others_before, f"{step} touched another region"
+        # Outputs stay keyed by region: clusters.nyc3 is the generation that serves nyc3.
+        serving = max(weights, key=lambda name: weights[name])
+        cluster_id = next(
+            c.id for c in plan.of_type(CLUSTER) if c.name == ("nyc3-doks" if serving == "blue" else "nyc3-green-doks")
+        )
+        for key in ("clusters", "origins", "kubeconfigs", "kubernetesVersions"):
+            assert set(plan.outputs[key]) == {"nyc3", "fra1"}, (step, key)
+        assert plan.outputs["clusters"]["nyc3"] == cluster_id, step
+        assert set(plan.outputs["generations"]["nyc3"]) == set(weights), step
+        assert {g: d["weight"] for g, d in plan.outputs["generations"]["nyc3"].items()} == weights, step
     assert load_balancers == {"mkt-production-nyc3-gateway", "mkt-production-nyc3-green-gateway"}
     # Comments and layout of the file survive every step.
     assert path.read_text().startswith("# Production: five regions, HA control planes, a protected assets bucket.\nconfig:\n")
@@ -128,6 +138,43 @@ def test_steps_out_of_order_are_refused_and_write_nothing(project: Path, capsys:
     capsys.readouterr()
     assert upgrade(project, "nyc3", "--to", "1.37", "--step", "retire") == 1
     assert "blue still serves traffic (weight 0.9): promote first" in capsys.readouterr().err
+
+
+def test_without_a_stack_it_is_refused_with_its_usage(project: Path, capsys: pytest.CaptureFixture[str]):
+    original = (project / "Pulumi.production.yaml").read_text()
+    with pytest.raises(SystemExit) as refused:
+        main(["upgrade", "nyc3", "--to", "1.37", "--step", "add", "--root", str(project)])
+    assert refused.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: ops upgrade ") and err.rstrip().endswith(
+        "ops upgrade: error: the following arguments are required: --stack/-s"
+    )
+    assert (project / "Pulumi.production.yaml").read_text() == original
+    # And every option says what it does (--root is the tests' own, hidden).
+    import argparse
+
+    from ops.live import upgrade as command
+
+    parser = argparse.ArgumentParser(prog="ops upgrade")
+    command.add_arguments(parser)
+    undocumented = [action.dest for action in parser._actions if not action.help]
+    assert undocumented == [] and {a.dest for a in parser._actions if a.help == argparse.SUPPRESS} == {"root"}
+
+
+def test_promote_without_a_canary_needs_skip_canary(project: Path, capsys: pytest.CaptureFixture[str]):
+    path = project / "Pulumi.production.yaml"
+    assert upgrade(project, "nyc3", "--to", "1.37", "--step", "add") == 0
+    added = path.read_text()
+    capsys.readouterr()
+    assert upgrade(project, "nyc3", "--to", "1.37", "--step", "promote") == 1
+    assert capsys.readouterr().err == (
+        "error: stack 'production': green has served none of nyc3's traffic: run --step canary first, "
+        "or pass --skip-canary to move all of it at once\n"
+    )
+    assert path.read_text() == added
+    assert upgrade(project, "nyc3", "--to", "1.37", "--step", "promote", "--skip-canary") == 0
+    declared = yaml.safe_load(path.read_text())["config"]["marketplace:generations"]["nyc3"]
+    assert {g["name"]: g["weight"] for g in declared} == {"blue": 0, "green": 1}
 
 
 def test_dry_run_prints_and_writes_nothing(project: Path, capsys: pytest.CaptureFixture[str]):
