@@ -256,11 +256,26 @@ def analyzer(
     enforcement: EnforcementLevel = ENFORCEMENT,
 ) -> _PolicyAnalyzerServicer:
     """The SDK's analyzer over `policies` (the whole pack by default), configured as by
-    `--policy-pack-config` with `config` ({policy name: {key: value}})."""
-    servicer = _PolicyAnalyzerServicer(PACK_NAME, PACK_VERSION, list(policies or POLICIES), enforcement)
+    `--policy-pack-config` with `config` ({policy name: {key: value}}).
+
+    A policy's config carries its enforcement level too. The CLI fills it in from the
+    policy (or the pack) when the config file gives none (pulumi/pulumi
+    ReconcilePolicyPackConfig); sent empty, the protobuf default would make the policy
+    advisory, so it is filled in here the same way."""
+    chosen = list(policies or POLICIES)
+    servicer = _PolicyAnalyzerServicer(PACK_NAME, PACK_VERSION, chosen, enforcement)
     if config:
+        own = {policy.name: policy.enforcement_level or enforcement for policy in chosen}
+
+        def policy_config(name: str, values: Mapping[str, Any]) -> analyzer_pb2.PolicyConfig:
+            properties = {key: value for key, value in values.items() if key != "enforcementLevel"}
+            level = EnforcementLevel(values["enforcementLevel"]) if "enforcementLevel" in values else own.get(name, enforcement)
+            return analyzer_pb2.PolicyConfig(
+                enforcementLevel=analyzer_pb2.EnforcementLevel.Value(level.value.upper()), properties=to_struct(properties)
+            )
+
         request = analyzer_pb2.ConfigureAnalyzerRequest(
-            policyConfig={name: analyzer_pb2.PolicyConfig(properties=to_struct(values)) for name, values in config.items()}
+            policyConfig={name: policy_config(name, values) for name, values in config.items()}
         )
         servicer.Configure(request, None)
     return servicer

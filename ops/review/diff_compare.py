@@ -296,12 +296,19 @@ def _knock_on(resource: Resource, created: Mapping[str, Resource]) -> list[str]:
 
     The mock engine gives a re-created resource the same id, so a reference to it looks
     unchanged; a real preview sees an unknown new id in a property the provider cannot
-    change in place, and replaces. Needs the head plan's propertyDependencies."""
+    change in place, and replaces. Read from the head plan's propertyDependencies, or from
+    its knownAfterDeploy entries (which value came from which resource)."""
     type_ = resource["type"]
     reasons = []
     by_property = resource.get("propertyDependencies") or {}
+    computed = [
+        (".".join(str(step) for step in entry["path"] if not isinstance(step, int)), entry["from"])
+        for entry in resource.get(RESOURCE_KEY) or []
+    ]
     for path in (*REPLACE_PROPERTIES.get(type_, ()), *REFERENCE_REPLACE_PROPERTIES.get(type_, ())):
-        for urn in by_property.get(path.split(".")[0], []):
+        sources = list(by_property.get(path.split(".")[0], []))
+        sources += [urn for where, urns in computed if where == path or where.startswith(f"{path}.") for urn in urns]
+        for urn in dict.fromkeys(sources):
             if urn in created:
                 reasons.append(f"{path} refers to new {created[urn]['name']}")
     # A Kubernetes object belongs to one cluster: a new provider means a new cluster.

@@ -174,20 +174,21 @@ def run(args: argparse.Namespace) -> int:
         written = write_manifests(plan, args.manifests)
         print(f"wrote {len(written)} manifest files under {args.manifests}", file=sys.stderr)
     policy = None
-    if not args.no_policy:
+    # Flags read with defaults: callers may build the Namespace themselves.
+    if not getattr(args, "no_policy", False):
         from ops.review.policycheck import check
 
         policy = check(plan)
     if args.json:
         from ops.review.computed import published
 
-        shown = document if args.mock_values else published(document)
+        shown = document if getattr(args, "mock_values", False) else published(document)
         if policy is not None:
             shown["policyViolations"] = [finding.as_json() for finding in policy.findings]
         json.dump(shown, sys.stdout, indent=2, sort_keys=True)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(render_text(document, policy, details=args.details))
+        sys.stdout.write(render_text(document, policy, details=getattr(args, "details", False)))
     sys.stdout.flush()
     try:
         warnings = warnings_of(document, args.root, getattr(args, "account", False))

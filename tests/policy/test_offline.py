@@ -50,6 +50,17 @@ def test_the_pack_config_file_sets_the_dev_budget():
     assert analyze_plan(plan_of("dev-alice"), config=config) == []
 
 
+def test_a_configured_policy_keeps_its_enforcement_level():
+    """The CLI sends a configured policy with the policy's (here the pack's) enforcement
+    level unless the config names one; the bare protobuf default would be advisory."""
+    over_budget = plan_of("dev", overrides={"marketplace:regions": ["nyc3", "fra1"]})
+    config = json.loads((POLICY_DIR / "policy-config.json").read_text())
+    (violation,) = analyze_plan(over_budget, config=config)
+    assert (violation.policy, violation.enforcement) == ("cost-dev-monthly-budget", "mandatory")
+    lenient = {"cost-dev-monthly-budget": {**config["cost-dev-monthly-budget"], "enforcementLevel": "advisory"}}
+    assert [v.enforcement for v in analyze_plan(over_budget, config=lenient)] == ["advisory"]
+
+
 # --- every policy can fail the pack --------------------------------------------------------
 
 

@@ -89,11 +89,14 @@ def test_ops_diff_against_a_git_revision(tmp_path: Path, capsys: pytest.CaptureF
         code, out, err = run.result()
     finally:
         run.close()
-    assert code == 0, err
+    # A second region takes dev over its monthly budget: a mandatory policy, so the command
+    # fails, after printing the whole review.
+    assert code == 3, err
+    assert err.strip().splitlines()[-1].startswith("error: Policy pack: 1 mandatory violation(s) (cost-dev-monthly-budget)")
     # The same comparison as the pure functions make of the cached plans of both sides.
     expected = render_markdown(adding_fra1(), "BASE")
     # The policy pack's verdict heads the comment.
-    assert out.splitlines()[0] == "Policy pack: no violations."
+    assert out.splitlines()[0].startswith(":no_entry: **Policy pack: 1 mandatory violation(s) (cost-dev-monthly-budget)")
     first = next(line for line in out.splitlines() if line.startswith("Offline plan of"))
     assert re.match(rf"Offline plan of `dev` against {run.base[:7]} \(merge base with main\): ", first)
     assert first.split(": ", 1)[1] == expected.splitlines()[0].split(": ", 1)[1]

@@ -75,7 +75,7 @@ def test_pool_origins_pair_up_by_name():
         ("origins[nyc3-green].weight", MISSING, 0),
     ]
     # Retiring blue takes the first origin out; paired by name, green's stays unchanged.
-    promoted, retired = upgrade_steps("dev", "nyc3", "1.34", ["add", "canary", "promote", "retire"], regions=TWO)[2:]
+    promoted, retired = upgrade_steps("dev", "nyc3", "1.37", ["add", "canary", "promote", "retire"], regions=TWO)[2:]
     retire = diff_documents(real("dev", TWO, stack_text=promoted), real("dev", TWO, stack_text=retired))
     removed = change_of(retire, "nyc3-pool").properties
     assert {p.path for p in removed} == {
@@ -103,8 +103,11 @@ def test_a_property_that_forces_replacement_replaces_and_says_which():
     assert any(line.strip().endswith("nyc3-doks  [replace: clusterSubnet]") and "+-" in line for line in lines)
     assert f'~ clusterSubnet: "{old_subnet}" => "10.3.0.0/16"  (forces replacement)' in "\n".join(lines)
     assert f"+ nodePool.maxNodes: {old_max + 1}" in "\n".join(lines)
-    # The project lists the new cluster's URN, which only the deploy makes.
-    assert diff.summary() == "0 to add, 1 to change, 1 to replace, 0 to delete"
+    # What runs on the cluster is replaced with it; the project lists the new cluster's URN,
+    # which only the deploy makes.
+    assert change_of(diff, "nyc3-workers").replace_reasons == ["clusterId refers to new nyc3-doks"]
+    assert change_of(diff, "nyc3-k8s").replace_reasons == ["kubeconfig refers to new nyc3-doks"]
+    assert {c.name for c in diff.changes if c.op == "update"} == {"stack-resources", "nyc3-pool"}
     (resources,) = change_of(diff, "stack-resources").properties
     assert resources.path == "resources" and resources.after[0] is AFTER_DEPLOY
     # The bucket's URN is the one the deployed stack knows, not the mock's stand-in.
@@ -120,9 +123,10 @@ def test_a_cluster_upgrade_is_an_update_and_a_downgrade_a_replacement_unless_the
         cluster = plandocs.find(after, plandoc.DOKS, "nyc3-doks")
         cluster["inputs"]["version"] = version
         cluster["ignoreChanges"] = []
-        # A new cluster has a new URN, which the project lists.
-        expected = {"nyc3-doks": op} if op == "update" else {"nyc3-doks": op, "stack-resources": "update"}
-        assert ops_of(diff_documents(before, after)) == expected
+        found = ops_of(diff_documents(before, after))
+        assert found["nyc3-doks"] == op
+        # An upgrade in place touches nothing else; a new cluster takes what runs on it along.
+        assert (found == {"nyc3-doks": op}) == (op == "update")
         # The program's clusters ignore version changes: neither is applied, neither replaces.
         cluster["ignoreChanges"] = ["version", "nodePool.nodeCount"]
         assert ops_of(diff_documents(before, after)) == {}

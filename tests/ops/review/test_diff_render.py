@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from ops.review import plandoc
 from ops.review.cost import delta_text, load_prices, money, range_text
 from ops.review.deploytime import duration, fresh_deploy
 from ops.review.diff_compare import diff_documents
@@ -75,15 +76,18 @@ def test_the_comment_does_not_depend_on_plan_order():
 
 
 def test_a_long_comment_folds_what_is_carried_along_and_keeps_every_changed_value():
-    diff = diff_documents(comparable("dev"), comparable("dev", {"marketplace:networkBlock": 9}))
+    before = comparable("dev")
+    diff = diff_documents(before, comparable("dev", {"marketplace:networkBlock": 9}))
+    old_range = plandocs.find(before, plandoc.VPC, "nyc3-vpc")["inputs"]["ipRange"]
     full = render_markdown(diff, LABEL)
     compact = render_markdown(diff, LABEL, limit=len(full) - 1)
     assert len(compact) < len(full) and "cut here" not in compact
     # What changed of its own is all there, the cluster's replacement included...
     for line in (
-        '~ ipRange: "10.194.4.0/22" => ',
-        "+- digitalocean:index/kubernetesCluster:KubernetesCluster  nyc3-doks  [replace: vpcUuid refers to new nyc3-vpc]",
-        "~ vpcUuid: (known after deploy)  (forces replacement)",
+        f'~ ipRange: "{old_range}" => ',
+        "+- digitalocean:index/kubernetesCluster:KubernetesCluster  nyc3-doks  [replace: clusterSubnet, serviceSubnet]",
+        "~ vpcUuid: (known after deploy)",
+        "+- digitalocean:index/kubernetesNodePool:KubernetesNodePool  nyc3-workers  [replace: clusterId refers to new nyc3-doks]",
         "~ origins[nyc3].address: (known after deploy)",
     ):
         assert line in compact and line in full, line
@@ -94,7 +98,7 @@ def test_a_long_comment_folds_what_is_carried_along_and_keeps_every_changed_valu
 
 
 def test_the_add_step_shows_the_new_origins_weight_in_the_text_and_the_comment():
-    (added,) = upgrade_steps("dev", "nyc3", "1.34", ["add"], regions=TWO)
+    (added,) = upgrade_steps("dev", "nyc3", "1.37", ["add"], regions=TWO)
     diff = diff_documents(real("dev", TWO), real("dev", TWO, stack_text=added))
     for shown in (render_text(diff, LABEL), render_markdown(diff, LABEL, limit=2_000)):
         assert "+ origins[nyc3-green].weight: 0" in shown
