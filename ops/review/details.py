@@ -25,7 +25,7 @@ KEY_INPUTS: dict[str, tuple[str, ...]] = {
         "ha", "clusterSubnet", "serviceSubnet", "vpcUuid", "surgeUpgrade", "autoUpgrade", "maintenancePolicy",
         "controlPlaneFirewall",
     ),
-    plandoc.NODE_POOL: ("name", "size", "minNodes", "maxNodes", "autoScale", "nodeCount"),
+    plandoc.NODE_POOL: ("name", "clusterId", "size", "minNodes", "maxNodes", "autoScale", "nodeCount"),
     plandoc.BUCKET: ("name", "region", "acl", "versioning", "forceDestroy"),
     plandoc.CDN: ("origin", "ttl", "customDomain"),
     plandoc.CF_POOL: ("name", "enabled", "origins[*]", "checkRegions", "monitor", "minimumOrigins"),

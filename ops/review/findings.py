@@ -214,32 +214,42 @@ def every_region_at_once(diff: PlanDiff) -> list[Finding]:
 def protected_changes(diff: PlanDiff) -> list[Finding]:
     """Resources the deployed stack protects that the change would replace or delete (the
     deploy stops there: Pulumi refuses to destroy a protected resource), or whose protection
-    it lifts (the next change may then destroy them)."""
+    it lifts (the next change may then destroy them). One finding per kind, naming them all."""
     if diff.base is None:
         return []
     base, head = plandoc.by_urn(diff.base), plandoc.by_urn(diff.head)
-    findings = []
+    destroyed, unprotected = [], []
     for change in diff.changes:
         before = base.get(change.urn)
         if before is None or not before.get("protect"):
             continue
         after = head.get(change.urn)
-        if change.op in ("replace", "delete"):
-            verb = f"REPLACED ({', '.join(change.replace_reasons)})" if change.op == "replace" else "DELETED"
-            message = (
-                f"{change.name} is protected and would be {verb}: `pulumi up` stops at it, as a protected resource is "
-                "never destroyed; if that is meant, lift its protection in a pull request of its own first (keep "
-                "retainOnDelete where data lives), else undo the change"
-            )
+        if change.op == "replace":
+            destroyed.append(f"{change.name} REPLACED ({', '.join(change.replace_reasons)})")
+        elif change.op == "delete":
+            destroyed.append(f"{change.name} DELETED")
         elif after is not None and not after.get("protect"):
-            kept = " (retainOnDelete keeps the cloud resource)" if after.get("retainOnDelete") else ""
-            message = (
-                f"{change.name} loses its protection: from the next deploy on, a change that replaces or removes it "
-                f"destroys it{kept}; lift it only in a step of its own, for the change that needs it"
+            unprotected.append(
+                change.name + (" (retainOnDelete keeps the cloud resource)" if after.get("retainOnDelete") else "")
             )
-        else:
-            continue
-        findings.append(Finding(message, loud=True))
+    findings = []
+    if destroyed:
+        findings.append(
+            Finding(
+                f"protected, and would be destroyed: {'; '.join(destroyed)}. `pulumi up` stops at the first, as a "
+                "protected resource is never destroyed; if that is meant, lift the protection in a pull request of its "
+                "own first (keep retainOnDelete where data lives), else undo the change",
+                loud=True,
+            )
+        )
+    if unprotected:
+        findings.append(
+            Finding(
+                f"loses its protection: {', '.join(unprotected)}. From the next deploy on, a change that replaces or "
+                "removes it destroys it; lift protection only in a step of its own, for the change that needs it",
+                loud=True,
+            )
+        )
     return findings
 
 
@@ -255,7 +265,9 @@ def unique_name_changes(diff: PlanDiff) -> list[Finding]:
     old = plandoc.by_urn(diff.base)
     ops = {change.urn: change.op for change in diff.changes}
     findings = []
-    for rule in platform_rules().unique_names:
+    # Names only: an address range that moves is a replaced network, which the cluster and
+    # region warnings cover.
+    for rule in (rule for rule in platform_rules().unique_names if not rule.overlap):
         for resource in _targets(diff.head, rule.target):
             previous = old.get(resource["urn"])
             if previous is None:

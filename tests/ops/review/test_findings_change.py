@@ -82,19 +82,20 @@ def test_a_protected_resource_destroyed_or_unprotected_is_warned_about():
     renamed = copy.deepcopy(before)
     next(r for r in renamed["resources"] if r["urn"] == bucket["urn"])["inputs"]["region"] = "fra1"
     (replaced,) = protected_changes(diff_documents(before, renamed))
-    assert replaced.loud and replaced.message.startswith(f"{bucket['name']} is protected and would be REPLACED (region): ")
-    assert "lift its protection in a pull request of its own first" in replaced.message
+    assert replaced.loud and replaced.message.startswith(
+        f"protected, and would be destroyed: {bucket['name']} REPLACED (region). "
+    )
+    assert "lift the protection in a pull request of its own first" in replaced.message
     gone = copy.deepcopy(before)
     gone["resources"] = [r for r in gone["resources"] if r["urn"] != bucket["urn"]]
     (deleted,) = protected_changes(diff_documents(before, gone))
-    assert deleted.message.startswith(f"{bucket['name']} is protected and would be DELETED: `pulumi up` stops at it")
+    assert deleted.message.startswith(
+        f"protected, and would be destroyed: {bucket['name']} DELETED. `pulumi up` stops at the first"
+    )
     unprotected = copy.deepcopy(before)
     next(r for r in unprotected["resources"] if r["urn"] == bucket["urn"])["protect"] = False
     (lifted,) = protected_changes(diff_documents(before, unprotected))
-    assert (
-        lifted.message.startswith(f"{bucket['name']} loses its protection: ")
-        and "(retainOnDelete keeps the cloud resource)" in lifted.message
-    )
+    assert lifted.message.startswith(f"loses its protection: {bucket['name']} (retainOnDelete keeps the cloud resource). ")
     # Nothing protected changes: nothing to say.
     assert protected_changes(diff_documents(before, copy.deepcopy(before))) == []
 
@@ -111,10 +112,10 @@ def test_an_account_unique_name_that_changes_is_warned_about():
     )
     assert "it is renamed in place: whatever finds it by its old name" in renamed.message
     assert renamed.message.endswith("switch over, then retire the old")
-    # A replaced resource says so.
+    # A replaced resource says so; a moved address range is no name (the replaced cluster says it).
     vpc["inputs"]["ipRange"] = "10.199.0.0/22"
-    messages = [f.message for f in unique_name_changes(diff_documents(before, after))]
-    assert any(m.startswith("VPC IP range of fra1-vpc changes: ") and "it is REPLACED" in m for m in messages)
+    (replaced,) = unique_name_changes(diff_documents(before, after))
+    assert replaced.message.startswith("VPC name of fra1-vpc changes: ") and "it is REPLACED" in replaced.message
     # An unchanged plan, and a plan that only adds resources, change no name.
     assert unique_name_changes(diff_documents(real("dev"), real("dev", TWO))) == []
 
