@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from components.regions import REGIONS
-from components.settings.cluster import VERSION_PREFIX, droplet_prices
-from components.settings.reader import ConfigReader
+from components.settings.cluster import check_node_size, version_problem
+from components.settings.reader import ConfigReader, shown
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,14 @@ class Generation:
 GENERATION_NAMES = ("blue", "green")
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _minor(prefix: str) -> int:
     return int(prefix.split(".")[1])
 
@@ -35,8 +43,7 @@ def read_generations(
     declared = reader.obj("generations", dict.fromkeys(REGIONS, list)) or {}
     for region in declared:
         if region not in regions:
-            raise reader.error(f"generations.{region}", f"region {region!r} is not in marketplace:regions")
-    sizes = droplet_prices()
+            raise reader.error(f"generations.{region}", f"region {shown(region)} is not in marketplace:regions")
     result: dict[str, tuple[Generation, ...]] = {}
     for region in regions:
         entries = declared.get(region)
@@ -52,27 +59,26 @@ def read_generations(
         for position, entry in enumerate(entries):
             where = f"{key}[{position}]"
             if not isinstance(entry, dict):
-                raise reader.error(where, f"must be an object {{name, kubernetesVersion, weight}}, got {entry!r}")
+                raise reader.error(where, f"must be an object {{name, kubernetesVersion, weight}}, got {shown(entry)}")
             for field_name in entry:
                 if field_name not in ("name", "kubernetesVersion", "weight", "nodeSize"):
                     raise reader.error(f"{where}.{field_name}", "unknown field")
             name = entry.get("name")
             if name not in GENERATION_NAMES:
-                raise reader.error(f"{where}.name", f"must be 'blue' or 'green', got {name!r}")
+                raise reader.error(f"{where}.name", f"must be 'blue' or 'green', got {shown(name)}")
             version = entry.get("kubernetesVersion", version_prefix)
-            if not isinstance(version, str) or not VERSION_PREFIX.match(version):
-                problem = f'must be a minor version prefix such as "1.33", got {version!r}'
+            problem = version_problem(version)
+            if problem:
                 raise reader.error(f"{where}.kubernetesVersion", problem)
             weight = entry.get("weight")
             if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= 1:
-                raise reader.error(f"{where}.weight", f"must be a number from 0 to 1, got {weight!r}")
-            size = entry.get("nodeSize", node_size)
-            if size not in sizes:
-                raise reader.error(f"{where}.nodeSize", f"unknown droplet size {size!r}")
+                hint = ": remove the quotes" if isinstance(weight, str) and _is_number(weight) else ""
+                raise reader.error(f"{where}.weight", f"must be a number from 0 to 1, got {shown(weight)}{hint}")
+            size = check_node_size(reader, f"{where}.nodeSize", entry.get("nodeSize", node_size))
             generations.append(Generation(name, GENERATION_NAMES.index(name), version, size, float(weight)))
         names = [g.name for g in generations]
         if len(set(names)) != len(names):
-            raise reader.error(key, f"generation {names[0]!r} is declared twice")
+            raise reader.error(key, f"generation {shown(names[0])} is declared twice")
         if not any(g.weight > 0 for g in generations):
             raise reader.error(key, "has no generation with weight above 0: the region would serve no traffic")
         if len(generations) == 2:

@@ -131,7 +131,7 @@ def test_token_sources_in_order_and_never_shown():
         ),
         (
             {"marketplace:controlPlaneAllowList": '["0.0.0.0/0"]'},
-            "config 'marketplace:controlPlaneAllowList': '0.0.0.0/0' opens the Kubernetes API to the whole internet",
+            "config 'marketplace:controlPlaneAllowList': 0.0.0.0/0 admits every address: that opens the Kubernetes API to the whole internet",
         ),
         (
             {"marketplace:maintenanceWindow": '{"day": "someday"}'},
