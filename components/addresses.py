@@ -91,8 +91,10 @@ def allow_list_breadth_problem(networks: Iterable[IPNetwork]) -> str | None:
 def dns_name_problem(name: str, *, min_labels: int = 2) -> str | None:
     """Why `name` is not a lowercase DNS host name of at least `min_labels` labels, or None;
     the reason reads after "which" ("which is 300 characters long; ...")."""
-    if not name.isascii() or not name.isprintable():
+    if not name.isascii():
         return "is not plain ASCII (write an internationalised name in its xn-- form)"
+    if not name.isprintable():
+        return "holds a line break, tab or other control character"
     if len(name) > MAX_DNS_NAME:
         return f"is {len(name)} characters long; a DNS name has at most {MAX_DNS_NAME}"
     labels = name.split(".")

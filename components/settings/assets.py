@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from components.regions import REGIONS
-from components.settings.reader import ConfigReader
+from components.settings.reader import ConfigReader, shown
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ def read_assets(reader: ConfigReader, kind: str) -> AssetsSettings:
     spaces_region = reader.required_string("spacesRegion", "the Spaces region of the assets bucket")
     if spaces_region not in REGIONS or not REGIONS[spaces_region].spaces:
         offered = ", ".join(slug for slug, region in REGIONS.items() if region.spaces)
-        raise reader.error("spacesRegion", f"Spaces is not offered in {spaces_region!r}; choose one of {offered}")
+        raise reader.error("spacesRegion", f"Spaces is not offered in {shown(spaces_region)}; choose one of {offered}")
     return AssetsSettings(
         region=spaces_region,
         versioning=_VERSIONING[kind],

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 
 from components.regions import REGIONS
-from components.settings.reader import ConfigReader, qualified, unknown
+from components.settings.reader import ConfigReader, qualified, shown, unknown
 
 
 @dataclass(frozen=True)
@@ -78,8 +78,12 @@ CLOUDFLARE_REGIONS = ("WNAM", "ENAM", "WEU", "EEU", "NSAM", "SSAM", "OC", "ME", 
 ORIGIN_CERTIFICATE_VALIDITIES = (7, 30, 90, 365, 730, 1095, 5475)
 HEALTH_PATH = "/healthz"
 
-_EXPECTED_CODES = re.compile(r"^[1-5](\d\d|xx)$")
-_EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
+_EXPECTED_CODES = re.compile(r"[1-5](?:[0-9][0-9]|xx)", re.ASCII)
+# One address, ASCII only (RFC 5321: local part at most 64 octets, the whole at most 254).
+_EMAIL = re.compile(
+    r"(?=.{6,254}\Z)[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}",
+    re.ASCII,
+)
 # Keys only a load-balanced stack uses: a personal stack that sets one is told so.
 _LOAD_BALANCER_KEYS = ("fallbackRegion", "drainedRegions", "regionPools", "healthMonitor", "notificationEmail")
 
@@ -120,10 +124,10 @@ def _read_monitor(reader: ConfigReader) -> HealthMonitor:
             raise reader.error(f"healthMonitor.{field_name}", f"must be between {low} and {high}, got {value}")
         values[field_name] = value
     expected_codes = given.get("expectedCodes", "200")
-    if not _EXPECTED_CODES.match(expected_codes):
+    if not _EXPECTED_CODES.fullmatch(expected_codes):
         raise reader.error(
             "healthMonitor.expectedCodes",
-            f"must be one HTTP status code or a range such as 2xx, got {expected_codes!r}",
+            f"must be one HTTP status code or a range such as 2xx, got {shown(expected_codes)}",
         )
     if values["timeout"] >= values["interval"]:
         raise reader.error(
@@ -155,7 +159,7 @@ def _read_region_pools(reader: ConfigReader, regions: tuple[str, ...], steering:
     if steering != "geo":
         raise reader.error(
             "regionPools",
-            f"only steeringPolicy 'geo' uses region pools; with {steering!r} Cloudflare would ignore them",
+            f"only steeringPolicy 'geo' uses region pools; with {shown(steering)} Cloudflare would ignore them",
         )
     given = reader.json_value("regionPools", raw, dict, "an object of Cloudflare region codes to lists of regions")
     pools: list[tuple[str, tuple[str, ...]]] = []
@@ -167,12 +171,12 @@ def _read_region_pools(reader: ConfigReader, regions: tuple[str, ...], steering:
                 f"{unknown(code, CLOUDFLARE_REGIONS, 'Cloudflare region')}; known: {', '.join(CLOUDFLARE_REGIONS)}",
             )
         if not isinstance(listed, list) or not listed or not all(isinstance(item, str) for item in listed):
-            raise reader.error(key, f"must be a non-empty list of regions, got {listed!r}")
+            raise reader.error(key, f"must be a non-empty list of regions, got {shown(listed)}")
         for region in listed:
             if region not in regions:
-                raise reader.error(key, f"{region!r} is not one of this stack's regions ({', '.join(regions)})")
+                raise reader.error(key, f"{shown(region)} is not one of this stack's regions ({', '.join(regions)})")
         if len(set(listed)) != len(listed):
-            raise reader.error(key, f"lists a region twice: {listed!r}")
+            raise reader.error(key, f"lists a region twice: {shown(listed)}")
         pools.append((code, tuple(listed)))
     return tuple(pools)
 
@@ -220,30 +224,30 @@ def read_edge(
     if steering not in STEERING_POLICIES:
         raise reader.error(
             "steeringPolicy",
-            f"unknown steering policy {steering!r}; Cloudflare's policies: {', '.join(STEERING_POLICIES)}",
+            f"unknown steering policy {shown(steering)}; Cloudflare's policies: {', '.join(STEERING_POLICIES)}",
         )
 
     drained = reader.string_list("drainedRegions", ())
     for region in drained:
         if region not in regions:
-            raise reader.error("drainedRegions", f"{region!r} is not one of this stack's regions ({', '.join(regions)})")
+            raise reader.error("drainedRegions", f"{shown(region)} is not one of this stack's regions ({', '.join(regions)})")
     serving = [region for region in regions if region not in drained]
     if not serving:
         raise reader.error("drainedRegions", "drains every region: the load balancer would have no cluster to send visitors to")
 
     fallback = reader.string("fallbackRegion") or serving[0]
     if fallback not in regions:
-        raise reader.error("fallbackRegion", f"{fallback!r} is not one of this stack's regions ({', '.join(regions)})")
+        raise reader.error("fallbackRegion", f"{shown(fallback)} is not one of this stack's regions ({', '.join(regions)})")
     if fallback in drained:
-        raise reader.error("fallbackRegion", f"{fallback!r} is drained (drainedRegions): the fallback must be a serving region")
+        raise reader.error("fallbackRegion", f"{shown(fallback)} is drained (drainedRegions): the fallback must be a serving region")
 
     affinity = reader.required_string("sessionAffinity", "a session affinity")
     if affinity not in SESSION_AFFINITIES:
-        raise reader.error("sessionAffinity", f"must be one of {', '.join(SESSION_AFFINITIES)}, got {affinity!r}")
+        raise reader.error("sessionAffinity", f"must be one of {', '.join(SESSION_AFFINITIES)}, got {shown(affinity)}")
 
     email = reader.string("notificationEmail") or None
-    if email is not None and not _EMAIL.match(email):
-        raise reader.error("notificationEmail", f"must be one email address, got {email!r}")
+    if email is not None and not _EMAIL.fullmatch(email):
+        raise reader.error("notificationEmail", f"must be one email address, got {shown(email)}")
 
     validity = reader.integer("originCertificateValidityDays", 5475, 7, 5475)
     if validity not in ORIGIN_CERTIFICATE_VALIDITIES:

@@ -38,18 +38,22 @@ def shown(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, int) and value.bit_length() > 200:
+        return "a number too long to print"
     if isinstance(value, (int, float)):
-        text = str(value) if not isinstance(value, int) or value.bit_length() < 200 else "a number too long to print"
-    elif isinstance(value, str):
+        return str(value)
+    if isinstance(value, str):
+        length = len(value)
         text = repr(value)
     else:
         try:
             text = json.dumps(value, ensure_ascii=True)
         except (TypeError, ValueError):
             text = repr(value)
+        length = len(text)
     if len(text) > _SHOWN_CHARACTERS:
         half = (_SHOWN_CHARACTERS - 5) // 2
-        text = f"{text[:half]}...{text[-half:]} ({len(text)} characters)"
+        text = f"{text[:half]}...{text[-half:]} ({length} characters)"
     return text
 
 

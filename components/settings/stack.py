@@ -118,11 +118,11 @@ def _check_default_providers(reader: ConfigReader) -> None:
     disabled = reader.json_value(key, raw, list, "a list of provider names such as [\"kubernetes\"]")
     for name in disabled:
         if name == "*" or name in DEFAULT_PROVIDERS:
-            provider = "every provider" if name == "*" else f"the {name} provider"
+            what = "every default provider" if name == "*" else f"the {name} default provider"
             raise reader.error(
                 key,
-                f"disables the default provider of {provider}, which this program uses for "
-                f"{', '.join(DEFAULT_PROVIDERS)} resources: pulumi up would stop; disable only kubernetes",
+                f"disables {what}, but the program declares its {', '.join(DEFAULT_PROVIDERS)} resources on "
+                "their default providers, so pulumi up would stop at the first one; disable only kubernetes",
             )
 
 
@@ -149,8 +149,8 @@ def parse_settings(
         key = "hostname" if reader.string("hostname") else "domain"
         raise reader.error(
             key,
-            f"the hostname {shown(hostname)} is {len(hostname)} characters; the origin certificate's "
-            f"common name holds at most {MAX_COMMON_NAME}",
+            f"the hostname {shown(hostname)} is longer than the {MAX_COMMON_NAME} characters "
+            "the origin certificate's common name holds",
         )
     for key, name in (("domain", domain), ("hostname", hostname)):
         if name != zone_name and not name.endswith(f".{zone_name}"):
