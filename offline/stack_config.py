@@ -10,7 +10,9 @@ marked secret.
 
 from __future__ import annotations
 
+import copy
 import datetime
+import functools
 import json
 import math
 import re
@@ -191,6 +193,12 @@ def _load_yaml(source: bytes | str, name: str, stack: str) -> _Document:
     return _Document(value, texts)
 
 
+@functools.lru_cache(maxsize=8)
+def _load_project(source: bytes, stack: str) -> _Document:
+    # Every plan reads the same Pulumi.yaml; parsing it is most of the cost of a small plan.
+    return _load_yaml(source, "Pulumi.yaml", stack)
+
+
 def _scalar_text(loader: _StackFileLoader, root: Any) -> dict[Any, str]:
     if not isinstance(root, yaml.MappingNode):
         return {}
@@ -199,10 +207,10 @@ def _scalar_text(loader: _StackFileLoader, root: Any) -> dict[Any, str]:
         return {}
     texts: dict[Any, str] = {}
     for key_node, value_node in config.value:
-        if isinstance(key_node, yaml.ScalarNode) and isinstance(value_node, yaml.ScalarNode):
-            if value_node.tag in (_INT, _FLOAT, _BOOL, _NULL) and value_node.style is None:
-                text = "" if value_node.tag == _NULL else value_node.value
-                texts[loader.construct_object(key_node, deep=True)] = text
+        plain = isinstance(value_node, yaml.ScalarNode) and value_node.style is None
+        if isinstance(key_node, yaml.ScalarNode) and plain and value_node.tag in (_INT, _FLOAT, _BOOL, _NULL):
+            text = "" if value_node.tag == _NULL else value_node.value
+            texts[loader.construct_object(key_node, deep=True)] = text
     return texts
 
 
@@ -319,7 +327,7 @@ def load_stack_config(
 
     A `dev-<name>` stack may have no file; every other stack must. `stack_text` replaces
     the stack file's content, `overrides` set keys on top of it (both for tests)."""
-    project = _load_yaml(_read_file(root / "Pulumi.yaml", stack), "Pulumi.yaml", stack).value
+    project = copy.deepcopy(_load_project(_read_file(root / "Pulumi.yaml", stack), stack).value)
     name = project["name"]
     stack_file = root / f"Pulumi.{stack}.yaml"
     if stack_text is not None:

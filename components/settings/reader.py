@@ -177,9 +177,7 @@ class ConfigReader:
             expected = fields[name]
             # bool is an int in Python; an int field must not accept true/false.
             if not isinstance(item, expected) or (expected is int and isinstance(item, bool)):
-                raise self.error(
-                    f"{key}.{name}", f"must be {type_word(expected)}, got {shown(item)}{quote_hint(expected, item)}"
-                )
+                raise self.error(f"{key}.{name}", f"must be {type_word(expected)}, got {shown(item)}{quote_hint(expected, item)}")
         return dict(value)
 
     def secret(self, key: str) -> Secret | None:
@@ -197,7 +195,9 @@ class ConfigReader:
     def dns_name(self, key: str, value: str) -> str:
         problem = dns_name_problem(value)
         if problem:
-            raise self.error(key, f"must be a lowercase DNS name such as catalog.example.com, got {shown(value)}, which {problem}")
+            raise self.error(
+                key, f"must be a lowercase DNS name such as catalog.example.com, got {shown(value)}, which {problem}"
+            )
         return value
 
     def check_namespaces(self) -> None:

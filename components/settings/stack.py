@@ -115,7 +115,7 @@ def _check_default_providers(reader: ConfigReader) -> None:
     raw = reader.raw(key)
     if raw is None:
         return
-    disabled = reader.json_value(key, raw, list, "a list of provider names such as [\"kubernetes\"]")
+    disabled = reader.json_value(key, raw, list, 'a list of provider names such as ["kubernetes"]')
     for name in disabled:
         if name == "*" or name in DEFAULT_PROVIDERS:
             what = "every default provider" if name == "*" else f"the {name} default provider"

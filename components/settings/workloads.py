@@ -242,7 +242,7 @@ def _check_pool_fits(reader: ConfigReader, apps: Mapping[str, AppSettings], node
                 )
 
 
-def _read_app(reader: ConfigReader, kind: str, app: str, image: str, given: Any, nodes: NodePools) -> AppSettings:
+def _read_app(reader: ConfigReader, kind: str, app: str, image: str, given: Any, *, nodes: NodePools) -> AppSettings:
     key = f"workloads.{app}"
     values = {**APP_DEFAULTS[kind][app], **reader.nested_obj(key, given or {}, _APP_FIELDS)}
     floor = _MIN_PRODUCTION_REPLICAS if kind == "production" else 1
@@ -303,8 +303,8 @@ def _read_catalog_url(reader: ConfigReader, kind: str) -> str:
 def read_workloads(reader: ConfigReader, kind: str, nodes: NodePools) -> WorkloadSettings:
     images = {**DEFAULT_IMAGES, **(reader.obj("images", {"web": str, "api": str}) or {})}
     sizes = reader.obj("workloads", {"web": dict, "api": dict}) or {}
-    web = _read_app(reader, kind, "web", images["web"].strip(), sizes.get("web"), nodes)
-    api = _read_app(reader, kind, "api", images["api"].strip(), sizes.get("api"), nodes)
+    web = _read_app(reader, kind, "web", images["web"].strip(), sizes.get("web"), nodes=nodes)
+    api = _read_app(reader, kind, "api", images["api"].strip(), sizes.get("api"), nodes=nodes)
     _check_pool_fits(reader, {"web": web, "api": api}, nodes)
 
     default = GATEWAY_DEFAULTS[kind]

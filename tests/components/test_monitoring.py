@@ -13,9 +13,9 @@ from components.monitoring import (
     fluent_bit_values,
 )
 from components.namespaces import CATALOG_NAMESPACE, GATEWAY_NAMESPACE, MONITORING_NAMESPACE, PROXY_POD_LABELS
-from offline.engine import Plan, PlannedResource, SecretValue, reveal
 from components.settings import parse_settings
 from components.settings.monitoring import LogShipping
+from offline.engine import Plan, PlannedResource, SecretValue, reveal
 from offline.stack_config import load_stack_config, stand_in
 from tests.conftest import plan_of
 from tests.k8s_objects import metadata, objects, on_cluster, one, regions_of, spec

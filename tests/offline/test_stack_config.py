@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
-from offline.stack_config import StackConfigError, load_stack_config, stand_in
+from offline.stack_config import ROOT, StackConfigError, load_stack_config, stand_in
 from tests.conftest import plan_error
 
 
@@ -89,19 +91,19 @@ def test_plain_scalars_reach_the_program_as_written_like_the_cli_reads_them():
     assert values["marketplace:notificationEmail"] == "2026-12-06"
 
 
-def test_a_utf16_stack_file_with_a_byte_order_mark_is_read():
-    text = "\ufeffconfig:\n  marketplace:regions: [fra1]\n"
+def test_a_utf16_stack_file_with_a_byte_order_mark_is_read(tmp_path):
+    # YAML allows UTF-16 with a byte-order mark, and so do the CLI's YAML reader and this one.
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
     for encoding in ("utf-16-le", "utf-16-be"):
-        config = load_stack_config("dev", stack_text=text.encode(encoding))
+        (tmp_path / "Pulumi.dev.yaml").write_bytes("\ufeffconfig:\n  marketplace:regions: [fra1]\n".encode(encoding))
+        config = load_stack_config("dev", root=tmp_path)
         assert config.values["marketplace:regions"] == '["fra1"]'
 
 
 def test_an_alias_bomb_is_refused_before_it_expands():
     # Nine levels of ten: a billion values if expanded. The refusal comes from counting,
     # not from expanding (which took minutes); the bound is what this checks, not the time.
-    levels = [f"l0: &l0 [{', '.join(['x'] * 10)}]"] + [
-        f"l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 10)}]" for n in range(1, 9)
-    ]
+    levels = [f"l0: &l0 [{', '.join(['x'] * 10)}]"] + [f"l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 10)}]" for n in range(1, 9)]
     with pytest.raises(StackConfigError) as caught:
         load_stack_config("dev", stack_text="\n".join([*levels, "config: {marketplace:regions: *l8}"]))
     assert "expands to more than 20000 values" in str(caught.value)
