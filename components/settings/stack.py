@@ -60,7 +60,21 @@ class StackSettings:
         return (PROJECT, f"{PROJECT}-{self.stack}", f"{PROJECT}-kind-{self.kind}")
 
 
+@dataclass(frozen=True)
+class ZoneStackSettings:
+    """The settings of the `zone` stack: the Cloudflare zone whose zone-wide settings it owns."""
+
+    project: str
+    stack: str
+    zone_name: str
+    cloudflare_zone_id: str
+
+
 ALL_REGIONS = ("sfo3", "nyc3", "fra1", "blr1", "sgp1")
+# The stack that owns the zone-wide settings every other stack relies on (components/edge.py
+# ZoneTls). Deployed first: a new zone needs them before any catalog stack can pass its
+# smoke tests.
+ZONE_STACK = "zone"
 
 # Per stack kind: the regions it runs in and the prefix of its public hostname.
 REGION_DEFAULTS = {"production": ALL_REGIONS, "staging": ALL_REGIONS, "dev": ("nyc3",)}
@@ -154,14 +168,9 @@ def parse_settings(
         )
     for key, name in (("domain", domain), ("hostname", hostname)):
         if name != zone_name and not name.endswith(f".{zone_name}"):
-            raise reader.error(key, f"{name!r} is not inside the Cloudflare zone {zone_name!r}")
+            raise reader.error(key, f"{shown(name)} is not inside the Cloudflare zone {shown(zone_name)}")
 
-    ids = {}
-    for key in ("cloudflareAccountId", "cloudflareZoneId"):
-        value = reader.required_string(key, "a Cloudflare id")
-        if not _HEX32.fullmatch(value):
-            raise reader.error(key, f"must be 32 lowercase hex digits, got {shown(value)}")
-        ids[key] = value
+    ids = {key: _cloudflare_id(reader, key) for key in ("cloudflareAccountId", "cloudflareZoneId")}
 
     network_block = read_network_block(reader, kind, owner)
     cluster = read_cluster(reader, kind, version_prefix)
@@ -170,7 +179,9 @@ def parse_settings(
     node_sizes = {cluster.node_pool.size} | {g.node_size for region in generations.values() for g in region}
     workloads = read_workloads(reader, kind, NodePools(tuple(sorted(node_sizes)), cluster.node_pool.max_nodes))
     monitoring = read_monitoring(reader, kind)
-    edge = read_edge(reader, kind, regions, owner=owner, domain=domain, hostname=hostname, zone_name=zone_name)
+    edge = read_edge(
+        reader, kind, regions, generations=generations, owner=owner, domain=domain, hostname=hostname, zone_name=zone_name
+    )
     token = read_token(reader, os.environ if environ is None else environ)
     reader.check_unread()
 
@@ -194,6 +205,22 @@ def parse_settings(
         edge=edge,
         generations=generations,
     )
+
+
+def _cloudflare_id(reader: ConfigReader, key: str) -> str:
+    value = reader.required_string(key, "a Cloudflare id")
+    if not _HEX32.fullmatch(value):
+        raise reader.error(key, f"must be 32 lowercase hex digits, got {shown(value)}")
+    return value
+
+
+def parse_zone_settings(stack: str, values: Mapping[str, str], secret_keys: frozenset[str] = frozenset()) -> ZoneStackSettings:
+    """The zone stack reads the zone's name and id only. The project's declared defaults
+    reach it like every stack, so keys it does not use are not refused."""
+    reader = ConfigReader(stack, values, secret_keys)
+    reader.check_namespaces()
+    zone_name = reader.dns_name("cloudflareZoneName", reader.required_string("cloudflareZoneName", "the Cloudflare zone"))
+    return ZoneStackSettings(PROJECT, stack, zone_name, _cloudflare_id(reader, "cloudflareZoneId"))
 
 
 def _current_config(stack: str) -> tuple[dict[str, str], frozenset[str]]:
@@ -224,3 +251,9 @@ def load_settings() -> StackSettings:
     stack = pulumi.get_stack()
     values, secret_keys = _current_config(stack)
     return parse_settings(stack, values, secret_keys)
+
+
+def load_zone_settings() -> ZoneStackSettings:
+    stack = pulumi.get_stack()
+    values, secret_keys = _current_config(stack)
+    return parse_zone_settings(stack, values, secret_keys)
