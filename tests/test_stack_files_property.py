@@ -25,7 +25,7 @@ import json
 import os
 import re
 import urllib.parse
-from dataclasses import fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from fractions import Fraction
 from typing import Any, Literal
 
@@ -34,7 +34,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from components.regions import REGIONS
-from components.settings import ConfigError, StackSettings, parse_settings
+from components.settings import ZONE_STACK, ConfigError, StackSettings, parse_settings
+from components.settings.stack import parse_zone_settings
 from components.settings.cluster import droplet_prices
 from components.settings.reader import ConfigReader
 from components.settings.workloads import cpu_millicores, memory_bytes
@@ -46,7 +47,7 @@ settings.register_profile(
     derandomize=True,
     database=None,
     deadline=None,
-    max_examples=int(os.environ.get("STACK_FILE_EXAMPLES", "250")),
+    max_examples=int(os.environ.get("STACK_FILE_EXAMPLES", "400")),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )
 settings.register_profile(
@@ -58,7 +59,7 @@ settings.register_profile(
 PROFILE = settings.get_profile(os.environ.get("STACK_FILE_PROFILE", "ci"))
 FULL_PLANS = int(os.environ.get("STACK_FILE_PLANS", "6"))
 
-STACKS = ("production", "staging", "dev", "dev-alice")
+STACKS = ("production", "staging", "dev", "dev-alice", ZONE_STACK)
 DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 KNOWN_NAMESPACES = ("marketplace", "pulumi", "digitalocean", "cloudflare", "kubernetes", "tls")
 SIZES = tuple(droplet_prices())
@@ -258,7 +259,11 @@ def surface(hostile: bool) -> dict[str, st.SearchStrategy[Any]]:
         ),
         "marketplace:notificationEmail": st.sampled_from(["ops@example.com", "ops@exa\u0663mple.com", "a@b", "x@y.com, z@w.com"]),
         "marketplace:originCertificateValidityDays": st.sampled_from([7, 90, 5475, 8, 10**30]),
-        "marketplace:manageZoneSettings": st.sampled_from([True, False, "no"]),
+        "marketplace:cloudflarePlan": st.sampled_from(["pro", "business", "enterprise", "free", "Pro", "platinum"]),
+        "marketplace:cloudflareTrafficSteering": st.sampled_from([True, False, "yes"]),
+        "marketplace:cloudflareQuotas": obj(
+            loadBalancers=st.integers(0, 30), pools=st.integers(0, 30), endpoints=st.integers(0, 30)
+        ),
         "marketplace:orderEdgeCertificate": st.sampled_from([True, False, "0"]),
         "pulumi:disable-default-providers": st.lists(
             st.sampled_from(["kubernetes", "cloudflare", "tls", "digitalocean", "*", "random"]), max_size=3
@@ -367,13 +372,19 @@ def _share(entries: tuple[str, ...]) -> Fraction:
     return Fraction(sum(n.num_addresses for n in ipaddress.collapse_addresses(networks)), 2**32)
 
 
-def assert_sane(accepted: StackSettings, values: dict[str, str]) -> None:
-    """What an accepted stack guarantees, checked independently of how the settings check it."""
+def assert_plain(accepted: Any, values: dict[str, str]) -> None:
+    """Every value accepted is printable ASCII, and no key was silently ignored."""
     for text in _strings(accepted):
         assert text.isascii() and text.isprintable(), f"unprintable or non-ASCII value accepted: {text!r}"
     for key in values:
         assert key.split(":", 1)[0] in KNOWN_NAMESPACES, f"key {key!r} silently ignored"
-    assert set(json.loads(values.get("pulumi:disable-default-providers") or "[]")) <= {"kubernetes", "random"}
+
+
+def assert_sane(accepted: StackSettings, values: dict[str, str]) -> None:
+    """What an accepted stack guarantees, checked independently of how the settings check it."""
+    assert_plain(accepted, values)
+    disabled = json.loads(values.get("pulumi:disable-default-providers") or "[]")
+    assert all(isinstance(name, str) and name and name not in ("*", "cloudflare", "tls", "digitalocean") for name in disabled)
     for name in (accepted.domain, accepted.hostname, accepted.zone_name):
         assert len(name) <= 253 and all(1 <= len(label) <= 63 for label in name.split("."))
     assert len(accepted.hostname) <= 64
@@ -405,12 +416,20 @@ def assert_sane(accepted: StackSettings, values: dict[str, str]) -> None:
         assert host_name and not any(character.isspace() for character in host_name)
 
 
-def settle(stack: str, text: str | bytes) -> tuple[StackSettings, dict[str, str]] | str:
-    """(settings, the config they came from) for a stack file, or the one message it is
-    refused with. Secrets get stand-ins and the token comes from the stack, as in run_plan."""
+@dataclass(frozen=True)
+class Accepted:
+    settings: Any  # StackSettings, or ZoneStackSettings for the zone stack
+    values: dict[str, str]  # the config they came from
+
+
+def settle(stack: str, text: str | bytes) -> Accepted | str:
+    """What a stack file yields, or the one message it is refused with. Secrets get
+    stand-ins and the token comes from the stack, as in run_plan."""
     try:
         config = with_offline_credentials(load_stack_config(stack, stack_text=text))
-        return parse_settings(stack, config.values, config.secret_keys, environ={}), config.values
+        if stack == ZONE_STACK:
+            return Accepted(parse_zone_settings(stack, config.values, config.secret_keys), config.values)
+        return Accepted(parse_settings(stack, config.values, config.secret_keys, environ={}), config.values)
     except (StackConfigError, ConfigError) as refused:
         return str(refused)
 
@@ -422,8 +441,10 @@ def test_every_generated_stack_file_is_settled_or_refused_cleanly(case: tuple[st
     outcome = settle(stack, text)
     if isinstance(outcome, str):
         assert_clean_refusal(stack, outcome)
+    elif isinstance(outcome.settings, StackSettings):
+        assert_sane(outcome.settings, outcome.values)
     else:
-        assert_sane(*outcome)
+        assert_plain(outcome.settings, outcome.values)
 
 
 def _plan_strings(plan: Any) -> list[str]:
@@ -458,7 +479,8 @@ def test_the_generator_covers_every_key_the_settings_read(monkeypatch: Any):
 
     monkeypatch.setattr(ConfigReader, "check_unread", recording)
     for stack in STACKS:
-        config = with_offline_credentials(load_stack_config(stack, overrides={"marketplace:catalogApiKey": {"secure": "v1:x"}}))
-        parse_settings(stack, config.values, config.secret_keys, environ={})
+        if stack != ZONE_STACK:  # the zone stack reads two of the project's keys, and no others
+            config = load_stack_config(stack, overrides={"marketplace:catalogApiKey": {"secure": "v1:x"}})
+            parse_settings(stack, config.values, config.secret_keys, environ={"DIGITALOCEAN_TOKEN": "x"})
     assert read, "nothing recorded"
     assert read - set(SURFACE) == set(), "keys the settings read but the generator never writes"

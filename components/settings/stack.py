@@ -129,8 +129,11 @@ def _check_default_providers(reader: ConfigReader) -> None:
     raw = reader.raw(key)
     if raw is None:
         return
-    disabled = reader.json_value(key, raw, list, 'a list of provider names such as ["kubernetes"]')
+    what_it_is = 'a list of provider names such as ["kubernetes"]'
+    disabled = reader.json_value(key, raw, list, what_it_is)
     for name in disabled:
+        if not isinstance(name, str) or not name:
+            raise reader.error(key, f"must be {what_it_is}, got {shown(name)} in it")
         if name == "*" or name in DEFAULT_PROVIDERS:
             what = "every default provider" if name == "*" else f"the {name} default provider"
             raise reader.error(
