@@ -35,9 +35,9 @@ from hypothesis import strategies as st
 
 from components.regions import REGIONS
 from components.settings import ZONE_STACK, ConfigError, StackSettings, parse_settings
-from components.settings.stack import parse_zone_settings
 from components.settings.cluster import droplet_prices
 from components.settings.reader import ConfigReader
+from components.settings.stack import parse_zone_settings
 from components.settings.workloads import cpu_millicores, memory_bytes
 from offline.engine import PlanError, reveal, run_plan, with_offline_credentials
 from offline.stack_config import ROOT, StackConfigError, load_stack_config

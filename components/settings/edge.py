@@ -397,7 +397,9 @@ def read_edge(
     if fallback not in regions:
         raise reader.error("fallbackRegion", f"{shown(fallback)} is not one of this stack's regions ({', '.join(regions)})")
     if fallback in drained:
-        raise reader.error("fallbackRegion", f"{shown(fallback)} is drained (drainedRegions): the fallback must be a serving region")
+        raise reader.error(
+            "fallbackRegion", f"{shown(fallback)} is drained (drainedRegions): the fallback must be a serving region"
+        )
 
     affinity = reader.required_string("sessionAffinity", "a session affinity")
     if affinity not in SESSION_AFFINITIES:
