@@ -65,13 +65,18 @@ FOUNDATION = [
         {"marketplace:nodePool": {"size": "s-64vcpu-1tb"}},
     ),
     BadStack(
-        "malformed version prefix", "staging", "marketplace:kubernetesVersion", "must be a minor version prefix",
+        "malformed version", "staging", "marketplace:kubernetesVersion", "must be an exact DOKS version",
         {"marketplace:kubernetesVersion": "1.33.2"},
     ),
     BadStack(
-        "version DigitalOcean does not offer", "dev", "marketplace:kubernetesVersion",
-        "DigitalOcean offers no Kubernetes 1.99 release",
-        {"marketplace:kubernetesVersion": "1.99"},
+        "a minor the version table does not know", "dev", "marketplace:kubernetesVersion",
+        "Kubernetes 1.99 is not in data/kubernetes-versions.yaml",
+        {"marketplace:kubernetesVersion": "1.99.0-do.0"},
+    ),
+    BadStack(
+        "a minor past its end of life", "dev", "marketplace:kubernetesVersion",
+        "Kubernetes 1.33 reached its end of life on 2026-06-28",
+        {"marketplace:kubernetesVersion": "1.33.9-do.3"},
     ),
     BadStack(
         "malformed domain", "production", "marketplace:domain", "must be a lowercase DNS name",
@@ -233,8 +238,9 @@ ACCEPTED_THOUGH_BAD = [
         {"marketplace:controlPlaneAllowList": ["0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/2", "192.0.0.0/2"]},
     ),
     BadStack(
-        "IPv6 on the control-plane firewall (the API takes IPv4)", "production", "marketplace:controlPlaneAllowList",
-        "'::/1' is IPv6", {"marketplace:controlPlaneAllowList": ["::/1", "8000::/1"]},
+        "production API open to all through two IPv6 /1 blocks", "production", "marketplace:controlPlaneAllowList",
+        "::/1, 8000::/1 together admit 100% of all IPv6 addresses",
+        {"marketplace:controlPlaneAllowList": ["::/1", "8000::/1"]},
     ),
     BadStack(
         "log host that writes its own fluent-bit section", "dev", "marketplace:logShipping.host",
@@ -271,7 +277,7 @@ ACCEPTED_THOUGH_BAD = [
     ),
     BadStack(
         "generation version with an Arabic-Indic digit", "dev", "marketplace:generations.nyc3[0].kubernetesVersion",
-        "must be a minor version prefix", _generation(kubernetesVersion="1.3\u0663"),
+        "must be an exact DOKS version", _generation(kubernetesVersion="1.3\u0666.1-do.0"),
     ),
     BadStack(
         "10,000-character domain", "production", "marketplace:domain", "a DNS name has at most 253",

@@ -155,6 +155,17 @@ SECURE = st.one_of(
     st.just({"secure": "v1:AAAA", "other": 1}),
     HOSTILE_TEXT,
 )
+VERSIONS = [
+    "1.36.1-do.0",
+    "1.35.6-do.0",
+    "1.37.1-do.0",
+    "1.33.9-do.3",
+    "1.36",
+    "1.99.0-do.0",
+    1.3,
+    "1.3\u0666.1-do.0",
+    "1.36.1-do.0\n",
+]
 STRAY_FIELD = st.builds(lambda key, value: {key: value}, st.sampled_from(["sise", "Size", "replica", "host "]), HOSTILE_SCALAR)
 
 
@@ -182,12 +193,15 @@ def surface(hostile: bool) -> dict[str, st.SearchStrategy[Any]]:
     generation = obj(
         name=st.sampled_from(["blue", "green", "red"]),
         weight=st.sampled_from([1, 0.5, 0, 1.5, "0.5"]),
-        kubernetesVersion=st.sampled_from(["1.33", "1.34", "1.30", 1.3, "1.3\u0663", "1.35"]),
+        kubernetesVersion=st.sampled_from(VERSIONS),
         nodeSize=st.one_of(st.sampled_from(SIZES), st.lists(st.sampled_from(SIZES), max_size=2)),
     )
     keys: dict[str, st.SearchStrategy[Any]] = {
         "marketplace:regions": st.lists(st.sampled_from([*REGION_SLUGS, "mars1"]), max_size=6),
-        "marketplace:kubernetesVersion": st.sampled_from(["1.33", "1.34", "1.99", "1.33.2", 1.3, "1.3\u0663"]),
+        "marketplace:kubernetesVersion": st.sampled_from(VERSIONS),
+        "marketplace:containerRegistry": st.sampled_from(["marketplace", "acme-catalog", "Marketplace", "a" * 70, "-x"]),
+        "marketplace:ownsContainerRegistry": st.sampled_from([False, True, "yes"]),
+        "marketplace:imagePullSecret": SECURE,
         "marketplace:domain": DOMAIN,
         "marketplace:hostname": DOMAIN,
         "marketplace:cloudflareZoneName": st.sampled_from(["example.com", "example.org", "com"]),

@@ -1,4 +1,4 @@
-"""Cluster and network settings: Kubernetes version, node pool, control plane, maintenance,
+"""Cluster and network settings: Kubernetes version, node pools, control plane, maintenance,
 the stack's network block and the API token the Kubernetes providers use."""
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ from typing import Any
 import yaml
 
 from components.addresses import allow_list_breadth_problem, parse_network
+from components.kubernetes_versions import MINOR, SLUG
 from components.network import MAX_BLOCKS
+from components.platform import is_documentation_range, platform_rules, value_problem
 from components.settings.reader import ConfigReader, Secret, shown
 
 PRICES_FILE = Path(__file__).resolve().parents[2] / "data" / "prices.yaml"
@@ -35,17 +37,27 @@ class MaintenanceWindow:
 
 @dataclass(frozen=True)
 class ClusterSettings:
-    version_prefix: str
+    # Exact DOKS version slug of every generation that does not name its own.
+    version: str
+    # The workers pool (`marketplace:nodePool`): where the catalog runs; its size can
+    # change without touching the cluster.
     node_pool: NodePool
+    # The cluster's default pool: fixed per stack kind, never from config. Its size is
+    # part of the cluster (a new size is a new cluster), so nothing may change it.
+    system_pool: NodePool
     ha_control_plane: bool
     surge_upgrade: bool
     maintenance: MaintenanceWindow
     control_plane_allow_list: tuple[str, ...]
+    # Production clusters are protected: `pulumi up` refuses to replace or delete one until
+    # a reviewed change has lifted the protection (ops upgrade --step retire does).
+    protect: bool
 
 
 @dataclass(frozen=True)
 class ClusterDefaults:
     node_pool: NodePool
+    system_pool: NodePool
     ha_control_plane: bool
     maintenance: MaintenanceWindow
     network_block: int
@@ -54,18 +66,21 @@ class ClusterDefaults:
 CLUSTER_DEFAULTS: dict[str, ClusterDefaults] = {
     "production": ClusterDefaults(
         node_pool=NodePool("s-4vcpu-8gb", 3, 10),
+        system_pool=NodePool("s-2vcpu-4gb", 2, 3),
         ha_control_plane=True,
         maintenance=MaintenanceWindow("sunday", "04:00"),
         network_block=0,
     ),
     "staging": ClusterDefaults(
         node_pool=NodePool("s-2vcpu-4gb", 2, 4),
+        system_pool=NodePool("s-2vcpu-4gb", 1, 2),
         ha_control_plane=False,
         maintenance=MaintenanceWindow("saturday", "04:00"),
         network_block=1,
     ),
     "dev": ClusterDefaults(
         node_pool=NodePool("s-2vcpu-4gb", 1, 2),
+        system_pool=NodePool("s-1vcpu-2gb", 1, 1),
         ha_control_plane=False,
         maintenance=MaintenanceWindow("any", "04:00"),
         network_block=2,
@@ -77,7 +92,7 @@ CLUSTER_DEFAULTS: dict[str, ClusterDefaults] = {
 # (`pulumi config set`) to move one of them.
 _FIRST_PERSONAL_BLOCK = 3
 
-VERSION_PREFIX = re.compile(r"1\.([0-9]{1,2})", re.ASCII)
+_CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"
 _HH_MM = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]", re.ASCII)
 _DAYS = ("any", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _TOKEN_ENV = ("DIGITALOCEAN_TOKEN", "DIGITALOCEAN_ACCESS_TOKEN")
@@ -116,19 +131,25 @@ def check_node_size(reader: ConfigReader, key: str, size: Any) -> str:
     return size
 
 
-def version_problem(version: Any) -> str | None:
-    if isinstance(version, str) and VERSION_PREFIX.fullmatch(version):
+def version_problem(version: object) -> str | None:
+    """Why a configured Kubernetes version is not an exact DOKS slug, or None."""
+    if isinstance(version, str) and SLUG.match(version):
         return None
-    hint = ": quote it (YAML reads 1.30 as the number 1.3)" if isinstance(version, (int, float)) else ""
-    return f'must be a minor version prefix such as "1.33", got {shown(version)}{hint}'
+    if isinstance(version, str) and MINOR.match(version):
+        return (
+            f'must be an exact DOKS version such as "{version}.1-do.0", got {shown(version)}: a minor alone moves to every '
+            "new patch release on its own (doctl kubernetes options versions lists the exact ones)"
+        )
+    hint = ": quote it (YAML reads an unquoted version as a number)" if isinstance(version, (int, float)) else ""
+    return f'must be an exact DOKS version such as "1.36.1-do.0", got {shown(version)}{hint}'
 
 
-def read_version_prefix(reader: ConfigReader) -> str:
-    version_prefix = reader.required_string("kubernetesVersion", "a Kubernetes version prefix such as 1.33")
-    problem = version_problem(version_prefix)
+def read_version(reader: ConfigReader) -> str:
+    version = reader.required_string("kubernetesVersion", "an exact DOKS version such as 1.36.1-do.0")
+    problem = version_problem(version)
     if problem:
         raise reader.error("kubernetesVersion", problem)
-    return version_prefix
+    return version
 
 
 def read_network_block(reader: ConfigReader, kind: str, owner: str | None) -> int:
@@ -149,15 +170,17 @@ def read_network_block(reader: ConfigReader, kind: str, owner: str | None) -> in
     return block
 
 
-def read_cluster(reader: ConfigReader, kind: str, version_prefix: str) -> ClusterSettings:
+def read_cluster(reader: ConfigReader, kind: str, version: str) -> ClusterSettings:
     defaults = CLUSTER_DEFAULTS[kind]
     return ClusterSettings(
-        version_prefix=version_prefix,
+        version=version,
         node_pool=_read_node_pool(reader, defaults.node_pool),
+        system_pool=defaults.system_pool,
         ha_control_plane=reader.boolean("haControlPlane", defaults.ha_control_plane),
         surge_upgrade=reader.boolean("surgeUpgrade", True),
         maintenance=_read_maintenance(reader, defaults.maintenance),
         control_plane_allow_list=_read_allow_list(reader, kind),
+        protect=kind == "production",
     )
 
 
@@ -196,23 +219,31 @@ def _read_allow_list(reader: ConfigReader, kind: str) -> tuple[str, ...]:
             "is empty: the control-plane firewall would shut out everyone, the deploy runner included",
         )
 
+    # The API takes public IPv4 addresses or CIDRs only (data/platform-rules.yaml).
+    rule = platform_rules().allowed(_CLUSTER, "controlPlaneFirewall", "allowedAddresses", "[*]")
+
     networks = []
     for entry in entries:
         network = parse_network(entry)
         if network is None:
             raise reader.error("controlPlaneAllowList", f"{shown(entry)} is not an IP address or CIDR range")
-        if network.version != 4:
-            # digitalocean/openapi kubernetes/models/control_plane_firewall.yml:
-            # "An array of public addresses (IPv4 or CIDR)".
-            raise reader.error("controlPlaneAllowList", f"{shown(entry)} is IPv6; the control-plane firewall takes IPv4 only")
         networks.append(network)
-    # The same rule as the policy pack's doks-control-plane-firewall (policy/clusters.py).
+    # The same rule as the policy pack's doks-control-plane-firewall (policy/clusters.py),
+    # before the per-entry rule: it names the /0 (or the blocks adding up to it) at fault.
     too_broad = allow_list_breadth_problem(networks) if kind == "production" else None
     if too_broad:
         raise reader.error(
             "controlPlaneAllowList",
             f"{too_broad}: that opens the Kubernetes API to the whole internet; production must list its networks",
         )
+    for entry, network in zip(entries, networks, strict=True):
+        if is_documentation_range(network):
+            continue  # a placeholder: the offline plan warns, `ops preflight` refuses it
+        problem = value_problem(rule, entry)
+        if problem:
+            raise reader.error(
+                "controlPlaneAllowList", f"{problem}: the control-plane firewall takes public IPv4 addresses or CIDRs only"
+            )
     return entries
 
 

@@ -10,6 +10,7 @@ Pulumi.yaml; their defaults live beside each family's dataclasses.
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 from collections.abc import Mapping
@@ -19,11 +20,12 @@ import pulumi
 
 from components.regions import REGIONS
 from components.settings.assets import AssetsSettings, read_assets
-from components.settings.cluster import ClusterSettings, read_cluster, read_network_block, read_token, read_version_prefix
+from components.settings.cluster import ClusterSettings, read_cluster, read_network_block, read_token, read_version
 from components.settings.edge import EdgeSettings, read_edge
-from components.settings.generations import Generation, read_generations
+from components.settings.generations import Generation, read_generations, version_warnings
 from components.settings.monitoring import MonitoringSettings, read_monitoring
 from components.settings.reader import PROJECT, ConfigError, ConfigReader, Secret, shown
+from components.settings.registry import RegistrySettings, check_images, read_registry
 from components.settings.workloads import NodePools, WorkloadSettings, read_workloads
 
 
@@ -46,9 +48,12 @@ class StackSettings:
     workloads: WorkloadSettings
     monitoring: MonitoringSettings
     edge: EdgeSettings
+    registry: RegistrySettings
     # Per region, its cluster generations; a region the stack file declares none for runs
     # the single implicit `blue` one on the stack's version and node size.
     generations: dict[str, tuple[Generation, ...]] = field(default_factory=dict)
+    # What the program tells the deployer without refusing (a minor nearing its end of life).
+    warnings: tuple[str, ...] = ()
 
     @property
     def name_prefix(self) -> str:
@@ -148,15 +153,17 @@ def parse_settings(
     values: Mapping[str, str],
     secret_keys: frozenset[str] = frozenset(),
     environ: Mapping[str, str] | None = None,
+    today: datetime.date | None = None,
 ) -> StackSettings:
-    """Pure parsing and validation: config values in, settings out."""
+    """Pure parsing and validation: config values in, settings out. `today` decides which
+    Kubernetes minors have reached their end of life (default: the real date)."""
     kind, owner = stack_kind(stack)
     reader = ConfigReader(stack, values, secret_keys)
     reader.check_namespaces()
     _check_default_providers(reader)
 
     regions = _read_regions(reader, REGION_DEFAULTS[kind])
-    version_prefix = read_version_prefix(reader)
+    version = read_version(reader)
 
     zone_name = reader.dns_name("cloudflareZoneName", reader.required_string("cloudflareZoneName", "the Cloudflare zone"))
     domain = reader.dns_name("domain", reader.required_string("domain", "the catalog's public hostname"))
@@ -176,11 +183,15 @@ def parse_settings(
     ids = {key: _cloudflare_id(reader, key) for key in ("cloudflareAccountId", "cloudflareZoneId")}
 
     network_block = read_network_block(reader, kind, owner)
-    cluster = read_cluster(reader, kind, version_prefix)
+    cluster = read_cluster(reader, kind, version)
     assets = read_assets(reader, kind)
-    generations = read_generations(reader, regions, version_prefix, cluster.node_pool.size)
+    generations = read_generations(reader, regions, version, cluster.node_pool.size)
+    warnings = version_warnings(reader, generations, today or datetime.date.today())
+    registry = read_registry(reader, kind, personal=owner is not None)
     node_sizes = {cluster.node_pool.size} | {g.node_size for region in generations.values() for g in region}
-    workloads = read_workloads(reader, kind, NodePools(tuple(sorted(node_sizes)), cluster.node_pool.max_nodes))
+    workers = NodePools(tuple(sorted(node_sizes)), cluster.node_pool.max_nodes)
+    workloads = read_workloads(reader, kind, registry.prefix, workers)
+    check_images(reader, registry, {"web": workloads.web.image, "api": workloads.api.image})
     monitoring = read_monitoring(reader, kind)
     edge = read_edge(
         reader, kind, regions, generations=generations, owner=owner, domain=domain, hostname=hostname, zone_name=zone_name
@@ -206,7 +217,9 @@ def parse_settings(
         workloads=workloads,
         monitoring=monitoring,
         edge=edge,
+        registry=registry,
         generations=generations,
+        warnings=warnings,
     )
 
 
