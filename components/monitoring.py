@@ -96,7 +96,12 @@ def prometheus_stack_values(settings: StackSettings, region: str, admin_secret: 
 
 
 def _section(kind: str, entries: Sequence[tuple[str, object]]) -> str:
-    """One section of fluent-bit's classic configuration format."""
+    """One section of fluent-bit's classic configuration format. The format has no quoting:
+    a value is the rest of its line, so a value with a line break in it would write entries
+    or whole sections of its own. Such a value is refused, never written."""
+    for key, value in entries:
+        if not f"{key}{value}".isprintable():
+            raise ValueError(f"fluent-bit [{kind}] {key}: {value!r} is not one line of printable text")
     return "\n".join([f"[{kind}]", *(f"    {key} {value}" for key, value in entries)]) + "\n"
 
 

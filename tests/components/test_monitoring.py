@@ -10,10 +10,13 @@ from components.monitoring import (
     FLUENT_BIT_VERSION,
     PROMETHEUS_STACK_REPO,
     PROMETHEUS_STACK_VERSION,
+    fluent_bit_values,
 )
 from components.namespaces import CATALOG_NAMESPACE, GATEWAY_NAMESPACE, MONITORING_NAMESPACE, PROXY_POD_LABELS
+from components.settings import parse_settings
+from components.settings.monitoring import LogShipping
 from offline.engine import Plan, PlannedResource, SecretValue, reveal
-from offline.stack_config import stand_in
+from offline.stack_config import load_stack_config, stand_in
 from tests.conftest import plan_of
 from tests.k8s_objects import metadata, objects, on_cluster, one, regions_of, spec
 
@@ -119,3 +122,13 @@ def test_logs_are_shipped_only_where_an_endpoint_is_configured() -> None:
     assert "    Index catalog-logs\n" in outputs
     assert "    tls On\n" in outputs
     assert "    Add region nyc3\n" in fluent_bit["values"]["config"]["filters"]
+
+
+def test_no_value_writes_lines_of_its_own_into_fluent_bits_configuration() -> None:
+    # Settings refuse such a host (tests/test_bad_stacks.py); the writer refuses it too, so a
+    # value that slipped past them could still not add an [OUTPUT] of its own.
+    config = load_stack_config("dev")
+    settings = parse_settings("dev", config.values, config.secret_keys, environ={"DIGITALOCEAN_TOKEN": "dop_v1_test"})
+    smuggled = LogShipping(host="logs.example.com\n[OUTPUT]\n    Name http", port=9200, index="catalog", tls=True)
+    with pytest.raises(ValueError, match="is not one line of printable text"):
+        fluent_bit_values(settings, "nyc3", smuggled)
