@@ -23,7 +23,8 @@ the plan, so components reach stack policies with no properties.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,7 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+from pulumi_policy import policy as sdk_policy
 from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 from pulumi_policy.proxy import unknown_checking_proxy
@@ -281,13 +283,46 @@ def analyzer(
     return servicer
 
 
+class _DecodeOnce:
+    """json_format as the policy SDK uses it, decoding each message once: the SDK's analyzer
+    turns a resource's properties (and its provider's) into a dict again for every policy,
+    which is most of the pack's time over a plan (the same plan, 0.77 s then 0.22 s).
+    Sharing is safe: the SDK only reads the dict, building its own objects from it."""
+
+    def __init__(self) -> None:
+        self._decoded: dict[tuple[Any, ...], Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(json_format, name)
+
+    def MessageToDict(self, message: Any, *args: Any, **kwargs: Any) -> Any:
+        key = (type(message), message.SerializeToString(deterministic=True), args, tuple(sorted(kwargs.items())))
+        if key not in self._decoded:
+            self._decoded[key] = json_format.MessageToDict(message, *args, **kwargs)
+        return self._decoded[key]
+
+
+@contextmanager
+def _decoding_once() -> Iterator[None]:
+    original = sdk_policy.json_format
+    sdk_policy.json_format = _DecodeOnce()
+    try:
+        yield
+    finally:
+        sdk_policy.json_format = original
+
+
 def analyze_plan(
     plan: Plan,
     policies: list[Policy] | None = None,
     config: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[Violation]:
     """Every violation the pack reports for `plan`: per resource, then for the stack."""
-    servicer = analyzer(policies, config)
+    with _decoding_once():
+        return _analyze(plan, analyzer(policies, config))
+
+
+def _analyze(plan: Plan, servicer: _PolicyAnalyzerServicer) -> list[Violation]:
     servicer.ConfigureStack(
         analyzer_pb2.AnalyzerStackConfigureRequest(stack=plan.stack, project=plan.project, dry_run=True), None
     )

@@ -50,6 +50,27 @@ def test_the_pack_config_file_sets_the_dev_budget():
     assert analyze_plan(plan_of("dev-alice"), config=config) == []
 
 
+def test_the_pack_decodes_each_resource_once_and_leaves_the_sdk_as_it_was(monkeypatch: pytest.MonkeyPatch):
+    from google.protobuf import json_format
+    from pulumi_policy import policy as sdk_policy
+
+    decoded: list[int] = []
+    real_decode = json_format.MessageToDict
+
+    def counting(message, *args, **kwargs):
+        decoded.append(1)
+        return real_decode(message, *args, **kwargs)
+
+    monkeypatch.setattr(json_format, "MessageToDict", counting)
+    plan = plan_of("dev")
+    broken = fx.edited(plan, clusters.CLUSTER, lambda i: i["controlPlaneFirewall"].update(enabled=False))
+    assert [v.policy for v in analyze_plan(broken)] == ["doks-control-plane-firewall"]
+    # Properties (inputs and outputs) and providers are decoded once each, not once per policy.
+    distinct = 2 * (len(plan.resources) + 1) + len(plan.of_type("pulumi:providers:kubernetes")) + 4
+    assert 0 < len(decoded) <= distinct < len(POLICIES) * len(plan.resources)
+    assert sdk_policy.json_format is json_format
+
+
 def test_a_configured_policy_keeps_its_enforcement_level():
     """The CLI sends a configured policy with the policy's (here the pack's) enforcement
     level unless the config names one; the bare protobuf default would be advisory."""
