@@ -1,5 +1,7 @@
-"""Shared fixtures: plans run in this one process on the offline engine and are cached,
-so the whole suite imports the SDKs once."""
+"""Shared fixtures: plans run on the offline engine and are cached on disk (offline/plan_cache.py),
+so the suite plans each stack, replaced stack file or override once, whichever worker asks
+first, and the other workers read that plan. Refusals are never cached: `plan_error` runs the
+program every time, so it proves nothing was declared before the refusal."""
 
 from __future__ import annotations
 
@@ -10,18 +12,29 @@ from typing import Any
 import pytest
 
 from offline.engine import Plan, PlanError, run_plan
+from offline.plan_cache import PlanCache
+from offline.stack_config import ROOT
 
 STACKS = ("dev", "staging", "production", "dev-alice")
 
-_cache: dict[tuple[str, str | None, str], Plan] = {}
+# Git-ignored; `make clean` removes it.
+PLAN_CACHE = PlanCache(ROOT / ".plan-cache", run_plan)
+_in_memory: dict[tuple[str, str | None, str], Plan] = {}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # In the controlling process only (xdist workers have `workerinput`), before any worker plans.
+    if not hasattr(session.config, "workerinput"):
+        PLAN_CACHE.prune()
 
 
 def plan_of(stack: str, stack_text: str | None = None, overrides: Mapping[str, Any] | None = None) -> Plan:
-    """The plan of a stack (optionally with its file replaced or keys overridden), cached."""
+    """The plan of a stack (optionally with its file replaced or keys overridden), cached.
+    Shared: a test may read it, and copies what it changes (tests/policy_fixtures.py)."""
     key = (stack, stack_text, json.dumps(overrides or {}, sort_keys=True))
-    if key not in _cache:
-        _cache[key] = run_plan(stack, stack_text=stack_text, overrides=overrides)
-    return _cache[key]
+    if key not in _in_memory:
+        _in_memory[key] = PLAN_CACHE.get(stack, stack_text, overrides)
+    return _in_memory[key]
 
 
 def plan_error(stack: str, stack_text: str | None = None, overrides: Mapping[str, Any] | None = None) -> str:
