@@ -64,7 +64,8 @@ def entry_name(program: str, stack: str, stack_text: str | None, overrides: Mapp
 
 
 @contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on `path` (made if missing), held across processes until the block ends."""
     with path.open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
@@ -110,7 +111,7 @@ class PlanCache:
         found = _read(path)
         if found is not None:
             return found
-        with _locked(path.with_suffix(".lock")):
+        with locked(path.with_suffix(".lock")):
             found = _read(path)  # another process may have planned it while this one waited
             if found is None:
                 found = self._plan(stack, stack_text=stack_text, overrides=overrides)

@@ -6,20 +6,43 @@ program every time, so it proves nothing was declared before the refusal."""
 from __future__ import annotations
 
 import json
+import os
+import pickle
+import shutil
 from collections.abc import Callable, Mapping
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
 from offline.engine import Plan, PlanError, run_plan
-from offline.plan_cache import PlanCache
+from offline.plan_cache import PlanCache, locked
 from offline.stack_config import ROOT
 
 STACKS = ("dev", "staging", "production", "dev-alice")
+T = TypeVar("T")
 
 # Git-ignored; `make clean` removes it.
 PLAN_CACHE = PlanCache(ROOT / ".plan-cache", run_plan)
 _in_memory: dict[tuple[str, str | None, str], Plan] = {}
+
+
+def once_per_session(factory: pytest.TempPathFactory, name: str, produce: Callable[[Path], T]) -> T:
+    """What `produce` makes in a fresh folder, made once per test session whichever worker asks
+    first; the others wait for it and read it (its result must pickle)."""
+    shared = factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the session's folder, above each worker's own
+    result = shared / f"{name}.pickle"
+    with locked(shared / f"{name}.lock"):
+        if result.exists():
+            made: T = pickle.loads(result.read_bytes())
+            return made
+        shutil.rmtree(shared / name, ignore_errors=True)  # left by a worker whose `produce` failed
+        (shared / name).mkdir()
+        made = produce(shared / name)
+        result.write_bytes(pickle.dumps(made))
+        return made
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -54,3 +77,15 @@ def stack_plan(request: pytest.FixtureRequest) -> Plan:
 @pytest.fixture
 def planner() -> Callable[..., Plan]:
     return plan_of
+
+
+@pytest.fixture
+def commands_plan_from_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`ops` commands get their plans from the cache: for tests of what a command prints or
+    writes. What planning logs is audited on real runs (tests/test_secrets_audit.py)."""
+
+    def cached(stack: str, root: Path = ROOT) -> Plan:
+        assert root == ROOT, "a command planning another checkout must run the engine"
+        return plan_of(stack)
+
+    monkeypatch.setattr("offline.engine.run_plan", cached)
