@@ -17,7 +17,7 @@ import pytest
 import yaml
 from google.protobuf import empty_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
-from pulumi_policy import EnforcementLevel, ResourceValidationArgs, ResourceValidationPolicy
+from pulumi_policy import EnforcementLevel, Policy, ResourceValidationArgs, ResourceValidationPolicy
 
 from offline.engine import Plan
 from offline.stack_config import ROOT, stand_in
@@ -163,7 +163,7 @@ def test_the_memo_analyzes_only_changed_resources_and_changes_no_verdict():
         if args.resource_type == storage.BUCKET and args.props.get("acl") == "public-read":
             report("public")
 
-    probe = [ResourceValidationPolicy(name="probe", description="counts its calls", validate=public_buckets)]
+    probe: list[Policy] = [ResourceValidationPolicy(name="probe", description="counts its calls", validate=public_buckets)]
     plan = plan_of("dev")
     broken = fx.edited(plan, storage.BUCKET, lambda i: i.update(acl="public-read"))
     memo: dict[bytes, list[Any]] = {}

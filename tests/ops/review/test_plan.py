@@ -11,7 +11,6 @@ import pytest
 from offline.stack_config import ROOT, stand_in
 from ops.cli import main
 
-
 # What the command prints, from cached plans; a real run is audited in tests/test_secrets_audit.py.
 pytestmark = pytest.mark.usefixtures("commands_plan_from_cache")
 
