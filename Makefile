@@ -18,23 +18,24 @@ ARGS ?=
 .PHONY: plan test lint typecheck unit bench clean lock venvs
 
 # $(call install,<virtualenv>,<lock>): the virtualenv holds exactly what the lock lists, each
-# file checked against its hash; .installed marks it done.
+# file checked against its hash, byte-compiled as pip does (where PYTHONDONTWRITEBYTECODE is
+# set, nothing else would, and every process would compile the SDKs anew); .installed marks it done.
 define install
 	@if [ -x $(UV) ]; then \
 		echo "uv: $(1) from $(2)"; \
 		$(UV) venv --quiet --allow-existing --python $(PYTHON) $(1) && \
-		$(UV) pip sync --quiet --require-hashes --link-mode copy --python $(1)/bin/python $(2); \
+		$(UV) pip sync --quiet --require-hashes --link-mode copy --compile-bytecode --python $(1)/bin/python $(2); \
 	else \
 		echo "pip: $(1) from $(2) (uv could not be installed)"; \
 		(test -x $(1)/bin/python || $(PYTHON) -m venv $(1)) && \
-		$(1)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(2); \
+		$(1)/bin/python -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --require-hashes --no-deps -r $(2); \
 	fi
 	@touch $(1)/.installed
 endef
 
 # Failure is allowed: the virtualenvs are then made with pip.
 $(UV): requirements-uv.lock
-	-@$(PYTHON) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+	-@$(PYTHON) -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --require-hashes --no-deps \
 		--upgrade --target $(TOOLS)/uv -r requirements-uv.lock 2>&1 | grep -v "^WARNING: Location" || true
 	@test -x $(UV) && touch $(UV) || true
 

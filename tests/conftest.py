@@ -10,6 +10,7 @@ import json
 import os
 import pickle
 import shutil
+import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -59,10 +60,25 @@ def pytest_collection(session: pytest.Session) -> Iterator[None]:
         gc.enable()
 
 
+# The whole suite's standing budget on the machines (two cores, `make unit`), in seconds.
+# Not a test: a loaded machine would fail it. Each run says where it stands.
+BUDGET = 60
+_started: list[float] = []
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     # In the controlling process only (xdist workers have `workerinput`), before any worker plans.
     if not hasattr(session.config, "workerinput"):
         PLAN_CACHE.prune()
+        _started.append(time.perf_counter())
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _started and not terminalreporter.config.option.file_or_dir:  # the whole suite, not a part
+        seconds = time.perf_counter() - _started[0]
+        over = seconds > BUDGET
+        verdict = f"over the budget of {BUDGET} s: find the slow tests with --durations=20" if over else f"budget {BUDGET} s"
+        terminalreporter.write_line(f"whole suite: {seconds:.0f} s ({verdict})", yellow=over)
 
 
 def plan_of(stack: str, stack_text: str | None = None, overrides: Mapping[str, Any] | None = None) -> Plan:
