@@ -11,7 +11,7 @@ CHECKOV_VENV := venv-checkov
 TOOLS := .tools
 UV := $(TOOLS)/uv/bin/uv
 # The locks are for the Python the machines and CI run (3.11), on any platform.
-LOCK := --generate-hashes --universal --python-version 3.11 --custom-compile-command "make lock" --quiet
+LOCK := --generate-hashes --universal --python-version 3.11 --quiet
 STACK ?= dev
 ARGS ?=
 
@@ -57,6 +57,8 @@ lock: $(UV)
 	$(UV) pip compile $(LOCK) requirements.txt --constraint requirements-dev.lock -o requirements.lock
 	$(UV) pip compile $(LOCK) requirements-checkov.txt -o requirements-checkov.lock
 	$(UV) pip compile $(LOCK) requirements-uv.txt -o requirements-uv.lock
+	@# The policy pack's own virtualenv (policy/PulumiPolicy.yaml), for the CLI's --policy-pack.
+	$(UV) pip compile $(LOCK) policy/requirements.txt -o policy/requirements.lock
 
 plan: $(VENV)/.installed
 	$(PY) -m ops plan --stack $(STACK) $(ARGS)

@@ -2,72 +2,89 @@
 
 stack file -> settings -> per region: network, cluster generations, what runs on each
 cluster -> the edge in front of all regions.
+
+The `zone` stack is the exception: it holds the zone-wide Cloudflare settings every other
+stack relies on, and nothing else, so the pipeline can deploy it before any of them.
 """
 
 import pulumi
 
 from components.assets import Assets
 from components.catalog import Catalog
-from components.cluster import RegionalCluster, RegionVpc, cluster_specs, resolve_kubernetes_versions
+from components.cluster import RegionalCluster, RegionVpc, cluster_specs, offered_kubernetes_versions, unoffered_versions
 from components.edge import Edge, Origin, OriginCertificate, ZoneTls
 from components.gateway import RegionalGateway, cloudflare_source_ranges
 from components.monitoring import Monitoring
 from components.project import StackProject
-from components.settings import load_settings
+from components.registry import AccountRegistry
+from components.settings import ZONE_STACK, load_settings, load_zone_settings
 
-settings = load_settings()
-versions = resolve_kubernetes_versions(settings)
-specs = cluster_specs(settings, versions)
-source_ranges = cloudflare_source_ranges()
+if pulumi.get_stack() == ZONE_STACK:
+    zone = load_zone_settings()
+    ZoneTls("zone-tls", zone.cloudflare_zone_id)
+    pulumi.export("zone", zone.zone_name)
+else:
+    settings = load_settings()
+    for warning in (*settings.warnings, *unoffered_versions(settings, offered_kubernetes_versions())):
+        pulumi.log.warn(warning)
+    specs = cluster_specs(settings)
+    source_ranges = cloudflare_source_ranges()
 
-# TLS comes before the gateways: they serve origin.origin_tls and accept only clients
-# signed by its client CA (Cloudflare's origin-pull CA).
-if settings.edge.manage_zone_settings:
-    ZoneTls("zone-tls", settings)
-origin = OriginCertificate("origin", settings)
+    # The account's container registry, declared by the one stack that owns it; every
+    # cluster pulls from it.
+    registry = AccountRegistry("account", settings) if settings.registry.declare else None
 
-# Regions: each a copy, keyed by region slug; a region runs one cluster generation, or
-# two while it upgrades. Every cluster runs the same gateway, catalog and monitoring.
-vpcs = {region: RegionVpc(region, settings) for region in settings.regions}
-clusters: dict[str, RegionalCluster] = {}
-gateways: dict[str, RegionalGateway] = {}
-for name, spec in specs.items():
-    cluster = clusters[name] = RegionalCluster(name, settings, spec, vpcs[spec.region].vpc)
-    here = pulumi.ResourceOptions(parent=cluster)
-    gateway = gateways[name] = RegionalGateway(
-        f"{name}-gateway",
+    # TLS comes before the gateways: they serve origin.origin_tls and accept only clients
+    # signed by its client CA (Cloudflare's origin-pull CA).
+    origin = OriginCertificate("origin", settings)
+
+    # Regions: each a copy, keyed by region slug; a region runs one cluster generation, or
+    # two while it upgrades. Every cluster runs the same gateway, catalog and monitoring.
+    vpcs = {region: RegionVpc(region, settings) for region in settings.regions}
+    clusters: dict[str, RegionalCluster] = {}
+    gateways: dict[str, RegionalGateway] = {}
+    for name, spec in specs.items():
+        cluster = clusters[name] = RegionalCluster(
+            name, settings, spec, vpcs[spec.region].vpc, registry=registry.registry if registry else None
+        )
+        here = pulumi.ResourceOptions(parent=cluster)
+        gateway = gateways[name] = RegionalGateway(
+            f"{name}-gateway",
+            settings,
+            region=spec.region,
+            cluster=cluster,
+            tls=origin.origin_tls,
+            source_ranges=source_ranges,
+            opts=here,
+        )
+        catalog = Catalog(f"{name}-catalog", settings, region=spec.region, cluster=cluster, gateway=gateway, opts=here)
+        if settings.monitoring.enabled or settings.monitoring.log_shipping:
+            Monitoring(f"{name}-monitoring", settings, region=spec.region, cluster=cluster, catalog=catalog, opts=here)
+
+    # The edge: each region's pool lists its generations' gateways, weighted as declared.
+    origins = {
+        region: [Origin(name, gateways[name].public_ip, spec.weight) for name, spec in specs.items() if spec.region == region]
+        for region in settings.regions
+    }
+    edge = Edge("edge", settings, origins)
+
+    # Shared by all regions.
+    assets = Assets("assets", settings)
+    StackProject(
+        "stack",
         settings,
-        region=spec.region,
-        cluster=cluster,
-        tls=origin.origin_tls,
-        source_ranges=source_ranges,
-        opts=here,
+        [*(c.cluster.cluster_urn for c in clusters.values()), assets.bucket.bucket_urn],
     )
-    catalog = Catalog(f"{name}-catalog", settings, region=spec.region, cluster=cluster, gateway=gateway, opts=here)
-    if settings.monitoring.enabled or settings.monitoring.log_shipping:
-        Monitoring(f"{name}-monitoring", settings, region=spec.region, cluster=cluster, catalog=catalog, opts=here)
 
-# The edge: each region's pool lists its generations' gateways, weighted as declared.
-origins = {
-    region: [Origin(name, gateways[name].public_ip, spec.weight) for name, spec in specs.items() if spec.region == region]
-    for region in settings.regions
-}
-edge = Edge("edge", settings, origins)
-
-# Shared by all regions.
-assets = Assets("assets", settings)
-StackProject(
-    "stack",
-    settings,
-    [*(c.cluster.cluster_urn for c in clusters.values()), assets.bucket.bucket_urn],
-)
-
-pulumi.export("url", f"https://{settings.hostname}")
-pulumi.export("origins", {name: g.public_ip for name, g in gateways.items()})
-pulumi.export("pools", edge.pool_ids)
-pulumi.export("originCertificateExpiresOn", origin.expires_on)
-pulumi.export("kubernetesVersions", {name: spec.version for name, spec in specs.items()})
-pulumi.export("clusters", {name: c.cluster.id for name, c in clusters.items()})
-pulumi.export("kubeconfigs", {name: c.kubeconfig for name, c in clusters.items()})
-pulumi.export("assetsBucket", assets.bucket.name)
-pulumi.export("assetsCdn", assets.cdn.endpoint)
+    pulumi.export("url", f"https://{settings.hostname}")
+    pulumi.export("origins", {name: g.public_ip for name, g in gateways.items()})
+    pulumi.export("pools", edge.pool_ids)
+    # The failover drill previews this monitor against the pools (docs/edge.md).
+    pulumi.export("healthMonitor", edge.monitor.id if edge.monitor else None)
+    pulumi.export("originCertificateExpiresOn", origin.expires_on)
+    # The versions the clusters run (after a refresh, what DigitalOcean reports).
+    pulumi.export("kubernetesVersions", {name: c.cluster.version for name, c in clusters.items()})
+    pulumi.export("clusters", {name: c.cluster.id for name, c in clusters.items()})
+    pulumi.export("kubeconfigs", {name: c.kubeconfig for name, c in clusters.items()})
+    pulumi.export("assetsBucket", assets.bucket.name)
+    pulumi.export("assetsCdn", assets.cdn.endpoint)

@@ -42,6 +42,20 @@ _RETENTION = {"production": ("15d", "50Gi"), "staging": ("7d", "20Gi"), "dev": (
 def prometheus_stack_values(settings: StackSettings, region: str, admin_secret: pulumi.Input[str] | None) -> dict[str, Any]:
     retention, volume = _RETENTION[settings.kind]
     return {
+        # DOKS runs etcd, the scheduler and the controller manager itself, out of reach: their
+        # scrapes would fail and their default alerts always fire (DigitalOcean's starter kit
+        # prom-stack values: "managed by DOKS"). The chart gates each one's rules on its flag.
+        "kubeEtcd": {"enabled": False},
+        "kubeScheduler": {"enabled": False},
+        "kubeControllerManager": {"enabled": False},
+        "defaultRules": {
+            "rules": {
+                "etcd": False,
+                "kubeSchedulerAlerting": False,
+                "kubeSchedulerRecording": False,
+                "kubeControllerManager": False,
+            }
+        },
         "prometheus": {
             "prometheusSpec": {
                 # Select every ServiceMonitor, PodMonitor and rule in the cluster, not only
@@ -82,7 +96,12 @@ def prometheus_stack_values(settings: StackSettings, region: str, admin_secret: 
 
 
 def _section(kind: str, entries: Sequence[tuple[str, object]]) -> str:
-    """One section of fluent-bit's classic configuration format."""
+    """One section of fluent-bit's classic configuration format. The format has no quoting:
+    a value is the rest of its line, so a value with a line break in it would write entries
+    or whole sections of its own. Such a value is refused, never written."""
+    for key, value in entries:
+        if not f"{key}{value}".isprintable():
+            raise ValueError(f"fluent-bit [{kind}] {key}: {value!r} is not one line of printable text")
     return "\n".join([f"[{kind}]", *(f"    {key} {value}" for key, value in entries)]) + "\n"
 
 

@@ -130,6 +130,8 @@ class PlannedResource:
     retain_on_delete: bool
     ignore_changes: list[str]
     aliases: list[str]
+    delete_before_replace: bool = False
+    custom_timeouts: dict[str, str] = field(default_factory=dict)
 
     @property
     def provider_urn(self) -> str | None:
@@ -212,6 +214,12 @@ class RecordingMonitor(runtime_mocks.MockMonitor):
                 retain_on_delete=bool(request.retainOnDelete),
                 ignore_changes=list(request.ignoreChanges),
                 aliases=[alias.urn or alias.spec.name for alias in request.aliases],
+                delete_before_replace=bool(request.deleteBeforeReplace),
+                custom_timeouts={
+                    name: getattr(request.customTimeouts, name)
+                    for name in ("create", "update", "delete")
+                    if getattr(request.customTimeouts, name)
+                },
             )
         )
         return response

@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from components.settings.reader import ConfigReader, Secret
+from components.addresses import dns_name_problem, parse_address
+from components.settings.reader import ConfigReader, Secret, shown
+
+_INDEX = re.compile(r"[a-z0-9][a-z0-9_.-]{0,254}", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -45,13 +48,14 @@ def _read_log_shipping(reader: ConfigReader) -> LogShipping | None:
     host = given.get("host", "").strip()
     if not host:
         raise reader.error("logShipping.host", "is missing: name the Elasticsearch host logs are shipped to")
+    # The host ends up in fluent-bit's configuration: only a name or an address may get there.
+    name_problem = dns_name_problem(host, min_labels=1)
+    if name_problem and parse_address(host) is None:
+        raise reader.error("logShipping.host", f"must be a DNS name or an IP address, got {shown(host)}, which {name_problem}")
     port = given.get("port", 9200)
     if not 1 <= port <= 65535:
         raise reader.error("logShipping.port", f"must be between 1 and 65535, got {port}")
     index = given.get("index", "marketplace")
-    if not re.match(r"^[a-z0-9][a-z0-9_.-]{0,254}$", index):
-        raise reader.error(
-            "logShipping.index",
-            f"must be a lowercase Elasticsearch index name, got {index!r}",
-        )
+    if not _INDEX.fullmatch(index):
+        raise reader.error("logShipping.index", f"must be a lowercase Elasticsearch index name, got {shown(index)}")
     return LogShipping(host=host, port=port, index=index, tls=given.get("tls", True))

@@ -10,10 +10,13 @@ from components.monitoring import (
     FLUENT_BIT_VERSION,
     PROMETHEUS_STACK_REPO,
     PROMETHEUS_STACK_VERSION,
+    fluent_bit_values,
 )
 from components.namespaces import CATALOG_NAMESPACE, GATEWAY_NAMESPACE, MONITORING_NAMESPACE, PROXY_POD_LABELS
+from components.settings import parse_settings
+from components.settings.monitoring import LogShipping
 from offline.engine import Plan, PlannedResource, SecretValue, reveal
-from offline.stack_config import stand_in
+from offline.stack_config import load_stack_config, stand_in
 from tests.conftest import plan_of
 from tests.k8s_objects import metadata, objects, on_cluster, one, regions_of, spec
 
@@ -35,6 +38,12 @@ def test_staging_and_production_monitor_every_region(stack: str) -> None:
             PROMETHEUS_STACK_VERSION,
         )
         assert prometheus["namespace"] == MONITORING_NAMESPACE
+        # DOKS hides etcd, the scheduler and the controller manager: no scrape, no rule.
+        values = prometheus["values"]
+        for component in ("kubeEtcd", "kubeScheduler", "kubeControllerManager"):
+            assert values[component] == {"enabled": False}, component
+        rules = values["defaultRules"]["rules"]
+        assert not any(rules[r] for r in ("etcd", "kubeSchedulerAlerting", "kubeSchedulerRecording", "kubeControllerManager"))
         prometheus_spec = prometheus["values"]["prometheus"]["prometheusSpec"]
         assert prometheus_spec["serviceMonitorSelectorNilUsesHelmValues"] is False
         assert prometheus_spec["podMonitorSelectorNilUsesHelmValues"] is False
@@ -45,7 +54,7 @@ def test_staging_and_production_monitor_every_region(stack: str) -> None:
 def test_dev_kinds_run_without_monitoring_by_default(stack: str) -> None:
     plan = plan_of(stack)
     assert plan.of_type("marketplace:index:Monitoring") == []
-    assert releases(plan, "nyc3").keys() == {"envoy-gateway"}
+    assert releases(plan, "nyc3").keys() == {"envoy-gateway", "metrics-server"}
     assert objects(plan, "nyc3", "ServiceMonitor") == []
 
 
@@ -100,7 +109,7 @@ def test_logs_are_shipped_only_where_an_endpoint_is_configured() -> None:
     assert "fluent-bit" not in releases(plan_of("production"), "nyc3")
     plan = plan_of("dev", overrides=LOGS)
     # Log shipping alone brings the component, without Prometheus.
-    assert releases(plan, "nyc3").keys() == {"envoy-gateway", "fluent-bit"}
+    assert releases(plan, "nyc3").keys() == {"envoy-gateway", "metrics-server", "fluent-bit"}
     fluent_bit = releases(plan, "nyc3")["fluent-bit"].inputs
     assert (fluent_bit["repositoryOpts"]["repo"], fluent_bit["version"]) == (
         FLUENT_BIT_REPO,
@@ -113,3 +122,13 @@ def test_logs_are_shipped_only_where_an_endpoint_is_configured() -> None:
     assert "    Index catalog-logs\n" in outputs
     assert "    tls On\n" in outputs
     assert "    Add region nyc3\n" in fluent_bit["values"]["config"]["filters"]
+
+
+def test_no_value_writes_lines_of_its_own_into_fluent_bits_configuration() -> None:
+    # Settings refuse such a host (tests/test_bad_stacks.py); the writer refuses it too, so a
+    # value that slipped past them could still not add an [OUTPUT] of its own.
+    config = load_stack_config("dev")
+    settings = parse_settings("dev", config.values, config.secret_keys, environ={"DIGITALOCEAN_TOKEN": "dop_v1_test"})
+    smuggled = LogShipping(host="logs.example.com\n[OUTPUT]\n    Name http", port=9200, index="catalog", tls=True)
+    with pytest.raises(ValueError, match="is not one line of printable text"):
+        fluent_bit_values(settings, "nyc3", smuggled)

@@ -304,6 +304,22 @@ RESOURCE_CASES = [
             "has no health monitor",
         ),
         (
+            edge.pool_health_majority,
+            fx.POOL,
+            {**fx.pool(), "checkRegions": ["WEU", "EEU", "NAF"]},
+            {**fx.pool(), "checkRegions": ["WEU", "EEU"]},
+            "production",
+            "is health-checked from 2 region(s): a pool's health is the majority of its check regions",
+        ),
+        (
+            edge.pool_health_majority,
+            fx.POOL,
+            {**fx.pool(), "checkRegions": ["ALL_REGIONS"]},
+            {**fx.pool(), "checkRegions": ["WEU", "EEU", "NAF", "ME"]},
+            "production",
+            "is health-checked from 4 region(s)",
+        ),
+        (
             edge.fallback_pool,
             fx.LOAD_BALANCER,
             fx.load_balancer(),
@@ -366,6 +382,14 @@ RESOURCE_CASES = [
             edit(fx.client_traffic_policy(), lambda p: p["spec"]["tls"]["clientValidation"].update(optional=True)),
             "production",
             "makes the client certificate optional",
+        ),
+        (
+            edge.client_certificates,
+            fx.CLIENT_TRAFFIC_POLICY,
+            edit(fx.client_traffic_policy(), lambda p: p["spec"]["tls"]["clientValidation"].update(mode="RequireAndVerify")),
+            edit(fx.client_traffic_policy(), lambda p: p["spec"]["tls"]["clientValidation"].update(mode="VerifyIfGiven")),
+            "production",
+            "does not require a valid client certificate (spec.tls.clientValidation.mode VerifyIfGiven)",
         ),
     ]
 ]

@@ -85,6 +85,13 @@ BREAKS: dict[str, Callable[[], Plan]] = {
     "doks-control-plane-firewall": lambda: fx.edited(
         plan_of("dev"), clusters.CLUSTER, lambda i: i["controlPlaneFirewall"].update(enabled=False)
     ),
+    "doks-pinned-version": lambda: replace(
+        plan_of("dev"),
+        resources=[
+            replace(r, ignore_changes=["nodePool.nodeCount"]) if r.type == clusters.CLUSTER else r
+            for r in plan_of("dev").resources
+        ],
+    ),
     "doks-production-ha-control-plane": lambda: small("production", **{"marketplace:haControlPlane": False}),
     "doks-production-surge-upgrade": lambda: small("production", **{"marketplace:surgeUpgrade": False}),
     "doks-production-maintenance-window": lambda: fx.edited(
@@ -128,6 +135,14 @@ BREAKS: dict[str, Callable[[], Plan]] = {
         change=lambda p: p["spec"].update(policyTypes=["Ingress"]) if not p["spec"].get("egress") else None,
     ),
     "cloudflare-pool-monitored": lambda: fx.edited(staged("production"), fx.POOL, lambda p: p.pop("monitor")),
+    "cloudflare-pool-health-majority": lambda: fx.edited(
+        staged("production"), fx.POOL, lambda p: p.update(checkRegions=["WEU", "EEU"])
+    ),
+    "cloudflare-latency-steering-measured": lambda: fx.edited(
+        small("production", **{"marketplace:steeringPolicy": "dynamic_latency"}),
+        fx.POOL,
+        lambda p: p.update(checkRegions=["ENAM", "NSAM", "WNAM"]),
+    ),
     "cloudflare-lb-fallback-pool": lambda: fx.edited(staged("production"), fx.LOAD_BALANCER, lambda lb: lb.pop("fallbackPool")),
     "edge-origins-cloudflare-only": lambda: fx.edited(
         staged("production"),

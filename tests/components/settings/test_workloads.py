@@ -38,7 +38,7 @@ def test_dev_kinds_default_small_without_monitoring_or_key() -> None:
     assert workloads.catalog_api_key is None
     assert workloads.catalog_service_url == CATALOG_SERVICE_URLS["dev"]
     assert settings.monitoring.log_shipping is None
-    assert workloads.web.image == DEFAULT_IMAGES["web"]
+    assert workloads.web.image == f"registry.digitalocean.com/marketplace/{DEFAULT_IMAGES['web']}"
 
 
 def test_production_defaults_are_larger_monitored_and_need_the_key() -> None:
@@ -72,7 +72,7 @@ def test_a_stack_overrides_single_fields_and_keeps_the_other_defaults() -> None:
     )
     assert workloads.api.resources.cpu_request == APP_DEFAULTS["staging"]["api"]["cpuRequest"]
     assert workloads.web.image.endswith("a" * 64)
-    assert workloads.api.image == DEFAULT_IMAGES["api"]
+    assert workloads.api.image == f"registry.digitalocean.com/marketplace/{DEFAULT_IMAGES['api']}"
     assert settings.monitoring.enabled is False
     assert log_shipping is not None
     assert (log_shipping.port, log_shipping.index, log_shipping.tls) == (
@@ -228,7 +228,9 @@ def test_a_misspelled_field_names_the_close_match() -> None:
 
 def test_a_number_written_as_text_is_refused() -> None:
     message = plan_error("dev", overrides={"marketplace:workloads": {"web": {"replicas": "2"}}})
-    assert message == "stack 'dev': config 'marketplace:workloads.web.replicas': must be a whole number, got '2'"
+    assert (
+        message == "stack 'dev': config 'marketplace:workloads.web.replicas': must be a whole number, got '2': remove the quotes"
+    )
 
 
 def test_staging_without_the_api_key_is_refused() -> None:
