@@ -72,11 +72,14 @@ os._exit(0)
 
 # Runs inside a child: plan staging with N synthetic regions, and report the plan's time and
 # the peak memory. Synthetic regions copy a real one's data under a new slug and address
-# slot, so the program under test is unchanged.
+# slot, so the program under test is unchanged; the address plan keeps room for 16 region
+# slots, so the child makes room for 64 (staging's ranges stay inside their parents).
 _SYNTHETIC = """
 import json, resource, sys, time, dataclasses
 sys.path.insert(0, {root!r})
+import components.network as network
 import components.regions as regions
+network.MAX_SLOTS = 64
 from offline.engine import run_plan
 count = int(sys.argv[1])
 template = regions.REGIONS["nyc3"]
