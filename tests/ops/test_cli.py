@@ -40,7 +40,8 @@ def test_make_plan_prints_only_what_ops_prints(tmp_path: Path):
     (venv / ".installed").touch()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
     result = subprocess.run(
-        ["make", "--no-print-directory", "plan", f"VENV={venv}", f"PY={fake}", "STACK=staging", "ARGS=--json"],
+        # UV: any file, so that make does not try to install the installer.
+        ["make", "--no-print-directory", "plan", f"VENV={venv}", f"PY={fake}", f"UV={fake}", "STACK=staging", "ARGS=--json"],
         cwd=ROOT,
         capture_output=True,
         text=True,
