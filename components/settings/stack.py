@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import pulumi
 
 from components.regions import REGIONS
+from components.settings.alerting import AlertingSettings, read_alerting
 from components.settings.assets import AssetsSettings, read_assets
 from components.settings.cluster import ClusterSettings, read_cluster, read_network_block, read_token, read_version_prefix
 from components.settings.edge import EdgeSettings, read_edge
@@ -45,6 +46,7 @@ class StackSettings:
     kubernetes_api_token: Secret
     workloads: WorkloadSettings
     monitoring: MonitoringSettings
+    alerting: AlertingSettings
     edge: EdgeSettings
     # Per region, its cluster generations; a region the stack file declares none for runs
     # the single implicit `blue` one on the stack's version and node size.
@@ -133,7 +135,8 @@ def parse_settings(
     assets = read_assets(reader, kind)
     generations = read_generations(reader, regions, version_prefix, cluster.node_pool.size)
     workloads = read_workloads(reader, kind)
-    monitoring = read_monitoring(reader, kind)
+    monitoring = read_monitoring(reader, kind, regions, cluster.control_plane_allow_list)
+    alerting = read_alerting(reader, zone_name)
     edge = read_edge(reader, kind, regions, owner=owner, domain=domain, hostname=hostname, zone_name=zone_name)
     token = read_token(reader, os.environ if environ is None else environ)
     reader.check_unread()
@@ -155,6 +158,7 @@ def parse_settings(
         kubernetes_api_token=token,
         workloads=workloads,
         monitoring=monitoring,
+        alerting=alerting,
         edge=edge,
         generations=generations,
     )
