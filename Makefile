@@ -21,6 +21,21 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
 
+# promtool and amtool, Prometheus's and Alertmanager's own checkers, for the tests: the
+# binaries of Debian's prometheus and prometheus-alertmanager packages, unpacked into
+# ./tools/bin (nothing installed system-wide, no service started; a few seconds).
+TOOLS := tools
+.PHONY: tools
+tools: $(TOOLS)/.installed
+$(TOOLS)/.installed:
+	rm -rf $(TOOLS) && mkdir -p $(TOOLS)/debs $(TOOLS)/bin
+	cd $(TOOLS)/debs && apt-get download prometheus prometheus-alertmanager || \
+		{ echo "apt-get download failed: run 'sudo apt-get update' first, or put promtool and amtool in $(TOOLS)/bin" >&2; exit 1; }
+	for deb in $(TOOLS)/debs/*.deb; do dpkg-deb -x $$deb $(TOOLS)/root || exit 1; done
+	cp $(TOOLS)/root/usr/bin/promtool $(TOOLS)/root/usr/bin/amtool $(TOOLS)/bin/
+	rm -rf $(TOOLS)/debs $(TOOLS)/root
+	touch $@
+
 plan: $(VENV)/.installed
 	$(PY) -m ops plan --stack $(STACK) $(ARGS)
 
@@ -30,7 +45,7 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(PY) -m mypy
 
-unit: $(VENV)/.installed $(CHECKOV_VENV)/.installed
+unit: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(TOOLS)/.installed
 	$(PY) -m pytest -q -n 2 $(ARGS)
 
 test: lint typecheck unit

@@ -27,9 +27,10 @@ class SmtpSettings:
 @dataclass(frozen=True)
 class AlertingSettings:
     email: str
-    # An incoming-webhook URL (secret). With `slack_channel` it is a Slack webhook, which
-    # DigitalOcean's uptime and monitor alerts can call as well; any other webhook only
-    # Alertmanager calls (DigitalOcean alerts notify email and Slack only).
+    # An incoming-webhook URL (secret). With `slack_channel` it is a Slack incoming webhook
+    # (https://hooks.slack.com/...), which DigitalOcean's uptime and monitor alerts call as
+    # well; any other webhook only Alertmanager calls (DigitalOcean alerts notify email and
+    # Slack only). Only its shape is checked: an offline plan never sees the real URL.
     webhook_url: Secret | None
     slack_channel: str | None
     smtp: SmtpSettings
@@ -49,7 +50,6 @@ SLACK_CHANNEL = re.compile(r"#?[a-z0-9][a-z0-9_-]{0,79}")
 SMTP_USERNAME = re.compile(r"[\x21-\x7e]{1,256}")
 # Path and query characters of a webhook URL (RFC 3986 unreserved, sub-delims, ':', '@', '/', '?', '%').
 URL_REST = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@/?%-]*")
-SLACK_HOST = "hooks.slack.com"
 LATENCY_BOUNDS = (100, 30000)
 
 _FIELDS = {"email": str, "slackChannel": str, "smtp": dict, "latencyThresholdMs": int}
@@ -72,7 +72,7 @@ def read_alerting(reader: ConfigReader, zone_name: str) -> AlertingSettings:
         raise reader.error("alerting.latencyThresholdMs", f"must be between {low} and {high}, got {latency}")
     webhook = reader.secret("alertWebhookUrl")
     if webhook is not None:
-        problem = webhook_problem(webhook.value, slack=channel is not None)
+        problem = webhook_problem(webhook.value)
         if problem:
             # Never the value itself: it is a secret.
             raise reader.error("alertWebhookUrl", problem)
@@ -91,7 +91,7 @@ def read_alerting(reader: ConfigReader, zone_name: str) -> AlertingSettings:
     )
 
 
-def webhook_problem(url: str, *, slack: bool) -> str | None:
+def webhook_problem(url: str) -> str | None:
     """Why a webhook URL cannot be used, or None; the message never repeats the URL."""
     parsed = urllib.parse.urlsplit(url)
     if parsed.scheme != "https" or not parsed.hostname or not HOSTNAME.fullmatch(parsed.hostname):
@@ -105,8 +105,6 @@ def webhook_problem(url: str, *, slack: bool) -> str | None:
     rest = url[len(f"{parsed.scheme}://{parsed.netloc}") :]
     if not URL_REST.fullmatch(rest) or not HOSTNAME.fullmatch(parsed.netloc.rsplit(":", 1)[0]):
         return "contains characters a URL cannot carry unescaped (spaces, quotes, newlines or non-ASCII)"
-    if slack and parsed.hostname != SLACK_HOST:
-        return f"must be a Slack incoming webhook (https://{SLACK_HOST}/...) when alerting.slackChannel is set"
     return None
 
 
