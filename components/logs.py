@@ -47,7 +47,6 @@ CA_KEY = "ca.crt"
 HTTP_PORT = 2020
 # Managed databases listen on 25060 (digitalocean/openapi databases opensearch_connection.yml).
 STORE_PORT = 25060
-SHIPPER_USER = "log-shipper"
 # fluent-bit's index prefixes; the shipper's ACL and the retention policy cover all of them.
 CONTAINER_INDEX = "logs-containers"
 EVENTS_INDEX = "logs-events"
@@ -226,7 +225,9 @@ class LogStore(pulumi.ComponentResource):
         self.shipper = digitalocean.DatabaseUser(
             f"{name}-shipper",
             cluster_id=self.database.id,
-            name=SHIPPER_USER,
+            # Unique in the account like every physical name, though DigitalOcean scopes it
+            # to the database.
+            name=f"{settings.name_prefix}-log-shipper",
             settings=[
                 digitalocean.DatabaseUserSettingArgs(
                     opensearch_acls=[

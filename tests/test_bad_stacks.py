@@ -157,7 +157,32 @@ EDGE = [
     ),
 ]  # fmt: skip
 
-ROWS = [pytest.param(row, id=row.what) for row in (*FOUNDATION, *WORKLOADS, *EDGE)]
+# Keys of observability (log store, hub region, alert destinations).
+OBSERVABILITY = [
+    BadStack(
+        "log store size not offered with its node count", "production", "marketplace:logStore.size",
+        "'db-s-1vcpu-2gb' is not offered with 3 node(s)",
+        {"marketplace:logStore": {"size": "db-s-1vcpu-2gb", "nodeCount": 3}},
+    ),
+    BadStack(
+        "hub region the stack does not run", "staging", "marketplace:observabilityRegion",
+        "'syd1' is not one of the stack's regions", {"marketplace:observabilityRegion": "syd1"},
+    ),
+    BadStack(
+        "alert webhook in plain text", "staging", "marketplace:alertWebhookUrl", "is a secret but is stored in plain text",
+        {"marketplace:alertWebhookUrl": "https://hooks.slack.com/services/T0/B0/x"},
+    ),
+    BadStack(
+        "Slack channel without its webhook", "production", "marketplace:alerting.slackChannel", "needs the Slack webhook",
+        {"marketplace:alerting": {"slackChannel": "#catalog-alerts"}},
+    ),
+    BadStack(
+        "log shipping to an undeclared endpoint", "dev", "marketplace:logShipping", "is no longer read",
+        {"marketplace:logShipping": {"host": "logs.example.com"}},
+    ),
+]  # fmt: skip
+
+ROWS = [pytest.param(row, id=row.what) for row in (*FOUNDATION, *WORKLOADS, *EDGE, *OBSERVABILITY)]
 
 
 @pytest.fixture(scope="module")
@@ -208,5 +233,5 @@ def test_a_bad_stack_is_refused_with_one_message_and_nothing_declared(
 
 
 def test_every_table_row_names_a_feature_that_exists():
-    for row in (*FOUNDATION, *WORKLOADS, *EDGE):
+    for row in (*FOUNDATION, *WORKLOADS, *EDGE, *OBSERVABILITY):
         assert (row.text is None) or not (row.config or row.remove), f"{row.what}: text replaces the whole file"

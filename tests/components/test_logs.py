@@ -82,7 +82,7 @@ def test_the_store_admits_the_stacks_clusters_and_the_operators_only() -> None:
 
 def test_the_shippers_have_a_user_of_their_own_for_the_log_indices() -> None:
     user = plan_of("production").one(USER, "logs-shipper")
-    assert user.inputs["name"] == "log-shipper"
+    assert user.inputs["name"] == "mkt-production-log-shipper"
     assert user.inputs["settings"] == [{"opensearchAcls": [{"index": SHIPPER_INDEX_REGEX, "permission": "readwrite"}]}]
     for index in ("logs-containers-2026.12.06", "logs-events-2026.12.06"):
         assert re.fullmatch(SHIPPER_INDEX_REGEX, index)
@@ -126,7 +126,7 @@ def test_the_shippers_credentials_stay_secret_end_to_end() -> None:
     for region in regions_of(plan):
         secret = one(plan, region, "Secret", CREDENTIALS_SECRET)
         assert isinstance(secret.inputs["stringData"], SecretValue)
-        assert reveal(secret.inputs["stringData"]) == {"username": "log-shipper", "password": password}
+        assert reveal(secret.inputs["stringData"]) == {"username": "mkt-staging-log-shipper", "password": password}
         for release in shippers(plan, region).values():
             assert password not in str(reveal(release.inputs))
             env = release.inputs["values"]["env"]
