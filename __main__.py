@@ -59,7 +59,7 @@ for name, spec in specs.items():
             cluster=cluster,
             catalog=catalog,
             hub=name == hub,
-            hub_networks=hub_networks(settings, specs),
+            hub_networks=hub_networks(settings),
             opts=here,
         )
 

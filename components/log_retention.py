@@ -93,9 +93,16 @@ def apply(store: Store, policy: dict[str, Any], policy_id: str = POLICY_ID) -> l
     return done
 
 
+def _read(path: str) -> str:
+    with open(path, encoding="utf-8") as handle:
+        return handle.read().strip()
+
+
 def main(environ: dict[str, str]) -> int:
+    """Credentials come as files (a mounted Secret), never as environment variables."""
     context = ssl.create_default_context(cafile=environ["OPENSEARCH_CA_FILE"])
-    store = Store(environ["OPENSEARCH_URL"], environ["OPENSEARCH_USER"], environ["OPENSEARCH_PASSWORD"], context)
+    credentials = environ["OPENSEARCH_CREDENTIALS_DIR"]
+    store = Store(environ["OPENSEARCH_URL"], _read(f"{credentials}/username"), _read(f"{credentials}/password"), context)
     with open(environ["POLICY_FILE"], encoding="utf-8") as handle:
         policy = json.load(handle)
     for line in apply(store, policy):

@@ -55,6 +55,7 @@ CREDENTIALS_SECRET = "log-store-credentials"
 CA_CONFIG_MAP = "log-store-ca"
 RETENTION_IMAGE = "python:3.13.1-alpine3.21"
 RETENTION_DIR = "/opt/log-retention"
+CREDENTIALS_DIR = "/var/run/secrets/opensearch"
 
 
 def pipeline(*, region: str, cluster: str, stack: str, host: str, port: int, events: bool) -> dict[str, Any]:
@@ -337,7 +338,7 @@ def _network_policies(name: str, opts: pulumi.ResourceOptions) -> None:
     )
     networking.NetworkPolicy(
         f"{name}-default-deny",
-        metadata=meta.ObjectMetaArgs(name="default-deny", namespace=LOGGING_NAMESPACE),
+        metadata=meta.ObjectMetaArgs(name="logging-default-deny", namespace=LOGGING_NAMESPACE),
         spec=networking.NetworkPolicySpecArgs(pod_selector=meta.LabelSelectorArgs(), policy_types=["Ingress", "Egress"]),
         opts=opts,
     )
@@ -394,13 +395,7 @@ def _retention_job(
         ),
         core.EnvVarArgs(name="OPENSEARCH_CA_FILE", value=f"{CA_DIR}/{CA_KEY}"),
         core.EnvVarArgs(name="POLICY_FILE", value=f"{RETENTION_DIR}/policy.json"),
-        *(
-            core.EnvVarArgs(
-                name=variable,
-                value_from=core.EnvVarSourceArgs(secret_key_ref=core.SecretKeySelectorArgs(name=admin.metadata.name, key=key)),
-            )
-            for variable, key in (("OPENSEARCH_USER", "username"), ("OPENSEARCH_PASSWORD", "password"))
-        ),
+        core.EnvVarArgs(name="OPENSEARCH_CREDENTIALS_DIR", value=CREDENTIALS_DIR),
     ]
     return kubernetes.batch.v1.Job(
         f"{name}-retention",
@@ -417,6 +412,8 @@ def _retention_job(
                         run_as_non_root=True,
                         run_as_user=10001,
                         run_as_group=10001,
+                        # Group owner of the mounted credentials, so the 0400 files are readable.
+                        fs_group=10001,
                         seccomp_profile=core.SeccompProfileArgs(type="RuntimeDefault"),
                     ),
                     containers=[
@@ -438,12 +435,17 @@ def _retention_job(
                             volume_mounts=[
                                 core.VolumeMountArgs(name="script", mount_path=RETENTION_DIR, read_only=True),
                                 core.VolumeMountArgs(name="ca", mount_path=CA_DIR, read_only=True),
+                                core.VolumeMountArgs(name="credentials", mount_path=CREDENTIALS_DIR, read_only=True),
                             ],
                         )
                     ],
                     volumes=[
                         core.VolumeArgs(name="script", config_map=core.ConfigMapVolumeSourceArgs(name=script.metadata.name)),
                         core.VolumeArgs(name="ca", config_map=core.ConfigMapVolumeSourceArgs(name=ca.metadata.name)),
+                        core.VolumeArgs(
+                            name="credentials",
+                            secret=core.SecretVolumeSourceArgs(secret_name=admin.metadata.name, default_mode=0o400),
+                        ),
                     ],
                 ),
             ),

@@ -25,6 +25,8 @@ import pulumi_kubernetes as kubernetes
 import yaml
 
 from components.cluster import ClusterSpec
+from components.network import MAX_GENERATIONS, cluster_network
+from components.regions import REGIONS
 from components.monitoring import DASHBOARD_FOLDER_ANNOTATION
 from components.namespaces import MONITORING_NAMESPACE
 from components.settings.stack import StackSettings
@@ -51,12 +53,14 @@ def hub_cluster(settings: StackSettings, specs: Mapping[str, ClusterSpec]) -> st
     return next(name for name, spec in specs.items() if spec.region == settings.monitoring.hub_region)
 
 
-def hub_networks(settings: StackSettings, specs: Mapping[str, ClusterSpec]) -> tuple[str, ...]:
-    """Where Grafana's queries come from: the hub VPC (nodes, and pods whose traffic leaves
-    through their node) and the pod ranges of the hub region's clusters (VPC-native pods
-    keep their own address)."""
-    hub = [spec.network for spec in specs.values() if spec.region == settings.monitoring.hub_region]
-    return (hub[0].vpc, *(network.pods for network in hub))
+def hub_networks(settings: StackSettings) -> tuple[str, ...]:
+    """Where Grafana's queries come from: the hub region's VPC (nodes, and pods whose
+    traffic leaves through their node) and the pod ranges of both cluster generations the
+    region can run (VPC-native pods keep their own address). Both, whether or not they run:
+    an upgrade of the hub region then changes no other region's load balancer."""
+    slot = REGIONS[settings.monitoring.hub_region].slot
+    generations = [cluster_network(settings.network_block, slot, index) for index in range(MAX_GENERATIONS)]
+    return (generations[0].vpc, *(network.pods for network in generations))
 
 
 def datasource_name(cluster: str) -> str:

@@ -8,11 +8,13 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from components.log_retention import INDEX_PATTERN, POLICY_ID, Store, apply, retention_policy
+from components.log_retention import INDEX_PATTERN, POLICY_ID, Store, apply, main, retention_policy
+from offline.stack_config import ROOT
 
 
 class FakeIsm:
@@ -94,3 +96,22 @@ def test_a_changed_retention_updates_the_policy_with_its_sequence_number(serve: 
 def test_a_refusal_stops_the_job_with_what_opensearch_said(serve: Any) -> None:
     with pytest.raises(RuntimeError, match="HTTP 409 .*version_conflict"):
         apply(serve(FakeIsm(refuse_put=True)), retention_policy(7))
+
+
+def test_the_job_reads_its_credentials_from_files(serve: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """main() as the Job runs it: URL and paths from the environment, credentials from the
+    mounted Secret's files (any CA file will do for this plain-HTTP stand-in)."""
+    fake = FakeIsm()
+    url = serve(fake).url
+    (tmp_path / "username").write_text("doadmin\n")
+    (tmp_path / "password").write_text("s3cr3t\n")
+    (tmp_path / "policy.json").write_text(json.dumps(retention_policy(30)))
+    environ = {
+        "OPENSEARCH_URL": url,
+        "OPENSEARCH_CA_FILE": str(ROOT / "data" / "cloudflare-origin-pull-ca.pem"),
+        "OPENSEARCH_CREDENTIALS_DIR": str(tmp_path),
+        "POLICY_FILE": str(tmp_path / "policy.json"),
+    }
+    assert main(environ) == 0
+    assert capsys.readouterr().out.splitlines()[0] == f"policy {POLICY_ID} created"
+    assert fake.policy == retention_policy(30)["policy"]

@@ -161,13 +161,18 @@ def test_retention_is_applied_from_the_hub_by_a_hardened_job() -> None:
     assert "def apply(" in script.inputs["data"]["log_retention.py"]
     env = {e["name"]: e for e in container["env"]}
     assert env["OPENSEARCH_URL"]["value"] == f"https://{store(plan).outputs['privateHost']}:{STORE_PORT}"
-    admin = one(plan, "nyc3", "Secret", env["OPENSEARCH_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"])
+    # The admin credentials arrive as files, readable by the job's user only.
+    [volume] = [v for v in pod["volumes"] if v["name"] == "credentials"]
+    assert volume["secret"]["defaultMode"] == 0o400
+    assert {"name": "credentials", "mountPath": env["OPENSEARCH_CREDENTIALS_DIR"]["value"], "readOnly": True} in container["volumeMounts"]
+    admin = one(plan, "nyc3", "Secret", volume["secret"]["secretName"])
     assert isinstance(admin.inputs["stringData"], SecretValue)
+    assert set(reveal(admin.inputs["stringData"])) == {"username", "password"}
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert POLICY_ID in script.inputs["data"]["log_retention.py"]
     # The logging namespace is closed by default; the shippers and the job reach DNS, the API and the store.
     policies = {metadata(p)["name"]: p for p in objects(plan, "nyc3", "NetworkPolicy") if metadata(p)["namespace"] == LOGGING_NAMESPACE}
-    assert policies.keys() == {"default-deny", "log-shippers"}
+    assert policies.keys() == {"logging-default-deny", "log-shippers"}
     ports = {p["port"] for rule in policies["log-shippers"].inputs["spec"]["egress"] for p in rule["ports"]}
     assert ports == {53, 443, 6443, STORE_PORT}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -47,11 +48,11 @@ def test_the_whole_upgrade_of_one_region(project: Path, capsys: pytest.CaptureFi
         {"nyc3-green-doks"},
     ]
     expected_weights = [{"blue": 1, "green": 0}, {"blue": 0.9, "green": 0.1}, {"blue": 0, "green": 1}, {"green": 1}]
-    others_before = {
-        r.urn: r.inputs
-        for r in plan_of("production", stack_text=path.read_text()).resources
-        if "nyc3" not in r.urn and "Project" not in r.type
-    }
+    # What lists every cluster (the project, the log store's firewall) follows the clusters.
+    def elsewhere(plan: Plan) -> dict[str, Any]:
+        return {r.urn: r.inputs for r in plan.resources if "nyc3" not in r.urn and "Project" not in r.type and not r.type.endswith("Firewall")}
+
+    others_before = elsewhere(plan_of("production", stack_text=path.read_text()))
     for step, clusters, weights in zip(STEPS, expected_clusters, expected_weights, strict=True):
         assert upgrade(project, "nyc3", "--to", "1.34", "--step", step) == 0
         out = capsys.readouterr().out
@@ -62,8 +63,7 @@ def test_the_whole_upgrade_of_one_region(project: Path, capsys: pytest.CaptureFi
         declared = yaml.safe_load(text)["config"]["marketplace:generations"]["nyc3"]
         assert {g["name"]: g["weight"] for g in declared} == weights, step
         assert any(weight > 0 for weight in weights.values()), f"{step} leaves nyc3 without traffic"
-        others = {r.urn: r.inputs for r in plan.resources if "nyc3" not in r.urn and "Project" not in r.type}
-        assert others == others_before, f"{step} touched another region"
+        assert elsewhere(plan) == others_before, f"{step} touched another region"
     # Comments and layout of the file survive every step.
     assert path.read_text().startswith("# Production: five regions, HA control planes, a protected assets bucket.\nconfig:\n")
     assert "  marketplace:regions:\n    - nyc3\n    - fra1\n" in path.read_text()
@@ -121,14 +121,28 @@ def test_each_step_plans_exactly_what_it_should_add_reweight_or_remove(project: 
     assert {(op, name) for op, name in changes_by_step["add"] if op != "create"} == {
         ("update", "nyc3-pool"),
         ("update", "stack-resources"),
+        ("update", "logs-firewall"),
+        # Grafana (on the hub, nyc3) gains the new cluster's Prometheus.
+        ("update", "nyc3-grafana-datasources"),
     }
     # The weight steps touch the region's pool and nothing else.
     assert changes_by_step["canary"] == {("update", "nyc3-pool")}
     assert changes_by_step["promote"] == {("update", "nyc3-pool")}
     removed = {name for op, name in changes_by_step["retire"] if op == "delete"}
     assert "nyc3-doks" in removed and "nyc3-gateway" in removed
-    assert not any(name.startswith("nyc3-green") or name == "nyc3-vpc" for name in removed)
-    assert {(op, name) for op, name in changes_by_step["retire"] if op != "delete"} == {
+    assert "nyc3-vpc" not in removed
+    # Grafana and the log retention Job move to the generation that remains (the hub region's
+    # first): green's Prometheus, now the hub's, needs no internal load balancer any more.
+    assert {name for name in removed if name.startswith("nyc3-green")} == {"nyc3-green-monitoring-prometheus-internal"}
+    assert {(op, name) for op, name in changes_by_step["retire"] if op == "update"} == {
         ("update", "nyc3-pool"),
         ("update", "stack-resources"),
+        ("update", "logs-firewall"),
+        ("update", "nyc3-green-monitoring-prometheus"),
+    }
+    created = {name for op, name in changes_by_step["retire"] if op == "create"}
+    assert created == {
+        "nyc3-green-grafana-datasources",
+        *(f"nyc3-green-dashboard-{name}" for name in ("overview", "catalog", "gateway", "nodes")),
+        *(f"nyc3-green-logs-retention{part}" for part in ("", "-script", "-credentials")),
     }
