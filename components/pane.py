@@ -25,10 +25,10 @@ import pulumi_kubernetes as kubernetes
 import yaml
 
 from components.cluster import ClusterSpec
-from components.network import MAX_GENERATIONS, cluster_network
-from components.regions import REGIONS
 from components.monitoring import DASHBOARD_FOLDER_ANNOTATION
 from components.namespaces import MONITORING_NAMESPACE
+from components.network import MAX_GENERATIONS, cluster_network
+from components.regions import REGIONS
 from components.settings.stack import StackSettings
 
 if TYPE_CHECKING:

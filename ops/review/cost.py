@@ -268,7 +268,7 @@ def _observability_items(document: Document, prices: Mapping[str, Any], warnings
                 note="" if opensearch.get("confirmed") else UNCONFIRMED,
             )
         )
-    for type_, key, label, unit, section, field in (
+    for type_, key, label, unit, section, price_key in (
         (plandoc.UPTIME_CHECK, "uptime-checks", "Uptime checks", "check", "uptime", "perCheck"),
         (plandoc.MONITOR_ALERT, "monitor-alerts", "Monitor alert policies", "policy", "monitoring", "alertPolicy"),
         (plandoc.VPC_PEERING, "vpc-peerings", "VPC peerings", "peering", "vpcPeering", "perPeering"),
@@ -281,7 +281,7 @@ def _observability_items(document: Document, prices: Mapping[str, Any], warnings
                     key=key,
                     label=label,
                     unit=unit,
-                    unit_price=float(table.get(field, 0)),
+                    unit_price=float(table.get(price_key, 0)),
                     min_quantity=count,
                     max_quantity=count,
                     note="" if table.get("confirmed") else UNCONFIRMED,

@@ -80,9 +80,11 @@ def test_a_new_store_gets_the_policy_and_its_indices_are_put_under_it(serve: Any
     fake = FakeIsm()
     done = apply(serve(fake), retention_policy(7))
     assert done == [f"policy {POLICY_ID} created", "add: 3 index(es)", "change_policy: 3 index(es)"]
-    assert fake.policy == retention_policy(7)["policy"]
-    assert fake.policy["states"][0]["transitions"][0]["conditions"] == {"min_index_age": "7d"}
-    assert fake.policy["ism_template"] == [{"index_patterns": ["logs-*"], "priority": 100}]
+    stored = fake.policy
+    assert stored is not None
+    assert stored == retention_policy(7)["policy"]
+    assert stored["states"][0]["transitions"][0]["conditions"] == {"min_index_age": "7d"}
+    assert stored["ism_template"] == [{"index_patterns": ["logs-*"], "priority": 100}]
 
 
 def test_a_changed_retention_updates_the_policy_with_its_sequence_number(serve: Any) -> None:
@@ -90,11 +92,12 @@ def test_a_changed_retention_updates_the_policy_with_its_sequence_number(serve: 
     done = apply(serve(fake), retention_policy(14))
     assert done[0] == f"policy {POLICY_ID} updated"
     assert ("PUT", f"/_plugins/_ism/policies/{POLICY_ID}?if_seq_no=7&if_primary_term=2", retention_policy(14)) in fake.requests
+    assert fake.policy is not None
     assert fake.policy["states"][0]["transitions"][0]["conditions"] == {"min_index_age": "14d"}
 
 
 def test_a_refusal_stops_the_job_with_what_opensearch_said(serve: Any) -> None:
-    with pytest.raises(RuntimeError, match="HTTP 409 .*version_conflict"):
+    with pytest.raises(RuntimeError, match=r"HTTP 409 .*version_conflict"):
         apply(serve(FakeIsm(refuse_put=True)), retention_policy(7))
 
 

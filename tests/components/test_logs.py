@@ -50,11 +50,13 @@ def shipped_config(release: PlannedResource) -> dict[str, Any]:
     return loaded
 
 
-@pytest.mark.parametrize(
-    ("stack", "size", "nodes", "days", "protected", "day"),
-    [("production", "db-s-2vcpu-4gb", 3, 30, True, "sunday"), ("staging", "db-s-1vcpu-2gb", 1, 7, False, "saturday")],
-)
-def test_one_store_per_stack_in_the_hub_region(stack: str, size: str, nodes: int, days: int, protected: bool, day: str) -> None:
+# stack -> (size, nodes, retention days, protected, maintenance day)
+STORES = {"production": ("db-s-2vcpu-4gb", 3, 30, True, "sunday"), "staging": ("db-s-1vcpu-2gb", 1, 7, False, "saturday")}
+
+
+@pytest.mark.parametrize("stack", STORES)
+def test_one_store_per_stack_in_the_hub_region(stack: str) -> None:
+    size, nodes, days, protected, day = STORES[stack]
     plan = plan_of(stack)
     [database] = plan.of_type(DATABASE)
     vpc = plan.one("digitalocean:index/vpc:Vpc", "nyc3-vpc")

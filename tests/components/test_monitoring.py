@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from components.catalog import app_labels
 from components.alerting import alertmanager_config, cluster_rule_groups
+from components.catalog import app_labels
 from components.monitoring import (
     ALERTMANAGER_KEY,
     ALERTMANAGER_SECRET,

@@ -31,7 +31,7 @@ def test_a_stack_sets_its_destinations_and_secrets() -> None:
             "marketplace:alerting": json.dumps(
                 {"email": "oncall+catalog@example.org", "slackChannel": "#catalog-alerts", "latencyThresholdMs": 800,
                  "smtp": {"smarthost": "smtp.mailgun.org:2525", "from": "am@example.org", "username": "postmaster@example.org"}}
-            ),  # fmt: skip
+            ),
             WEBHOOK: "https://hooks.slack.com/services/T01/B02/abc",
             "marketplace:alertSmtpPassword": "pw",
         },
