@@ -29,6 +29,7 @@ import yaml
 
 from components import log_retention
 from components.cluster import RegionalCluster
+from components.monitoring import privileged_namespace
 from components.namespaces import LOGGING_NAMESPACE, MONITORING_NAMESPACE
 from components.settings.stack import StackSettings
 
@@ -272,13 +273,7 @@ class LogShipping(pulumi.ComponentResource):
     ) -> None:
         super().__init__("marketplace:index:LogShipping", name, None, opts)
         on_cluster = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
-        namespace = core.Namespace(
-            f"{name}-namespace",
-            # fluent-bit reads the node's log files (host paths): not allowed under the
-            # baseline or restricted profiles.
-            metadata=meta.ObjectMetaArgs(name=LOGGING_NAMESPACE, labels={"pod-security.kubernetes.io/enforce": "privileged"}),
-            opts=on_cluster,
-        )
+        namespace = privileged_namespace(LOGGING_NAMESPACE, f"{name}-namespace", on_cluster)
         in_namespace = pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[namespace]))
         _network_policies(name, in_namespace)
         credentials = core.Secret(

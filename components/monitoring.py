@@ -124,7 +124,7 @@ def internal_service_annotations(settings: StackSettings, cluster: str) -> dict[
     }
 
 
-def _namespace(name: str, resource_name: str, opts: pulumi.ResourceOptions) -> core.Namespace:
+def privileged_namespace(name: str, resource_name: str, opts: pulumi.ResourceOptions) -> core.Namespace:
     return core.Namespace(
         resource_name,
         metadata=meta.ObjectMetaArgs(
@@ -160,7 +160,7 @@ class Monitoring(pulumi.ComponentResource):
         Grafana reaches the other clusters from."""
         super().__init__("marketplace:index:Monitoring", name, None, opts)
         on_cluster = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
-        namespace = _namespace(MONITORING_NAMESPACE, f"{name}-namespace", on_cluster)
+        namespace = privileged_namespace(MONITORING_NAMESPACE, f"{name}-namespace", on_cluster)
         admin_secret = None
         password = settings.monitoring.grafana_admin_password
         if hub and password is not None:
