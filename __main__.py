@@ -123,4 +123,15 @@ pulumi.export("assetsCdn", assets.cdn.endpoint)
 if monitors:
     pulumi.export("grafanaCluster", hub)
 if log_store:
-    pulumi.export("logDashboards", log_store.database.ui_host.apply(lambda host: f"https://{host}"))
+    # OpenSearch Dashboards, for operators (the password is a secret output:
+    # `pulumi stack output logDashboards --show-secrets`).
+    pulumi.export(
+        "logDashboards",
+        {
+            "url": log_store.database.ui_host.apply(lambda host: f"https://{host}"),
+            "user": log_store.database.ui_user,
+            # Secret already in the engine (the provider declares it so); marked here too, so
+            # no engine or mock can show it.
+            "password": pulumi.Output.secret(log_store.database.ui_password),
+        },
+    )
