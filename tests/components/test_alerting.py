@@ -4,10 +4,12 @@ them in test_alerting_promtool.py)."""
 from __future__ import annotations
 
 import json
+import re
 
 import yaml
 
 from components.alerting import SLO_FILE, alertmanager_config, cluster_rule_groups, slo_error_record
+from offline.stack_config import ROOT
 from tests.stack_settings import settings_of
 
 
@@ -61,3 +63,23 @@ def test_with_a_slack_channel_the_webhook_is_slacks() -> None:
     page = receivers(alertmanager_config(alerting, "https://hooks.slack.com/services/x", None))["page"]
     assert page["slack_configs"] == [{"api_url": "https://hooks.slack.com/services/x", "channel": "#catalog", "send_resolved": True}]
     assert "webhook_configs" not in page
+
+
+def anchor(heading: str) -> str:
+    """GitHub's anchor of a Markdown heading: lowercase, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^a-z0-9 -]", "", heading.lower()).replace(" ", "-")
+
+
+def test_every_runbook_link_lands_on_a_heading_of_the_observability_doc() -> None:
+    doc = (ROOT / "docs" / "observability.md").read_text()
+    anchors = {anchor(line.lstrip("#").strip()) for line in doc.splitlines() if line.startswith("#")}
+    links = {
+        rule["annotations"]["runbook"]
+        for group in cluster_rule_groups(region="nyc3", cluster="nyc3", max_nodes=10)
+        for rule in group["rules"]
+        if "alert" in rule
+    }
+    assert len(links) == 6
+    for link in links:
+        path, _, fragment = link.partition("#")
+        assert path == "docs/observability.md" and fragment in anchors, link
