@@ -2,6 +2,9 @@
 
 stack file -> settings -> per region: network, cluster generations, what runs on each
 cluster -> the edge in front of all regions.
+
+The `zone` stack is the exception: it holds the zone-wide Cloudflare settings every other
+stack relies on, and nothing else, so the pipeline can deploy it before any of them.
 """
 
 import pulumi
@@ -16,122 +19,127 @@ from components.monitoring import Monitoring
 from components.pane import MetricsPane, hub_cluster, hub_networks
 from components.platform_alerts import NodeAlerts, UptimeChecks
 from components.project import StackProject
-from components.settings import load_settings
+from components.settings import ZONE_STACK, load_settings, load_zone_settings
 
-settings = load_settings()
-versions = resolve_kubernetes_versions(settings)
-specs = cluster_specs(settings, versions)
-source_ranges = cloudflare_source_ranges()
+if pulumi.get_stack() == ZONE_STACK:
+    zone = load_zone_settings()
+    ZoneTls("zone-tls", zone.cloudflare_zone_id)
+    pulumi.export("zone", zone.zone_name)
+else:
+    settings = load_settings()
+    versions = resolve_kubernetes_versions(settings)
+    specs = cluster_specs(settings, versions)
+    source_ranges = cloudflare_source_ranges()
 
-# TLS comes before the gateways: they serve origin.origin_tls and accept only clients
-# signed by its client CA (Cloudflare's origin-pull CA).
-if settings.edge.manage_zone_settings:
-    ZoneTls("zone-tls", settings)
-origin = OriginCertificate("origin", settings)
+    # TLS comes before the gateways: they serve origin.origin_tls and accept only clients
+    # signed by its client CA (Cloudflare's origin-pull CA).
+    origin = OriginCertificate("origin", settings)
 
-# Regions: each a copy, keyed by region slug; a region runs one cluster generation, or
-# two while it upgrades. Every cluster runs the same gateway, catalog and monitoring.
-vpcs = {region: RegionVpc(region, settings) for region in settings.regions}
-clusters: dict[str, RegionalCluster] = {}
-gateways: dict[str, RegionalGateway] = {}
-monitors: dict[str, Monitoring] = {}
-# The hub runs the stack's one Grafana; the log store lives in its region.
-hub = hub_cluster(settings, specs)
-for name, spec in specs.items():
-    cluster = clusters[name] = RegionalCluster(name, settings, spec, vpcs[spec.region].vpc)
-    here = pulumi.ResourceOptions(parent=cluster)
-    gateway = gateways[name] = RegionalGateway(
-        f"{name}-gateway",
-        settings,
-        region=spec.region,
-        cluster=cluster,
-        tls=origin.origin_tls,
-        source_ranges=source_ranges,
-        opts=here,
-    )
-    catalog = Catalog(f"{name}-catalog", settings, region=spec.region, cluster=cluster, gateway=gateway, opts=here)
-    if settings.monitoring.enabled:
-        monitors[name] = Monitoring(
-            f"{name}-monitoring",
+    # Regions: each a copy, keyed by region slug; a region runs one cluster generation, or
+    # two while it upgrades. Every cluster runs the same gateway, catalog and monitoring.
+    vpcs = {region: RegionVpc(region, settings) for region in settings.regions}
+    clusters: dict[str, RegionalCluster] = {}
+    gateways: dict[str, RegionalGateway] = {}
+    monitors: dict[str, Monitoring] = {}
+    # The hub runs the stack's one Grafana; the log store lives in its region.
+    hub = hub_cluster(settings, specs)
+    for name, spec in specs.items():
+        cluster = clusters[name] = RegionalCluster(name, settings, spec, vpcs[spec.region].vpc)
+        here = pulumi.ResourceOptions(parent=cluster)
+        gateway = gateways[name] = RegionalGateway(
+            f"{name}-gateway",
             settings,
             region=spec.region,
-            cluster_name=name,
             cluster=cluster,
-            catalog=catalog,
-            hub=name == hub,
-            hub_networks=hub_networks(settings),
+            tls=origin.origin_tls,
+            source_ranges=source_ranges,
             opts=here,
         )
+        catalog = Catalog(f"{name}-catalog", settings, region=spec.region, cluster=cluster, gateway=gateway, opts=here)
+        if settings.monitoring.enabled:
+            monitors[name] = Monitoring(
+                f"{name}-monitoring",
+                settings,
+                region=spec.region,
+                cluster_name=name,
+                cluster=cluster,
+                catalog=catalog,
+                hub=name == hub,
+                hub_networks=hub_networks(settings),
+                opts=here,
+            )
 
-# Observability across regions: one pane over every cluster's Prometheus, one log store
-# that every cluster ships to, and DigitalOcean's checks from outside.
-if monitors:
-    MetricsPane(
-        "pane",
-        settings,
-        hub=hub,
-        hub_cluster=clusters[hub],
-        hub_monitoring=monitors[hub],
-        vpcs={region: vpc.vpc for region, vpc in vpcs.items()},
-        prometheus_urls={name: monitor.prometheus_url for name, monitor in monitors.items()},
-    )
-log_store = None
-if settings.monitoring.log_store.enabled:
-    log_store = LogStore("logs", settings, vpc=vpcs[settings.monitoring.hub_region].vpc, clusters=clusters)
-    for name, spec in specs.items():
-        LogShipping(
-            f"{name}-logs",
+    # Observability across regions: one pane over every cluster's Prometheus, one log store
+    # that every cluster ships to, and DigitalOcean's checks from outside.
+    if monitors:
+        MetricsPane(
+            "pane",
             settings,
-            region=spec.region,
-            cluster_name=name,
-            cluster=clusters[name],
-            store=log_store,
-            hub=name == hub,
-            opts=pulumi.ResourceOptions(parent=clusters[name]),
+            hub=hub,
+            hub_cluster=clusters[hub],
+            hub_monitoring=monitors[hub],
+            vpcs={region: vpc.vpc for region, vpc in vpcs.items()},
+            prometheus_urls={name: monitor.prometheus_url for name, monitor in monitors.items()},
         )
-UptimeChecks("uptime", settings)
-NodeAlerts("node-alerts", settings, [c.cluster for c in clusters.values()])
+    log_store = None
+    if settings.monitoring.log_store.enabled:
+        log_store = LogStore("logs", settings, vpc=vpcs[settings.monitoring.hub_region].vpc, clusters=clusters)
+        for name, spec in specs.items():
+            LogShipping(
+                f"{name}-logs",
+                settings,
+                region=spec.region,
+                cluster_name=name,
+                cluster=clusters[name],
+                store=log_store,
+                hub=name == hub,
+                opts=pulumi.ResourceOptions(parent=clusters[name]),
+            )
+    UptimeChecks("uptime", settings)
+    NodeAlerts("node-alerts", settings, [c.cluster for c in clusters.values()])
 
-# The edge: each region's pool lists its generations' gateways, weighted as declared.
-origins = {
-    region: [Origin(name, gateways[name].public_ip, spec.weight) for name, spec in specs.items() if spec.region == region]
-    for region in settings.regions
-}
-edge = Edge("edge", settings, origins)
+    # The edge: each region's pool lists its generations' gateways, weighted as declared.
+    origins = {
+        region: [Origin(name, gateways[name].public_ip, spec.weight) for name, spec in specs.items() if spec.region == region]
+        for region in settings.regions
+    }
+    edge = Edge("edge", settings, origins)
 
-# Shared by all regions.
-assets = Assets("assets", settings)
-StackProject(
-    "stack",
-    settings,
-    [
-        *(c.cluster.cluster_urn for c in clusters.values()),
-        assets.bucket.bucket_urn,
-        *([log_store.database.cluster_urn] if log_store else []),
-    ],
-)
-
-pulumi.export("url", f"https://{settings.hostname}")
-pulumi.export("origins", {name: g.public_ip for name, g in gateways.items()})
-pulumi.export("pools", edge.pool_ids)
-pulumi.export("originCertificateExpiresOn", origin.expires_on)
-pulumi.export("kubernetesVersions", {name: spec.version for name, spec in specs.items()})
-pulumi.export("clusters", {name: c.cluster.id for name, c in clusters.items()})
-pulumi.export("kubeconfigs", {name: c.kubeconfig for name, c in clusters.items()})
-pulumi.export("assetsBucket", assets.bucket.name)
-pulumi.export("assetsCdn", assets.cdn.endpoint)
-if monitors:
-    pulumi.export("grafanaCluster", hub)
-if log_store:
-    # OpenSearch Dashboards, for operators (the password is a secret output:
-    # `pulumi stack output logDashboards --show-secrets`).
-    pulumi.export(
-        "logDashboards",
-        {
-            "url": log_store.database.ui_host.apply(lambda host: f"https://{host}"),
-            "user": log_store.database.ui_user,
-            # Secret already in the engine (the provider declares it so); marked here too, so
-            # no engine or mock can show it.
-            "password": pulumi.Output.secret(log_store.database.ui_password),
-        },
+    # Shared by all regions.
+    assets = Assets("assets", settings)
+    StackProject(
+        "stack",
+        settings,
+        [
+            *(c.cluster.cluster_urn for c in clusters.values()),
+            assets.bucket.bucket_urn,
+            *([log_store.database.cluster_urn] if log_store else []),
+        ],
     )
+
+    pulumi.export("url", f"https://{settings.hostname}")
+    pulumi.export("origins", {name: g.public_ip for name, g in gateways.items()})
+    pulumi.export("pools", edge.pool_ids)
+    # The failover drill previews this monitor against the pools (docs/edge.md).
+    pulumi.export("healthMonitor", edge.monitor.id if edge.monitor else None)
+    pulumi.export("originCertificateExpiresOn", origin.expires_on)
+    pulumi.export("kubernetesVersions", {name: spec.version for name, spec in specs.items()})
+    pulumi.export("clusters", {name: c.cluster.id for name, c in clusters.items()})
+    pulumi.export("kubeconfigs", {name: c.kubeconfig for name, c in clusters.items()})
+    pulumi.export("assetsBucket", assets.bucket.name)
+    pulumi.export("assetsCdn", assets.cdn.endpoint)
+    if monitors:
+        pulumi.export("grafanaCluster", hub)
+    if log_store:
+        # OpenSearch Dashboards, for operators (the password is a secret output:
+        # `pulumi stack output logDashboards --show-secrets`).
+        pulumi.export(
+            "logDashboards",
+            {
+                "url": log_store.database.ui_host.apply(lambda host: f"https://{host}"),
+                "user": log_store.database.ui_user,
+                # Secret already in the engine (the provider declares it so); marked here too,
+                # so no engine or mock can show it.
+                "password": pulumi.Output.secret(log_store.database.ui_password),
+            },
+        )

@@ -4,12 +4,14 @@ Three components, created in this order by __main__.py:
 
 - `ZoneTls`: the zone-wide TLS posture (SSL mode strict, authenticated origin pulls with
   Cloudflare's certificate, HTTPS only). Zone-wide means shared by every stack in the zone:
-  one stack owns it (production by default, `marketplace:manageZoneSettings`).
+  the `zone` stack owns it alone, and the pipeline deploys it before any other, so a new
+  zone presents the origin-pull certificate before the first gateway requires it.
 - `OriginCertificate`: the stack's Cloudflare Origin CA certificate, handed to the gateways
   as an `OriginTls` before they exist.
-- `Edge`: what steers visitors to a cluster. A load balancer (latency steering across one
-  pool per cluster, a health monitor, failover) for production, staging and the shared dev
-  stack; a proxied DNS record to the one cluster of a personal dev stack.
+- `Edge`: what steers visitors to a cluster. A load balancer (nearest-cluster steering
+  across one pool per region, as the Cloudflare plan allows; a health monitor; failover) for
+  production, staging and the shared dev stack; a proxied DNS record to the one cluster of a
+  personal dev stack.
 
 Cloudflare resources use the default provider (token from CLOUDFLARE_API_TOKEN); see
 docs/edge.md for the permissions the token needs.
@@ -32,8 +34,14 @@ from components.settings.stack import StackSettings
 ORIGIN_PULL_CA_FILE = Path(__file__).resolve().parent.parent / "data" / "cloudflare-origin-pull-ca.pem"
 
 # Zone settings every catalog origin relies on. Cloudflare never resets a zone setting when
-# the resource is deleted (the provider's delete is a no-op), so a stack that stops owning
-# them leaves them as they are.
+# the resource is deleted (the provider's delete is a no-op,
+# terraform-provider-cloudflare internal/services/zone_setting/resource.go), so a stack that
+# stops owning them leaves them as they are.
+#
+# Change only the values here, never a ZoneSetting's resource options alone (parent, alias,
+# ignoreChanges, protect): an update whose inputs did not change sends an empty PATCH, which
+# Cloudflare refuses with error 1007 (pulumi/pulumi-cloudflare#1319; docs/edge.md has the
+# recovery).
 ZONE_SETTINGS: dict[str, str] = {
     # The origin certificate is checked: an origin without a valid Origin CA (or public)
     # certificate for the hostname gets no traffic (526) instead of unauthenticated TLS.
@@ -66,10 +74,9 @@ class ZoneTls(pulumi.ComponentResource):
     settings: dict[str, cloudflare.ZoneSetting]
     zone_level_pulls: cloudflare.AuthenticatedOriginPullsSettings
 
-    def __init__(self, name: str, settings: StackSettings, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, zone_id: str, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("marketplace:index:ZoneTls", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        zone_id = settings.cloudflare_zone_id
 
         self.settings = {
             setting_id: cloudflare.ZoneSetting(
@@ -176,8 +183,8 @@ class Origin:
 
 class Edge(pulumi.ComponentResource):
     """How visitors reach a cluster: Cloudflare's load balancer steering each visitor to
-    the lowest-latency healthy cluster, or, for a personal dev stack, a proxied DNS record
-    to its one cluster.
+    the nearest healthy cluster (by the pools' coordinates, or by measured latency on
+    Enterprise), or, for a personal dev stack, a proxied DNS record to its one cluster.
 
     `origins` maps each region of the stack to its cluster generations' gateways."""
 
@@ -280,7 +287,16 @@ class Edge(pulumi.ComponentResource):
             consecutive_up=probe.consecutive_up,
             consecutive_down=probe.consecutive_down,
             follow_redirects=False,
-            allow_insecure=False,
+            # The gateways serve a Cloudflare Origin CA certificate, which no public CA
+            # signs; Cloudflare documents no monitor that trusts it, and a monitor that
+            # validates it fails with "TLS untrusted certificate" on every pool at once,
+            # sending all traffic to the fallback pool. So the probe does not validate
+            # the certificate. What proves a probe reached our gateway is the rest of
+            # it: the gateway's load balancer admits only Cloudflare's ranges, its
+            # listener requires Cloudflare's origin-pull client certificate (probe_zone),
+            # and only the catalog's route answers Host <hostname> /healthz with 200.
+            # Visitors' traffic is still validated (SSL mode strict). docs/edge.md.
+            allow_insecure=True,
             # Probes leave through the zone's settings, so they present the authenticated
             # origin pull certificate the gateways require; without it every probe fails
             # the TLS handshake and every pool is marked down at once.
@@ -288,6 +304,7 @@ class Edge(pulumi.ComponentResource):
             opts=child,
         )
 
+        check_regions = dict(edge.check_regions)
         for region in settings.regions:
             place = REGIONS[region]
             self.pools[region] = cloudflare.LoadBalancerPool(
@@ -313,9 +330,10 @@ class Edge(pulumi.ComponentResource):
                 # A region is up while one of its cluster generations is.
                 minimum_origins=1,
                 monitor=self.monitor.id,
-                # Probes from near the cluster measure the latency dynamic steering uses
-                # and do not mark a cluster down for a far-away network fault.
-                check_regions=list(place.check_regions),
+                # An odd number of regions, at least three: the majority that decides the
+                # pool's health survives one region's network fault. Every region when
+                # dynamic latency steers by the probes' round-trip times.
+                check_regions=list(check_regions[region]),
                 # Proximity steering (and the dashboard's map) place the pool here.
                 latitude=place.latitude,
                 longitude=place.longitude,
@@ -370,6 +388,13 @@ class Edge(pulumi.ComponentResource):
                 mechanisms=cloudflare.NotificationPolicyMechanismsArgs(
                     emails=[cloudflare.NotificationPolicyMechanismsEmailArgs(id=edge.notification_email)]
                 ),
-                filters=cloudflare.NotificationPolicyFiltersArgs(pool_ids=[pool_ids[region] for region in settings.regions]),
+                # Pool events only, both ways: an origin event repeats its pool's (one
+                # origin per pool, or two during an upgrade the operator is watching).
+                # The SDK's filter names are plural (the API's event_source, new_health).
+                filters=cloudflare.NotificationPolicyFiltersArgs(
+                    pool_ids=[pool_ids[region] for region in settings.regions],
+                    event_sources=["pool"],
+                    new_healths=["Unhealthy", "Healthy"],
+                ),
                 opts=child,
             )

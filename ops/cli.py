@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "smoke": ("ops.live.smoke", "smoke tests against a deployed stack"),
     "dev": ("ops.live.dev", "personal dev stacks: up, down, list"),
     "upgrade": ("ops.live.upgrade", "write the next step of a cluster upgrade into a stack file"),
+    "drift": ("ops.live.drift", "drift in a `pulumi preview --refresh --json`, the provider's known noise aside"),
 }
 
 

@@ -29,6 +29,10 @@ CLIENT_TRAFFIC_POLICY = "kubernetes:gateway.envoyproxy.io/v1alpha1:ClientTraffic
 GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
 GATEWAY_CLASS = "kubernetes:gateway.networking.k8s.io/v1:GatewayClass"
 
+# Cloudflare's load-balancing regions; ALL_REGIONS is the 13 at once (Enterprise).
+CLOUDFLARE_REGIONS = frozenset({"WNAM", "ENAM", "WEU", "EEU", "NSAM", "SSAM", "OC", "ME", "NAF", "SAF", "SAS", "SEAS", "NEAS"})
+ALL_REGIONS = "ALL_REGIONS"
+
 _ENVOY_GROUP = "gateway.envoyproxy.io"
 _GATEWAY_GROUP = "gateway.networking.k8s.io"
 
@@ -39,6 +43,46 @@ def _pool_monitored(args: ResourceValidationArgs, report: Report) -> None:
             f"pool {args.name} has no health monitor: Cloudflare would keep sending users to a dead region "
             "(and dynamic_latency steering has no latency to steer by)"
         )
+
+
+def _checked_regions(props: Any) -> frozenset[str] | None:
+    """The regions a pool is health-checked from; None for every data centre (the API's
+    null) and when the engine does not know them yet."""
+    listed = peek(props, "checkRegions")
+    if listed is None or listed is UNKNOWN:
+        return None
+    codes = frozenset(str(code) for code in elements(listed) if code is not UNKNOWN)
+    return CLOUDFLARE_REGIONS if ALL_REGIONS in codes else codes
+
+
+def _pool_health_majority(args: ResourceValidationArgs, report: Report) -> None:
+    if args.resource_type != POOL:
+        return
+    regions = _checked_regions(args.props)
+    if regions is not None and (len(regions) < 3 or len(regions) % 2 == 0):
+        report(
+            f"pool {args.name} is health-checked from {len(regions)} region(s): a pool's health is the majority of its "
+            "check regions, and a majority of two is both, so one region's network fault marks the cluster down "
+            "everywhere; check from an odd number of regions, at least three, or ALL_REGIONS"
+        )
+
+
+def _latency_steering_measured(args: StackValidationArgs, report: Report) -> None:
+    """Dynamic latency has round-trip times only from a pool's check regions and serves
+    every other region in failover order: each pool must be checked from all of them."""
+    resources = list(args.resources)
+    if not any(r.resource_type == LOAD_BALANCER and peek(r.props, "steeringPolicy") == "dynamic_latency" for r in resources):
+        return
+    for pool in (r for r in resources if r.resource_type == POOL):
+        regions = _checked_regions(pool.props)
+        if regions is not None and regions != CLOUDFLARE_REGIONS:
+            missing = ", ".join(sorted(CLOUDFLARE_REGIONS - regions))
+            report(
+                f"pool {pool.name} has no round-trip data from {missing}: dynamic_latency steering sends those "
+                "regions' visitors in failover order, not to the nearest cluster; check from every region "
+                "(ALL_REGIONS on Enterprise, the 13 codes elsewhere) or steer by proximity",
+                pool.urn,
+            )
 
 
 def _fallback_pool(args: ResourceValidationArgs, report: Report) -> None:
@@ -168,6 +212,18 @@ pool_monitored = ResourceValidationPolicy(
     validate=_pool_monitored,
 )
 
+pool_health_majority = ResourceValidationPolicy(
+    name="cloudflare-pool-health-majority",
+    description="Every pool is health-checked from an odd number of regions, at least three, or from all of them.",
+    validate=_pool_health_majority,
+)
+
+latency_steering_measured = StackValidationPolicy(
+    name="cloudflare-latency-steering-measured",
+    description="With dynamic_latency steering every pool is checked from every Cloudflare region.",
+    validate=_latency_steering_measured,
+)
+
 fallback_pool = ResourceValidationPolicy(
     name="cloudflare-lb-fallback-pool",
     description="Every Cloudflare load balancer has default pools and a fallback pool.",
@@ -192,4 +248,12 @@ gateways_locked = StackValidationPolicy(
     validate=_gateways_locked,
 )
 
-POLICIES = [pool_monitored, fallback_pool, origins_cloudflare_only, client_certificates, gateways_locked]
+POLICIES = [
+    pool_monitored,
+    pool_health_majority,
+    latency_steering_measured,
+    fallback_pool,
+    origins_cloudflare_only,
+    client_certificates,
+    gateways_locked,
+]

@@ -255,7 +255,7 @@ def load_balancer() -> dict[str, Any]:
         "name": "catalog.example.com",
         "defaultPools": ["pool-nyc3"],
         "fallbackPool": "pool-nyc3",
-        "steeringPolicy": "dynamic_latency",
+        "steeringPolicy": "proximity",
         "proxied": True,
     }
 

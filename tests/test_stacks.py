@@ -31,7 +31,7 @@ def test_project_file_is_valid_for_the_cli():
 
 def test_every_stack_file_is_complete_and_disables_default_kubernetes_providers():
     files = sorted(ROOT.glob("Pulumi.*.yaml"))
-    assert {f.name for f in files} == {"Pulumi.dev.yaml", "Pulumi.staging.yaml", "Pulumi.production.yaml"}
+    assert {f.name for f in files} == {"Pulumi.dev.yaml", "Pulumi.staging.yaml", "Pulumi.production.yaml", "Pulumi.zone.yaml"}
     for file in files:
         stack = file.name.split(".")[1]
         config = load_stack_config(stack)

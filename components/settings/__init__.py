@@ -7,6 +7,24 @@ dataclasses, defaults and validation; `stack` composes them into `StackSettings`
 """
 
 from components.settings.reader import ConfigError, Secret
-from components.settings.stack import StackSettings, load_settings, parse_settings
+from components.settings.stack import (
+    ZONE_STACK,
+    StackSettings,
+    ZoneStackSettings,
+    load_settings,
+    load_zone_settings,
+    parse_settings,
+    parse_zone_settings,
+)
 
-__all__ = ["ConfigError", "Secret", "StackSettings", "load_settings", "parse_settings"]
+__all__ = [
+    "ZONE_STACK",
+    "ConfigError",
+    "Secret",
+    "StackSettings",
+    "ZoneStackSettings",
+    "load_settings",
+    "load_zone_settings",
+    "parse_settings",
+    "parse_zone_settings",
+]

@@ -1,13 +1,30 @@
 """Edge settings: the Cloudflare load balancer, its health monitor and steering, and the
-zone's TLS, in front of the regional clusters."""
+zone's TLS, in front of the regional clusters.
+
+What Cloudflare allows depends on the account's plan (`cloudflarePlan`, with the Traffic
+Steering add-on `cloudflareTrafficSteering`): the steering policies, whether a pool may be
+checked from ALL_REGIONS, the shortest monitor interval and the load-balancing quotas. The
+limits are data with their sources (data/cloudflare-plans.yaml); the program refuses what
+the plan would refuse, before anything is declared.
+"""
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
 
-from components.regions import REGIONS
+import yaml
+
+from components.regions import by_distance, cloudflare_regions, nearest_cloudflare_regions
+from components.settings.generations import Generation
 from components.settings.reader import ConfigReader, qualified, unknown
+
+PLANS_FILE = Path(__file__).resolve().parent.parent.parent / "data" / "cloudflare-plans.yaml"
 
 
 @dataclass(frozen=True)
@@ -24,8 +41,11 @@ class HealthMonitor:
 
     @property
     def seconds_to_leave_rotation(self) -> int:
-        """Worst case from a cluster failing to its pool being marked unhealthy: the failed
-        probe rounds, each waiting out every retry's timeout."""
+        """From a cluster failing to the monitor's verdict that it is down: the failed probe
+        rounds, the last one waiting out every retry's timeout (retries follow timeouts only;
+        an error answer fails a round at once). A lower bound of the time to leave rotation:
+        Cloudflare then combines the check regions' verdicts into one global health decision
+        and the load balancer waits on that round trip before it acts."""
         return self.consecutive_down * self.interval + self.timeout * (self.retries + 1)
 
     @property
@@ -34,13 +54,41 @@ class HealthMonitor:
 
 
 @dataclass(frozen=True)
+class LoadBalancingQuotas:
+    """How many of each load-balancing object the Cloudflare account may hold."""
+
+    load_balancers: int
+    pools: int
+    endpoints: int  # origins, summed over every pool
+    monitors: int
+
+
+@dataclass(frozen=True)
+class CloudflarePlan:
+    """What the account's Cloudflare plan allows the load balancer."""
+
+    name: str  # free | pro | business | enterprise
+    # Proximity, dynamic latency and geo steering (Enterprise, or the add-on elsewhere).
+    traffic_steering: bool
+    monitor_interval_minimum: int
+    # Whether a pool may be checked from ALL_REGIONS (else the 13 regions are listed).
+    all_regions_check: bool
+    quotas: LoadBalancingQuotas
+
+
+@dataclass(frozen=True)
 class EdgeSettings:
-    """The Cloudflare edge in front of the regional clusters (edge issue)."""
+    """The Cloudflare edge in front of the regional clusters."""
 
     # False for personal dev-<name> stacks: a proxied DNS record to their one cluster
     # instead of a load balancer, monitor and pools.
     load_balanced: bool
+    plan: CloudflarePlan
     steering_policy: str
+    # Per region, the Cloudflare regions its pool is health-checked from: an odd number, at
+    # least three, so that a majority decides; every region where steering needs the
+    # probes' round-trip times (dynamic_latency).
+    check_regions: tuple[tuple[str, tuple[str, ...]], ...]
     fallback_region: str
     # Regions whose pool is disabled: no visitors, no probes (maintenance, failover drills).
     drained_regions: tuple[str, ...]
@@ -50,9 +98,6 @@ class EdgeSettings:
     monitor: HealthMonitor
     notification_email: str | None
     origin_certificate_validity_days: int
-    # Zone-wide TLS posture (SSL strict, authenticated origin pulls, HTTPS only): one
-    # stack per zone owns it, production by default.
-    manage_zone_settings: bool
     # Hosts of the advanced edge certificate this stack orders (empty: none), for a
     # hostname Universal SSL does not cover.
     edge_certificate_hosts: tuple[str, ...]
@@ -73,15 +118,30 @@ STEERING_POLICIES = (
 # "header" affinity needs session_affinity_attributes.headers, which nothing here sets.
 SESSION_AFFINITIES = ("none", "cookie", "ip_cookie")
 # Cloudflare load-balancing region codes (region_pools keys, monitor check regions).
-CLOUDFLARE_REGIONS = ("WNAM", "ENAM", "WEU", "EEU", "NSAM", "SSAM", "OC", "ME", "NAF", "SAF", "SAS", "SEAS", "NEAS")  # fmt: skip
+CLOUDFLARE_REGIONS = tuple(cloudflare_regions())
+# The check_regions value for all 13 regions at once; Enterprise only (data/cloudflare-plans.yaml).
+ALL_REGIONS = "ALL_REGIONS"
+# Pools checked from this many regions nearest their cluster (when steering needs no more).
+NEAR_CHECK_REGIONS = 3
 # Validity periods the Origin CA issues (days).
 ORIGIN_CERTIFICATE_VALIDITIES = (7, 30, 90, 365, 730, 1095, 5475)
 HEALTH_PATH = "/healthz"
 
 _EXPECTED_CODES = re.compile(r"^[1-5](\d\d|xx)$")
+# Cloudflare takes origin weights from 0 to 1 in steps of 0.01
+# (load-balancing/understand-basics/traffic-steering/origin-level-steering, weights).
+_WEIGHT_STEPS = 100
 _EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
 # Keys only a load-balanced stack uses: a personal stack that sets one is told so.
-_LOAD_BALANCER_KEYS = ("fallbackRegion", "drainedRegions", "regionPools", "healthMonitor", "notificationEmail")
+_LOAD_BALANCER_KEYS = (
+    "steeringPolicy",
+    "fallbackRegion",
+    "drainedRegions",
+    "regionPools",
+    "healthMonitor",
+    "notificationEmail",
+    "cloudflareQuotas",
+)
 
 
 def universal_ssl_covers(hostname: str, zone_name: str) -> bool:
@@ -89,7 +149,43 @@ def universal_ssl_covers(hostname: str, zone_name: str) -> bool:
     return hostname == zone_name or hostname.count(".") == zone_name.count(".") + 1
 
 
-def _read_monitor(reader: ConfigReader) -> HealthMonitor:
+@cache
+def cloudflare_plans() -> Mapping[str, Any]:
+    with PLANS_FILE.open(encoding="utf-8") as handle:
+        document: dict[str, Any] = yaml.safe_load(handle)
+    return document
+
+
+def _read_plan(reader: ConfigReader) -> CloudflarePlan:
+    data = cloudflare_plans()
+    name = reader.required_string("cloudflarePlan", "the Cloudflare plan of the zone")
+    if name not in data["plans"]:
+        raise reader.error("cloudflarePlan", f"must be one of {', '.join(data['plans'])}, got {name!r}")
+    limits = data["plans"][name]
+    # The add-on of Free, Pro and Business; Enterprise includes it, whatever the key says.
+    add_on = reader.boolean("cloudflareTrafficSteering", True)
+    steering = limits["trafficSteeringIncluded"] or add_on
+    default_quotas = limits["quotas"]
+    given = reader.obj("cloudflareQuotas", {"loadBalancers": int, "pools": int, "endpoints": int}) or {}
+    for field_name, value in given.items():
+        if value < 1:
+            raise reader.error(f"cloudflareQuotas.{field_name}", f"must be at least 1, got {value}")
+    quotas = {field_name: given.get(field_name, default) for field_name, default in default_quotas.items()}
+    return CloudflarePlan(
+        name=name,
+        traffic_steering=steering,
+        monitor_interval_minimum=limits["monitorIntervalMinimum"],
+        all_regions_check=limits["allRegionsCheck"],
+        quotas=LoadBalancingQuotas(
+            load_balancers=quotas["loadBalancers"],
+            pools=quotas["pools"],
+            endpoints=quotas["endpoints"],
+            monitors=math.floor(quotas["pools"] * data["monitorsPerPool"]),
+        ),
+    )
+
+
+def _read_monitor(reader: ConfigReader, plan: CloudflarePlan) -> HealthMonitor:
     given = (
         reader.obj(
             "healthMonitor",
@@ -125,6 +221,17 @@ def _read_monitor(reader: ConfigReader) -> HealthMonitor:
             "healthMonitor.expectedCodes",
             f"must be one HTTP status code or a range such as 2xx, got {expected_codes!r}",
         )
+    if values["interval"] < plan.monitor_interval_minimum:
+        shorter = ", ".join(
+            f"{other} {limits['monitorIntervalMinimum']} s"
+            for other, limits in cloudflare_plans()["plans"].items()
+            if limits["monitorIntervalMinimum"] < plan.monitor_interval_minimum
+        )
+        raise reader.error(
+            "healthMonitor.interval",
+            f"must be at least {plan.monitor_interval_minimum} s on Cloudflare's {plan.name} plan "
+            f"(marketplace:cloudflarePlan), got {values['interval']}; shorter: {shorter}",
+        )
     if values["timeout"] >= values["interval"]:
         raise reader.error(
             "healthMonitor.timeout",
@@ -146,12 +253,10 @@ def _read_region_pools(reader: ConfigReader, regions: tuple[str, ...], steering:
     if raw is None:
         if steering != "geo":
             return ()
-        # Geo steering with nothing configured: each Cloudflare region is served by the
-        # clusters located in it first, then by the rest in failover order.
-        by_code: dict[str, list[str]] = {}
-        for region in regions:
-            by_code.setdefault(REGIONS[region].cloudflare_region, []).append(region)
-        return tuple((code, (*local, *(r for r in regions if r not in local))) for code, local in by_code.items())
+        # Geo steering with nothing configured: every Cloudflare region lists every cluster,
+        # nearest first, so each is served from the nearest healthy cluster. A region left
+        # out would be served in failover order (default_pools) instead.
+        return tuple((code, tuple(by_distance(code, regions))) for code in CLOUDFLARE_REGIONS)
     if steering != "geo":
         raise reader.error(
             "regionPools",
@@ -190,11 +295,68 @@ def _edge_certificate_hosts(
     return (zone_name, hostname, *((f"*.{hostname}",) if wildcard else ()))
 
 
+def _read_steering(reader: ConfigReader, plan: CloudflarePlan, regions: tuple[str, ...]) -> str:
+    without_add_on = tuple(cloudflare_plans()["steeringWithoutAddOn"])
+    given = reader.string("steeringPolicy")
+    if given is None:
+        if plan.traffic_steering:
+            # Both keep the promise in every Cloudflare region: dynamic latency measures
+            # from all 13 regions (ALL_REGIONS, Enterprise); proximity needs no measurement,
+            # only the pools' coordinates, so no region waits on probes it does not have.
+            return "dynamic_latency" if plan.all_regions_check else "proximity"
+        if len(regions) > 1:
+            raise reader.error(
+                "steeringPolicy",
+                f"Cloudflare's {plan.name} plan without the Traffic Steering add-on "
+                "(marketplace:cloudflareTrafficSteering: false) cannot steer visitors to the nearest cluster; "
+                f"buy the add-on, or accept plain failover with steeringPolicy {' or '.join(without_add_on)}",
+            )
+        return "off"
+    if given not in STEERING_POLICIES:
+        raise reader.error(
+            "steeringPolicy",
+            f"unknown steering policy {given!r}; Cloudflare's policies: {', '.join(STEERING_POLICIES)}",
+        )
+    if not plan.traffic_steering and given not in without_add_on:
+        raise reader.error(
+            "steeringPolicy",
+            f"{given!r} needs Cloudflare's Traffic Steering add-on, which this {plan.name} plan lacks "
+            f"(marketplace:cloudflareTrafficSteering: false); without it: {', '.join(without_add_on)}",
+        )
+    return given
+
+
+def check_regions(plan: CloudflarePlan, steering: str, region: str) -> tuple[str, ...]:
+    """The regions a region's pool is health-checked from. Dynamic latency steers each
+    visitor by the round-trip times of probes from the visitor's own region, and sends a
+    region with no such data to the pools in failover order: every pool is checked from
+    every region. Any other policy needs only a health verdict: the regions nearest the
+    cluster, three of them, so that a majority of two decides."""
+    if steering == "dynamic_latency":
+        return (ALL_REGIONS,) if plan.all_regions_check else CLOUDFLARE_REGIONS
+    return nearest_cloudflare_regions(region, NEAR_CHECK_REGIONS)
+
+
+def check_origin_weights(reader: ConfigReader, generations: Mapping[str, tuple[Generation, ...]]) -> None:
+    """Origin weights are a pool's shares in steps of 0.01: a finer weight is not what
+    Cloudflare would apply."""
+    for region, region_generations in generations.items():
+        for generation in region_generations:
+            steps = generation.weight * _WEIGHT_STEPS
+            if abs(steps - round(steps)) > 1e-9:
+                raise reader.error(
+                    f"generations.{region}",
+                    f"{generation.name} weight {generation.weight:g} is not a multiple of 0.01: "
+                    "Cloudflare takes origin weights from 0 to 1 in steps of 0.01",
+                )
+
+
 def read_edge(
     reader: ConfigReader,
     kind: str,
     regions: tuple[str, ...],
     *,
+    generations: Mapping[str, tuple[Generation, ...]],
     owner: str | None,
     domain: str,
     hostname: str,
@@ -216,12 +378,8 @@ def read_edge(
                 f"list one region, got {', '.join(regions)}",
             )
 
-    steering = reader.required_string("steeringPolicy", "a Cloudflare steering policy")
-    if steering not in STEERING_POLICIES:
-        raise reader.error(
-            "steeringPolicy",
-            f"unknown steering policy {steering!r}; Cloudflare's policies: {', '.join(STEERING_POLICIES)}",
-        )
+    plan = _read_plan(reader)
+    steering = _read_steering(reader, plan, regions)
 
     drained = reader.string_list("drainedRegions", ())
     for region in drained:
@@ -253,17 +411,20 @@ def read_edge(
             f"must be one of {choices} (what the Origin CA issues), got {validity}",
         )
 
+    check_origin_weights(reader, generations)
+
     return EdgeSettings(
         load_balanced=not personal,
+        plan=plan,
         steering_policy=steering,
+        check_regions=tuple((region, check_regions(plan, steering, region)) for region in regions),
         fallback_region=fallback,
         drained_regions=drained,
         session_affinity=affinity,
         region_pools=_read_region_pools(reader, regions, steering),
-        monitor=_read_monitor(reader),
+        monitor=_read_monitor(reader, plan),
         notification_email=email,
         origin_certificate_validity_days=validity,
-        manage_zone_settings=reader.boolean("manageZoneSettings", kind == "production"),
         edge_certificate_hosts=_edge_certificate_hosts(
             reader, kind, owner=owner, domain=domain, hostname=hostname, zone_name=zone_name
         ),

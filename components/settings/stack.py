@@ -62,7 +62,21 @@ class StackSettings:
         return (PROJECT, f"{PROJECT}-{self.stack}", f"{PROJECT}-kind-{self.kind}")
 
 
+@dataclass(frozen=True)
+class ZoneStackSettings:
+    """The settings of the `zone` stack: the Cloudflare zone whose zone-wide settings it owns."""
+
+    project: str
+    stack: str
+    zone_name: str
+    cloudflare_zone_id: str
+
+
 ALL_REGIONS = ("sfo3", "nyc3", "fra1", "blr1", "sgp1")
+# The stack that owns the zone-wide settings every other stack relies on (components/edge.py
+# ZoneTls). Deployed first: a new zone needs them before any catalog stack can pass its
+# smoke tests.
+ZONE_STACK = "zone"
 
 # Per stack kind: the regions it runs in and the prefix of its public hostname.
 REGION_DEFAULTS = {"production": ALL_REGIONS, "staging": ALL_REGIONS, "dev": ("nyc3",)}
@@ -123,12 +137,7 @@ def parse_settings(
         if name != zone_name and not name.endswith(f".{zone_name}"):
             raise reader.error(key, f"{name!r} is not inside the Cloudflare zone {zone_name!r}")
 
-    ids = {}
-    for key in ("cloudflareAccountId", "cloudflareZoneId"):
-        value = reader.required_string(key, "a Cloudflare id")
-        if not _HEX32.match(value):
-            raise reader.error(key, f"must be 32 lowercase hex digits, got {value!r}")
-        ids[key] = value
+    ids = {key: _cloudflare_id(reader, key) for key in ("cloudflareAccountId", "cloudflareZoneId")}
 
     network_block = read_network_block(reader, kind, owner)
     cluster = read_cluster(reader, kind, version_prefix)
@@ -137,7 +146,9 @@ def parse_settings(
     workloads = read_workloads(reader, kind)
     monitoring = read_monitoring(reader, kind, regions, cluster.control_plane_allow_list)
     alerting = read_alerting(reader, zone_name)
-    edge = read_edge(reader, kind, regions, owner=owner, domain=domain, hostname=hostname, zone_name=zone_name)
+    edge = read_edge(
+        reader, kind, regions, generations=generations, owner=owner, domain=domain, hostname=hostname, zone_name=zone_name
+    )
     token = read_token(reader, os.environ if environ is None else environ)
     reader.check_unread()
 
@@ -164,6 +175,21 @@ def parse_settings(
     )
 
 
+def _cloudflare_id(reader: ConfigReader, key: str) -> str:
+    value = reader.required_string(key, "a Cloudflare id")
+    if not _HEX32.match(value):
+        raise reader.error(key, f"must be 32 lowercase hex digits, got {value!r}")
+    return value
+
+
+def parse_zone_settings(stack: str, values: Mapping[str, str], secret_keys: frozenset[str] = frozenset()) -> ZoneStackSettings:
+    """The zone stack reads the zone's name and id only. The project's declared defaults
+    reach it like every stack, so keys it does not use are not refused."""
+    reader = ConfigReader(stack, values, secret_keys)
+    zone_name = reader.dns_name("cloudflareZoneName", reader.required_string("cloudflareZoneName", "the Cloudflare zone"))
+    return ZoneStackSettings(PROJECT, stack, zone_name, _cloudflare_id(reader, "cloudflareZoneId"))
+
+
 def _current_config() -> tuple[dict[str, str], frozenset[str]]:
     """Every config value the engine gave this program, and which of them are secret.
 
@@ -181,3 +207,8 @@ def load_settings() -> StackSettings:
     """The settings of the stack this program runs for."""
     values, secret_keys = _current_config()
     return parse_settings(pulumi.get_stack(), values, secret_keys)
+
+
+def load_zone_settings() -> ZoneStackSettings:
+    values, secret_keys = _current_config()
+    return parse_zone_settings(pulumi.get_stack(), values, secret_keys)

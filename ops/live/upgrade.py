@@ -26,6 +26,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from offline.stack_config import ROOT, StackConfigError, load_stack_config
+from ops.live.edge_quota import QuotaError, check_headroom
 
 STEPS = ("add", "canary", "promote", "retire")
 KEY = "marketplace:generations"
@@ -143,13 +144,15 @@ def run(args: argparse.Namespace) -> int:
         yaml.dump(document, buffer)
         after = buffer.getvalue()
         _check(args.stack, args.root, after)
-    except (UpgradeError, StackConfigError) as error:
+        headroom = check_headroom(args.stack, args.root, before, after)
+    except (UpgradeError, StackConfigError, QuotaError) as error:
         print(f"error: stack '{args.stack}': {error}", file=sys.stderr)
         return 1
     sys.stdout.writelines(
         difflib.unified_diff(before.splitlines(True), after.splitlines(True), f"a/{path.name}", f"b/{path.name}")
     )
     print(summary)
+    print(headroom)
     if not args.dry_run:
         path.write_text(after, encoding="utf-8")
     return 0

@@ -304,6 +304,22 @@ RESOURCE_CASES = [
             "has no health monitor",
         ),
         (
+            edge.pool_health_majority,
+            fx.POOL,
+            {**fx.pool(), "checkRegions": ["WEU", "EEU", "NAF"]},
+            {**fx.pool(), "checkRegions": ["WEU", "EEU"]},
+            "production",
+            "is health-checked from 2 region(s): a pool's health is the majority of its check regions",
+        ),
+        (
+            edge.pool_health_majority,
+            fx.POOL,
+            {**fx.pool(), "checkRegions": ["ALL_REGIONS"]},
+            {**fx.pool(), "checkRegions": ["WEU", "EEU", "NAF", "ME"]},
+            "production",
+            "is health-checked from 4 region(s)",
+        ),
+        (
             edge.fallback_pool,
             fx.LOAD_BALANCER,
             fx.load_balancer(),

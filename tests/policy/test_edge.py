@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from policy import edge
+from policy.offline import policy_resource
 from tests import policy_fixtures as fx
 from tests.policy.policycases import (
     Case,
@@ -43,4 +44,25 @@ def test_each_gateway_is_locked_by_an_envoy_proxy_and_client_certificates():
     [message] = stack_check(edge.gateways_locked, on_cluster(*gateway_objects(mtls=elsewhere)))
     assert message == (
         "Gateway gateway/catalog is targeted by no ClientTrafficPolicy: it accepts clients without Cloudflare's certificate"
+    )
+
+
+def test_dynamic_latency_needs_every_pool_checked_from_every_region():
+    def resources(steering: str, *check_regions: list[str] | None) -> list[object]:
+        lb = policy_resource(fx.LOAD_BALANCER, {**fx.load_balancer(), "steeringPolicy": steering}, name="edge-lb")
+        pools = [
+            policy_resource(fx.POOL, {**fx.pool(f"r{i}"), "checkRegions": regions}, name=f"r{i}-pool")
+            for i, regions in enumerate(check_regions)
+        ]
+        return [lb, *pools]
+
+    every = sorted(edge.CLOUDFLARE_REGIONS)
+    assert stack_check(edge.latency_steering_measured, resources("dynamic_latency", ["ALL_REGIONS"], every, None)) == []
+    # Proximity needs no measurement: three regions are enough for health.
+    assert stack_check(edge.latency_steering_measured, resources("proximity", ["WEU", "EEU", "NAF"])) == []
+    [message] = stack_check(edge.latency_steering_measured, resources("dynamic_latency", every, ["WEU", "EEU", "NAF"]))
+    assert message == (
+        "pool r1-pool has no round-trip data from ENAM, ME, NEAS, NSAM, OC, SAF, SAS, SEAS, SSAM, WNAM: dynamic_latency "
+        "steering sends those regions' visitors in failover order, not to the nearest cluster; check from every region "
+        "(ALL_REGIONS on Enterprise, the 13 codes elsewhere) or steer by proximity"
     )

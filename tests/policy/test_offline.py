@@ -123,6 +123,14 @@ BREAKS: dict[str, Callable[[], Plan]] = {
         change=lambda p: p["spec"].update(policyTypes=["Ingress"]) if not p["spec"].get("egress") else None,
     ),
     "cloudflare-pool-monitored": lambda: fx.edited(staged("production"), fx.POOL, lambda p: p.pop("monitor")),
+    "cloudflare-pool-health-majority": lambda: fx.edited(
+        staged("production"), fx.POOL, lambda p: p.update(checkRegions=["WEU", "EEU"])
+    ),
+    "cloudflare-latency-steering-measured": lambda: fx.edited(
+        small("production", **{"marketplace:steeringPolicy": "dynamic_latency"}),
+        fx.POOL,
+        lambda p: p.update(checkRegions=["ENAM", "NSAM", "WNAM"]),
+    ),
     "cloudflare-lb-fallback-pool": lambda: fx.edited(staged("production"), fx.LOAD_BALANCER, lambda lb: lb.pop("fallbackPool")),
     "edge-origins-cloudflare-only": lambda: fx.edited(
         staged("production"),

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from components.settings import ConfigError, StackSettings, parse_settings
-from components.settings.edge import HealthMonitor, universal_ssl_covers
+from components.settings.edge import CLOUDFLARE_REGIONS, HealthMonitor, LoadBalancingQuotas, universal_ssl_covers
 from offline.stack_config import load_stack_config
 from tests.conftest import plan_error
 
@@ -35,7 +35,9 @@ def refusal(stack: str, overrides: Mapping[str, Any]) -> str:
 def test_production_defaults() -> None:
     edge = settings_of("production").edge
     assert edge.load_balanced
-    assert edge.steering_policy == "dynamic_latency"
+    assert (edge.plan.name, edge.plan.traffic_steering, edge.plan.monitor_interval_minimum) == ("pro", True, 60)
+    assert edge.plan.quotas == LoadBalancingQuotas(load_balancers=20, pools=20, endpoints=20, monitors=30)
+    assert edge.steering_policy == "proximity"
     assert edge.fallback_region == "sfo3"  # the first region
     assert edge.session_affinity == "none"
     assert edge.region_pools == ()
@@ -50,7 +52,6 @@ def test_production_defaults() -> None:
     )
     assert edge.notification_email is None
     assert edge.origin_certificate_validity_days == 5475
-    assert edge.manage_zone_settings
     # catalog.example.com is one level below the zone: Universal SSL covers it.
     assert edge.edge_certificate_hosts == ()
     assert edge.protect
@@ -58,7 +59,7 @@ def test_production_defaults() -> None:
 
 def test_staging_and_dev_defaults() -> None:
     staging = settings_of("staging").edge
-    assert staging.load_balanced and not staging.manage_zone_settings and not staging.protect
+    assert staging.load_balanced and not staging.protect
     assert staging.edge_certificate_hosts == ("example.com", "staging.catalog.example.com")
 
     dev = settings_of("dev").edge
@@ -75,7 +76,6 @@ def test_personal_stack_has_no_load_balancer_nor_certificate_of_its_own() -> Non
     settings = settings_of("dev-alice")
     assert settings.hostname == "alice.dev.catalog.example.com"
     assert not settings.edge.load_balanced
-    assert not settings.edge.manage_zone_settings
     assert settings.edge.edge_certificate_hosts == ()
 
 
@@ -95,7 +95,10 @@ def test_universal_ssl_covers_the_apex_and_one_level() -> None:
 
 
 def test_time_to_leave_rotation() -> None:
-    monitor = settings_of("production", {"marketplace:healthMonitor": {"interval": 15, "consecutiveDown": 3}}).edge.monitor
+    monitor = settings_of(
+        "production",
+        {"marketplace:cloudflarePlan": "business", "marketplace:healthMonitor": {"interval": 15, "consecutiveDown": 3}},
+    ).edge.monitor
     # Three failed rounds 15 s apart, the last one waiting out 3 x 5 s of timeouts.
     assert monitor.seconds_to_leave_rotation == 3 * 15 + 5 * 3
     assert monitor.seconds_to_return == 2 * 15
@@ -107,14 +110,26 @@ def test_draining_the_first_region_moves_the_default_fallback() -> None:
     assert edge.fallback_region == "nyc3"
 
 
-def test_geo_steering_defaults_to_the_clusters_of_each_cloudflare_region() -> None:
+def test_geo_steering_defaults_to_every_cloudflare_region_nearest_cluster_first() -> None:
     edge = settings_of("production", {"marketplace:steeringPolicy": "geo"}).edge
-    assert dict(edge.region_pools) == {
-        "WNAM": ("sfo3", "nyc3", "fra1", "blr1", "sgp1"),
-        "ENAM": ("nyc3", "sfo3", "fra1", "blr1", "sgp1"),
-        "WEU": ("fra1", "sfo3", "nyc3", "blr1", "sgp1"),
-        "SAS": ("blr1", "sfo3", "nyc3", "fra1", "sgp1"),
-        "SEAS": ("sgp1", "sfo3", "nyc3", "fra1", "blr1"),
+    pools = dict(edge.region_pools)
+    # Every region: one left out would be served in failover order (sfo3 first).
+    assert tuple(pools) == CLOUDFLARE_REGIONS
+    assert all(sorted(listed) == sorted(ALL) for listed in pools.values())
+    assert {code: listed[:2] for code, listed in pools.items()} == {
+        "WNAM": ("sfo3", "nyc3"),
+        "ENAM": ("nyc3", "sfo3"),
+        "WEU": ("fra1", "nyc3"),
+        "EEU": ("fra1", "blr1"),
+        "NSAM": ("nyc3", "sfo3"),
+        "SSAM": ("nyc3", "fra1"),
+        "OC": ("sgp1", "blr1"),
+        "ME": ("blr1", "fra1"),
+        "NAF": ("fra1", "blr1"),
+        "SAF": ("blr1", "sgp1"),
+        "SAS": ("blr1", "sgp1"),
+        "SEAS": ("sgp1", "blr1"),
+        "NEAS": ("sgp1", "blr1"),
     }
 
 
@@ -179,7 +194,8 @@ def test_monitor_thresholds_out_of_range(monitor: dict[str, int], message: str) 
 
 
 def test_monitor_timeout_longer_than_its_interval() -> None:
-    assert plan_error("production", overrides={"marketplace:healthMonitor": {"interval": 10, "timeout": 10}}) == (
+    overrides = {"marketplace:cloudflarePlan": "enterprise", "marketplace:healthMonitor": {"interval": 10, "timeout": 10}}
+    assert plan_error("production", overrides=overrides) == (
         "stack 'production': config 'marketplace:healthMonitor.timeout': (10 s) must be shorter than "
         "healthMonitor.interval (10 s)"
     )
@@ -233,7 +249,7 @@ def test_missing_cloudflare_id(stack: str, key: str) -> None:
         (
             {"marketplace:regionPools": {"WNAM": ["sfo3"]}},
             "config 'marketplace:regionPools': only steeringPolicy 'geo' uses region pools; with "
-            "'dynamic_latency' Cloudflare would ignore them",
+            "'proximity' Cloudflare would ignore them",
         ),
         (
             {"marketplace:steeringPolicy": "geo", "marketplace:regionPools": {"WNAN": ["sfo3"]}},
@@ -297,4 +313,140 @@ def test_validity_must_be_a_whole_number_for_the_cli() -> None:
         run_plan("production", overrides={"marketplace:originCertificateValidityDays": "a year"})
     assert str(caught.value) == (
         "Stack 'production' with configuration key 'marketplace:originCertificateValidityDays' must be of type 'integer'"
+    )
+
+
+# The Cloudflare plan ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("plan", "steering", "checks", "minimum"),
+    [
+        ("free", "proximity", ("WEU", "EEU", "NAF"), 60),
+        ("pro", "proximity", ("WEU", "EEU", "NAF"), 60),
+        ("business", "proximity", ("WEU", "EEU", "NAF"), 15),
+        ("enterprise", "dynamic_latency", ("ALL_REGIONS",), 10),
+    ],
+)
+def test_the_plan_decides_steering_check_regions_and_interval_minimum(
+    plan: str, steering: str, checks: tuple[str, ...], minimum: int
+) -> None:
+    edge = settings_of("production", {"marketplace:cloudflarePlan": plan}).edge
+    assert edge.steering_policy == steering
+    assert dict(edge.check_regions)["fra1"] == checks
+    assert edge.plan.monitor_interval_minimum == minimum
+    # Three regions or all thirteen: an odd count, so a majority decides.
+    assert all(len(codes) % 2 == 1 for _, codes in edge.check_regions)
+
+
+def test_dynamic_latency_off_enterprise_lists_every_region() -> None:
+    edge = settings_of(
+        "production", {"marketplace:cloudflarePlan": "business", "marketplace:steeringPolicy": "dynamic_latency"}
+    ).edge
+    assert {codes for _, codes in edge.check_regions} == {CLOUDFLARE_REGIONS}
+
+
+@pytest.mark.parametrize(
+    ("plan", "interval", "message"),
+    [
+        (
+            "pro",
+            15,
+            "must be at least 60 s on Cloudflare's pro plan (marketplace:cloudflarePlan), got 15; shorter: business 15 s, enterprise 10 s",
+        ),
+        (
+            "business",
+            10,
+            "must be at least 15 s on Cloudflare's business plan (marketplace:cloudflarePlan), got 10; shorter: enterprise 10 s",
+        ),
+    ],
+)
+def test_an_interval_below_the_plans_minimum_is_refused(plan: str, interval: int, message: str) -> None:
+    assert (
+        plan_error(
+            "production", overrides={"marketplace:cloudflarePlan": plan, "marketplace:healthMonitor": {"interval": interval}}
+        )
+        == f"stack 'production': config 'marketplace:healthMonitor.interval': {message}"
+    )
+    assert settings_of("production", {"marketplace:cloudflarePlan": "enterprise", "marketplace:healthMonitor": {"interval": 10}})
+
+
+def test_without_the_traffic_steering_add_on_nearest_cluster_steering_is_refused() -> None:
+    without = {"marketplace:cloudflareTrafficSteering": False}
+    assert plan_error("production", overrides=without) == (
+        "stack 'production': config 'marketplace:steeringPolicy': Cloudflare's pro plan without the Traffic Steering "
+        "add-on (marketplace:cloudflareTrafficSteering: false) cannot steer visitors to the nearest cluster; buy the "
+        "add-on, or accept plain failover with steeringPolicy off or random"
+    )
+    assert refusal("production", {**without, "marketplace:steeringPolicy": "geo"}) == (
+        "stack 'production': config 'marketplace:steeringPolicy': 'geo' needs Cloudflare's Traffic Steering add-on, "
+        "which this pro plan lacks (marketplace:cloudflareTrafficSteering: false); without it: off, random"
+    )
+    # Stated plainly, failover order is allowed; one region has nothing to steer.
+    assert settings_of("production", {**without, "marketplace:steeringPolicy": "off"}).edge.steering_policy == "off"
+    assert settings_of("dev", without).edge.steering_policy == "off"
+    # Enterprise includes the add-on whatever the key says.
+    assert (
+        settings_of("production", {**without, "marketplace:cloudflarePlan": "enterprise"}).edge.steering_policy
+        == "dynamic_latency"
+    )
+
+
+def test_quotas_default_to_the_plan_and_can_be_stated() -> None:
+    edge = settings_of("production", {"marketplace:cloudflareQuotas": {"endpoints": 12, "pools": 10}}).edge
+    assert edge.plan.quotas == LoadBalancingQuotas(load_balancers=20, pools=10, endpoints=12, monitors=15)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"marketplace:cloudflarePlan": "team"},
+            "config 'marketplace:cloudflarePlan': must be one of free, pro, business, enterprise, got 'team'",
+        ),
+        (
+            {"marketplace:cloudflareQuotas": {"endpoints": 0}},
+            "config 'marketplace:cloudflareQuotas.endpoints': must be at least 1, got 0",
+        ),
+        (
+            {"marketplace:cloudflareQuotas": {"endpoint": 5}},
+            "config 'marketplace:cloudflareQuotas.endpoint': unknown field; did you mean 'endpoints'?",
+        ),
+        (
+            {"marketplace:manageZoneSettings": True},
+            "config 'marketplace:manageZoneSettings': unknown key",
+        ),
+    ],
+)
+def test_plan_refusals(overrides: dict[str, Any], message: str) -> None:
+    assert refusal("production", overrides).startswith(f"stack 'production': {message}")
+
+
+def test_origin_weights_go_in_steps_of_a_hundredth() -> None:
+    generations = [
+        {"name": "blue", "kubernetesVersion": "1.33", "weight": 0.875},
+        {"name": "green", "kubernetesVersion": "1.34", "weight": 0.125},
+    ]
+    assert plan_error("production", overrides={"marketplace:generations": {"nyc3": generations}}) == (
+        "stack 'production': config 'marketplace:generations.nyc3': blue weight 0.875 is not a multiple of 0.01: "
+        "Cloudflare takes origin weights from 0 to 1 in steps of 0.01"
+    )
+    generations[0]["weight"], generations[1]["weight"] = 0.93, 0.07
+    assert settings_of("production", {"marketplace:generations": {"nyc3": generations}}).generations["nyc3"]
+
+
+def test_personal_stack_refuses_a_steering_policy() -> None:
+    assert refusal("dev-alice", {"marketplace:steeringPolicy": "geo"}).startswith(
+        "stack 'dev-alice': config 'marketplace:steeringPolicy': personal stacks have no load balancer"
+    )
+
+
+def test_the_zone_stack_reads_the_zone_alone() -> None:
+    from components.settings import parse_zone_settings
+
+    config = load_stack_config("zone")
+    zone = parse_zone_settings("zone", config.values, config.secret_keys)
+    assert (zone.stack, zone.zone_name, zone.cloudflare_zone_id) == ("zone", "example.com", "fedcba9876543210fedcba9876543210")
+    assert plan_error("zone", overrides={"marketplace:cloudflareZoneId": "example"}) == (
+        "stack 'zone': config 'marketplace:cloudflareZoneId': must be 32 lowercase hex digits, got 'example'"
     )

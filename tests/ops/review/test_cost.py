@@ -81,7 +81,7 @@ def test_production_pays_five_pools_five_ha_control_planes_five_gateway_lbs_and_
         "assets-cdn CDN endpoint": (PRICES["spaces"]["cdn"], 1, 1, "included with Spaces"),
         "Cloudflare load balancing": (cloudflare["loadBalancingBase"], 1, 1, "1 load balancer(s)"),
         f"Cloudflare origins beyond 2 included ({len(regions)} in all)": (cloudflare["perExtraOrigin"], extra, extra, ""),
-        "Cloudflare steering add-on (dynamic_latency)": (cloudflare["perRegionSteering"], 1, 1, ""),
+        "Cloudflare steering add-on (proximity)": (cloudflare["perRegionSteering"], 1, 1, ""),
         # The one pane: every Prometheus but the hub's on an internal load balancer.
         **{
             f"{r}-monitoring-prometheus-internal load balancer (service)": (PRICES["loadBalancer"]["perNode"], 1, 1, "")
