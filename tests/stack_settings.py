@@ -26,3 +26,15 @@ def settings_of(stack: str, extra: dict[str, str] | None = None, *, plain: froze
     if stack in ("staging", "production"):
         values.setdefault("marketplace:catalogApiKey", "key")
     return parse_settings(stack, values, SECRET_KEYS - plain, environ=TOKEN)
+
+
+# One dev stack with every observability feature on and every alert secret set: what tests
+# of one cluster's monitoring, logs and alert destinations plan (one region is the cheapest
+# plan; one shared override is one cached plan).
+OBSERVED_DEV = {
+    "marketplace:monitoring": True,
+    "marketplace:logStore": {"enabled": True},
+    "marketplace:alerting": {"email": "oncall@example.com", "slackChannel": "#catalog-alerts", "smtp": {"username": "alertmanager"}},
+    "marketplace:alertWebhookUrl": {"secure": "v1:abc"},
+    "marketplace:alertSmtpPassword": {"secure": "v1:abd"},
+}

@@ -30,7 +30,6 @@ DATABASE = "digitalocean:index/databaseCluster:DatabaseCluster"
 FIREWALL = "digitalocean:index/databaseFirewall:DatabaseFirewall"
 USER = "digitalocean:index/databaseUser:DatabaseUser"
 OPENSEARCH_CONFIG = "digitalocean:index/databaseOpensearchConfig:DatabaseOpensearchConfig"
-DEV_STORE = {"marketplace:logStore": {"enabled": True}}
 
 
 def store(plan: Plan) -> PlannedResource:
@@ -183,7 +182,7 @@ def test_dev_stacks_have_no_store_unless_they_ask_for_the_smallest_one() -> None
     for stack in ("dev", "dev-alice"):
         plan = plan_of(stack)
         assert plan.of_type(DATABASE) == [] and shippers(plan, "nyc3") == {}
-    plan = plan_of("dev", overrides=DEV_STORE)
+    plan = plan_of("dev", overrides={"marketplace:logStore": {"enabled": True}})
     database = store(plan)
     assert (database.inputs["size"], database.inputs["nodeCount"], database.protect) == ("db-s-1vcpu-2gb", 1, False)
     assert shippers(plan, "nyc3").keys() == {"fluent-bit", "fluent-bit-events"}

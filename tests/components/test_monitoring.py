@@ -24,6 +24,7 @@ from offline.stack_config import stand_in
 from tests.conftest import plan_of
 from tests.k8s_objects import metadata, objects, on_cluster, one, regions_of, spec
 from tests.plandocs import settings_of
+from tests.stack_settings import OBSERVED_DEV
 
 
 def releases(plan: Plan, region: str) -> dict[str, PlannedResource]:
@@ -131,13 +132,14 @@ def test_each_alertmanager_reads_the_programs_configuration() -> None:
 
 
 def test_a_webhook_makes_the_whole_configuration_secret() -> None:
-    key = "marketplace:alertWebhookUrl"
-    plan = plan_of("staging", overrides={key: {"secure": "v1:abc"}})
-    data = alertmanager_secret(plan, "fra1").inputs["stringData"]
+    plan = plan_of("dev", overrides=OBSERVED_DEV)
+    data = alertmanager_secret(plan, "nyc3").inputs["stringData"]
     assert isinstance(data, SecretValue)
     rendered = yaml.safe_load(reveal(data)[ALERTMANAGER_KEY])
     page = next(r for r in rendered["receivers"] if r["name"] == "page")
-    assert page["webhook_configs"] == [{"url": stand_in(key), "send_resolved": True}]
+    url = stand_in("marketplace:alertWebhookUrl")
+    assert page["slack_configs"] == [{"api_url": url, "channel": "#catalog-alerts", "send_resolved": True}]
+    assert rendered["global"]["smtp_auth_password"] == stand_in("marketplace:alertSmtpPassword")
 
 
 def test_every_cluster_evaluates_the_rules_labelled_with_where_it_runs() -> None:

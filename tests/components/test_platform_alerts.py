@@ -9,14 +9,11 @@ from components.platform_alerts import CHECK_REGIONS, NODE_THRESHOLDS
 from offline.engine import SecretValue, reveal
 from offline.stack_config import stand_in
 from tests.conftest import STACKS, plan_of
+from tests.stack_settings import OBSERVED_DEV
 
 CHECK = "digitalocean:index/uptimeCheck:UptimeCheck"
 UPTIME_ALERT = "digitalocean:index/uptimeAlert:UptimeAlert"
 MONITOR_ALERT = "digitalocean:index/monitorAlert:MonitorAlert"
-SLACK = {
-    "marketplace:alerting": {"email": "oncall@example.com", "slackChannel": "#catalog-alerts"},
-    "marketplace:alertWebhookUrl": {"secure": "v1:abc"},
-}
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -62,7 +59,7 @@ def test_every_node_of_the_stack_is_watched_by_its_tag(stack: str) -> None:
 
 
 def test_a_slack_webhook_reaches_digitaloceans_alerts_too_and_stays_secret() -> None:
-    plan = plan_of("staging", overrides=SLACK)
+    plan = plan_of("dev", overrides=OBSERVED_DEV)
     url = stand_in("marketplace:alertWebhookUrl")
     for alert in [*plan.of_type(UPTIME_ALERT), *plan.of_type(MONITOR_ALERT)]:
         notifications = alert.inputs["notifications"][0] if "notifications" in alert.inputs else alert.inputs["alerts"]
