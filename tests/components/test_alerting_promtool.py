@@ -126,3 +126,12 @@ def test_alerts_reach_the_right_receiver(tmp_path: Path, variant: str) -> None:
     )
     result = shell(script, tmp_path)
     assert [int(line) for line in result.stdout.split()] == [status for _, _, status in ROUTES], result.stderr
+
+
+def test_a_missing_tool_fails_the_test_and_says_how_to_install_it() -> None:
+    with pytest.raises(pytest.fail.Exception) as failed:
+        tool("promtool-that-is-not-installed")
+    assert str(failed.value) == (
+        "promtool-that-is-not-installed is not installed: run `make tools` (it unpacks promtool and amtool from "
+        "Debian's prometheus and prometheus-alertmanager packages into tools/bin), or put them on PATH"
+    )
