@@ -11,7 +11,7 @@ import pulumi
 
 from components.assets import Assets
 from components.catalog import Catalog
-from components.cluster import RegionalCluster, RegionVpc, cluster_specs, resolve_kubernetes_versions
+from components.cluster import RegionalCluster, RegionVpc, cluster_specs, offered_kubernetes_versions, unoffered_versions
 from components.edge import Edge, Origin, OriginCertificate, ZoneTls
 from components.gateway import RegionalGateway, cloudflare_source_ranges
 from components.logs import LogShipping, LogStore
@@ -19,6 +19,7 @@ from components.monitoring import Monitoring
 from components.pane import MetricsPane, hub_cluster, hub_networks
 from components.platform_alerts import NodeAlerts, UptimeChecks
 from components.project import StackProject
+from components.registry import AccountRegistry
 from components.settings import ZONE_STACK, load_settings, load_zone_settings
 
 if pulumi.get_stack() == ZONE_STACK:
@@ -27,9 +28,14 @@ if pulumi.get_stack() == ZONE_STACK:
     pulumi.export("zone", zone.zone_name)
 else:
     settings = load_settings()
-    versions = resolve_kubernetes_versions(settings)
-    specs = cluster_specs(settings, versions)
+    for warning in (*settings.warnings, *unoffered_versions(settings, offered_kubernetes_versions())):
+        pulumi.log.warn(warning)
+    specs = cluster_specs(settings)
     source_ranges = cloudflare_source_ranges()
+
+    # The account's container registry, declared by the one stack that owns it; every
+    # cluster pulls from it.
+    registry = AccountRegistry("account", settings) if settings.registry.declare else None
 
     # TLS comes before the gateways: they serve origin.origin_tls and accept only clients
     # signed by its client CA (Cloudflare's origin-pull CA).
@@ -44,7 +50,9 @@ else:
     # The hub runs the stack's one Grafana; the log store lives in its region.
     hub = hub_cluster(settings, specs)
     for name, spec in specs.items():
-        cluster = clusters[name] = RegionalCluster(name, settings, spec, vpcs[spec.region].vpc)
+        cluster = clusters[name] = RegionalCluster(
+            name, settings, spec, vpcs[spec.region].vpc, registry=registry.registry if registry else None
+        )
         here = pulumi.ResourceOptions(parent=cluster)
         gateway = gateways[name] = RegionalGateway(
             f"{name}-gateway",
@@ -123,7 +131,8 @@ else:
     # The failover drill previews this monitor against the pools (docs/edge.md).
     pulumi.export("healthMonitor", edge.monitor.id if edge.monitor else None)
     pulumi.export("originCertificateExpiresOn", origin.expires_on)
-    pulumi.export("kubernetesVersions", {name: spec.version for name, spec in specs.items()})
+    # The versions the clusters run (after a refresh, what DigitalOcean reports).
+    pulumi.export("kubernetesVersions", {name: c.cluster.version for name, c in clusters.items()})
     pulumi.export("clusters", {name: c.cluster.id for name, c in clusters.items()})
     pulumi.export("kubeconfigs", {name: c.kubeconfig for name, c in clusters.items()})
     pulumi.export("assetsBucket", assets.bucket.name)

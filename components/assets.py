@@ -24,6 +24,9 @@ class Assets(pulumi.ComponentResource):
         # keeps it if it ever leaves the program.
         keep = pulumi.ResourceOptions(parent=self, protect=assets.protect, retain_on_delete=assets.protect)
 
+        # A lifecycle rule needs an expiration or a noncurrent-version expiration (the
+        # provider's docs; its schema does not check), so an unversioned bucket has no rule:
+        # one that only aborted stale multipart uploads would be refused.
         lifecycle = (
             [
                 digitalocean.SpacesBucketLifecycleRuleArgs(
@@ -36,11 +39,7 @@ class Assets(pulumi.ComponentResource):
                 )
             ]
             if assets.versioning
-            else [
-                digitalocean.SpacesBucketLifecycleRuleArgs(
-                    id="abort-incomplete-uploads", enabled=True, abort_incomplete_multipart_upload_days=7
-                )
-            ]
+            else []
         )
 
         # Bucket names are global across all of Spaces: the logical name carries the
@@ -50,7 +49,7 @@ class Assets(pulumi.ComponentResource):
             region=assets.region,
             acl="private",
             versioning=digitalocean.SpacesBucketVersioningArgs(enabled=assets.versioning),
-            lifecycle_rules=lifecycle,
+            lifecycle_rules=lifecycle or None,
             force_destroy=not assets.protect,
             opts=keep,
         )

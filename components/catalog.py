@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as kubernetes
 
-from components.cluster import RegionalCluster
+from components.cluster import POOL_LABEL, WORKERS, RegionalCluster
 from components.gateway import ROUTES_LABEL, RegionalGateway, http_route
 from components.namespaces import (
     CATALOG_NAMESPACE,
@@ -23,6 +23,7 @@ from components.namespaces import (
     PROMETHEUS_POD_LABELS,
     PROXY_POD_LABELS,
 )
+from components.registry import pull_secret
 from components.settings.reader import Secret
 from components.settings.stack import StackSettings
 from components.settings.workloads import AppSettings
@@ -89,11 +90,12 @@ class CatalogApp(pulumi.ComponentResource):
         spec: AppSpec,
         *,
         namespace: pulumi.Input[str],
-        provider: kubernetes.Provider,
+        cluster: RegionalCluster,
+        pull_secret: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("marketplace:index:CatalogApp", name, None, opts)
-        on_cluster = pulumi.ResourceOptions(parent=self, provider=provider)
+        on_cluster = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
         app = f"catalog-{spec.role}"
         labels = self.labels = app_labels(spec.role)
         all_labels = {**labels, "app.kubernetes.io/component": spec.role}
@@ -202,6 +204,9 @@ class CatalogApp(pulumi.ComponentResource):
                         automount_service_account_token=False,
                         enable_service_links=False,
                         termination_grace_period_seconds=30,
+                        # The workers pool, whatever its size (a resize moves the pods over).
+                        node_selector={POOL_LABEL: WORKERS},
+                        image_pull_secrets=[core.LocalObjectReferenceArgs(name=pull_secret)] if pull_secret else None,
                         security_context=core.PodSecurityContextArgs(
                             run_as_non_root=True,
                             run_as_user=RUN_AS,
@@ -265,7 +270,8 @@ class CatalogApp(pulumi.ComponentResource):
                     scale_down=k8s.autoscaling.v2.HPAScalingRulesArgs(stabilization_window_seconds=300)
                 ),
             ),
-            opts=on_cluster,
+            # It reads CPU from the resource metrics API: metrics-server first.
+            opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[cluster.metrics_server])),
         )
 
         self.disruption_budget = k8s.policy.v1.PodDisruptionBudget(
@@ -472,12 +478,16 @@ class Catalog(pulumi.ComponentResource):
                 )
             ],
         )
+        # Images outside the account's registry (the cluster's own access) need the stack's pull secret.
+        secret = settings.registry.pull_secret
+        pulls = pull_secret(f"{name}-pull-secret", secret, namespace, on_cluster).metadata.name if secret else None
         self.web, self.api = (
             CatalogApp(
                 f"{name}-{spec.role}",
                 spec,
                 namespace=namespace,
-                provider=cluster.provider,
+                cluster=cluster,
+                pull_secret=pulls,
                 opts=pulumi.ResourceOptions(parent=self),
             )
             for spec in (web_spec, api_spec)

@@ -110,15 +110,28 @@ class StatusCustomResource(kubernetes.apiextensions.CustomResource):
         pulumi.CustomResource.__init__(self, type_, resource_name, cast(Any, props), opts)
 
 
-def load_balancer_annotations(settings: StackSettings, region: str) -> dict[str, str]:
-    """DigitalOcean load-balancer settings of a region's gateway Service.
+def load_balancer_annotations(settings: StackSettings, cluster_physical: str) -> dict[str, str]:
+    """DigitalOcean load-balancer settings of a cluster's gateway Service.
 
     The health check's port, protocol and path are left to DigitalOcean's controller: with
     externalTrafficPolicy Local it must probe what Kubernetes reports per node (is an Envoy
     pod here?), and a fixed port would mark every node healthy or none."""
     return {
-        # Named after stack and region, so the control panel tells the five apart.
-        f"{_DO_LB}name": f"{settings.name_prefix}-{region}-gateway",
+        # Named after the cluster generation (mkt-<stack>-nyc3, mkt-<stack>-nyc3-green), never
+        # the region alone. DigitalOcean's cloud controller adopts any load balancer of the
+        # account that bears the name a new Service asks for (digitalocean-cloud-controller-
+        # manager do/loadbalancers.go, find by name), so a green cluster asking for blue's
+        # name would take over blue's load balancer, and retiring blue would delete it.
+        f"{_DO_LB}name": f"{cluster_physical}-gateway",
+        # REGIONAL, explicitly. The controller's default became the regional network load
+        # balancer (REGIONAL_NETWORK, v0.1.61), for which it opens the Service port on every
+        # worker to 0.0.0.0/0 (firewall_controller.go), so anyone could reach Envoy past the
+        # load balancer's firewall. A REGIONAL load balancer forwards to the NodePorts and
+        # gets loadBalancerSourceRanges as its firewall, as DigitalOcean documents
+        # (docs.digitalocean.com/notes/2024/kubernetes-loadbalancersourceranges, 2024-07:
+        # "DOKS now supports the LoadBalancerSourceRanges field"); the controller adds no
+        # worker firewall rule for it.
+        f"{_DO_LB}type": "REGIONAL",
         f"{_DO_LB}size-unit": str(settings.workloads.gateway.load_balancer_size_unit),
         # TLS passes through: Envoy terminates it, to check the client certificate.
         f"{_DO_LB}protocol": "tcp",
@@ -261,7 +274,7 @@ class RegionalGateway(pulumi.ComponentResource):
                             # Only nodes running a proxy take traffic: no second hop
                             # across the cluster, and the client address survives.
                             "externalTrafficPolicy": "Local",
-                            "annotations": load_balancer_annotations(settings, region),
+                            "annotations": load_balancer_annotations(settings, cluster.physical),
                             # DigitalOcean turns these into the load balancer's firewall:
                             # anyone but Cloudflare is dropped before reaching Envoy.
                             "loadBalancerSourceRanges": list(source_ranges),
@@ -321,7 +334,10 @@ class RegionalGateway(pulumi.ComponentResource):
                 "tls": {
                     "minVersion": "1.2",
                     "clientValidation": {
-                        "optional": False,
+                        # Explicit: `optional` is deprecated since Envoy Gateway 1.8 in favour of
+                        # `mode` (api/v1alpha1/tls_types.go); RequireAndVerify refuses a client
+                        # without a certificate the CA below signed.
+                        "mode": "RequireAndVerify",
                         "caCertificateRefs": [{"kind": "ConfigMap", "name": client_ca.metadata.name}],
                     },
                 },

@@ -79,6 +79,22 @@ def prometheus_stack_values(
         # No password configured: the Grafana chart generates one into a Secret of its
         # own and keeps it across upgrades; nothing readable lands in the stack.
     return {
+        # DOKS runs etcd, the scheduler and the controller manager itself, out of reach: their
+        # scrapes would fail and their default alerts always fire (DigitalOcean's starter kit
+        # prom-stack values: "managed by DOKS"). The chart gates each one's rules on its flag.
+        "kubeEtcd": {"enabled": False},
+        "kubeScheduler": {"enabled": False},
+        "kubeControllerManager": {"enabled": False},
+        "defaultRules": {
+            "rules": {
+                "etcd": False,
+                "kubeSchedulerAlerting": False,
+                "kubeSchedulerRecording": False,
+                "kubeControllerManager": False,
+            },
+            # Replaced by the program's own (REPLACED_DEFAULT_ALERTS).
+            "disabled": dict.fromkeys(REPLACED_DEFAULT_ALERTS, True),
+        },
         "prometheus": {
             "prometheusSpec": {
                 # Select every ServiceMonitor, PodMonitor and rule in the cluster, not only
@@ -106,7 +122,6 @@ def prometheus_stack_values(
             }
         },
         "alertmanager": {"alertmanagerSpec": {"useExistingSecret": True, "configSecret": ALERTMANAGER_SECRET}},
-        "defaultRules": {"disabled": dict.fromkeys(REPLACED_DEFAULT_ALERTS, True)},
         "grafana": grafana,
     }
 

@@ -116,6 +116,8 @@ class PlannedResource:
     retain_on_delete: bool
     ignore_changes: list[str]
     aliases: list[str]
+    delete_before_replace: bool = False
+    custom_timeouts: dict[str, str] = field(default_factory=dict)
 
     @property
     def provider_urn(self) -> str | None:
@@ -198,6 +200,8 @@ class RecordingMonitor(runtime_mocks.MockMonitor):
                 retain_on_delete=bool(request.retainOnDelete),
                 ignore_changes=list(request.ignoreChanges),
                 aliases=[alias.urn or alias.spec.name for alias in request.aliases],
+                delete_before_replace=bool(request.deleteBeforeReplace),
+                custom_timeouts={k: v for k, v in _struct(request.customTimeouts).items() if v},
             )
         )
         return response

@@ -16,9 +16,11 @@ from typing import Any
 
 import pulumi
 
-# Offered DOKS releases, newest patch of each minor (as `doctl kubernetes options versions`
-# lists them). Update when DigitalOcean retires or adds a minor.
-DOKS_VERSIONS = ("1.35.1-do.0", "1.34.3-do.1", "1.34.2-do.0", "1.33.6-do.1", "1.33.5-do.0", "1.32.10-do.2")
+from components.kubernetes_versions import version_table
+
+# Offered DOKS releases, newest first, as `doctl kubernetes options versions` lists them:
+# the slugs data/kubernetes-versions.yaml marks offered (refresh it there).
+DOKS_VERSIONS = version_table().offered_slugs()
 
 # Cloudflare's published ranges (https://www.cloudflare.com/ips/), as get_ip_ranges returns them.
 CLOUDFLARE_IPV4 = (
@@ -81,6 +83,11 @@ def _doks(args: pulumi.runtime.MockResourceArgs, rid: str) -> dict[str, Any]:
             }
         ],
     }
+
+
+def _registry(args: pulumi.runtime.MockResourceArgs, rid: str) -> dict[str, Any]:
+    name = args.inputs["name"]
+    return {"endpoint": f"registry.digitalocean.com/{name}", "serverUrl": "registry.digitalocean.com"}
 
 
 def _bucket(args: pulumi.runtime.MockResourceArgs, rid: str) -> dict[str, Any]:
@@ -174,6 +181,7 @@ OUTPUTS: dict[str, OutputFactory] = {
     "digitalocean:index/vpc:Vpc": _vpc,
     "digitalocean:index/kubernetesCluster:KubernetesCluster": _doks,
     "digitalocean:index/spacesBucket:SpacesBucket": _bucket,
+    "digitalocean:index/containerRegistry:ContainerRegistry": _registry,
     "digitalocean:index/cdn:Cdn": _cdn,
     "digitalocean:index/databaseCluster:DatabaseCluster": _database_cluster,
     "digitalocean:index/databaseUser:DatabaseUser": _database_user,

@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "dev": ("ops.live.dev", "personal dev stacks: up, down, list"),
     "upgrade": ("ops.live.upgrade", "write the next step of a cluster upgrade into a stack file"),
     "drift": ("ops.live.drift", "drift in a `pulumi preview --refresh --json`, the provider's known noise aside"),
+    "preflight": ("ops.live.preflight", "before a real preview or up: can this runner reach the clusters?"),
 }
 
 

@@ -1,8 +1,10 @@
-"""DOKS clusters: a control-plane firewall everywhere; in production, what keeps the
-catalog up through a control-plane failure, an upgrade and a lost node."""
+"""DOKS clusters: a control-plane firewall everywhere, an exact version that DigitalOcean's
+forced upgrades cannot turn into a replacement; in production, what keeps the catalog up
+through a control-plane failure, an upgrade and a lost node."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,6 +15,8 @@ from policy.common import UNKNOWN, Report, elements, is_true, kind_of, open_to_e
 CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"
 NODE_POOL = "digitalocean:index/kubernetesNodePool:KubernetesNodePool"
 MIN_PRODUCTION_NODES = 2
+# An exact DOKS version slug; a minor ("1.36") or "latest" follows every patch release.
+EXACT_VERSION = re.compile(r"^1\.\d{1,2}\.\d{1,3}-do\.\d{1,3}$")
 
 
 def _production_cluster(args: ResourceValidationArgs) -> bool:
@@ -38,6 +42,22 @@ def _control_plane_firewall(args: ResourceValidationArgs, report: Report) -> Non
     if kind_of(args.urn) == "production":
         for problem in open_to_everyone(addresses):
             report(f"the control-plane firewall allow-list entry {problem}; production must list its networks")
+
+
+def _pinned_version(args: ResourceValidationArgs, report: Report) -> None:
+    if args.resource_type != CLUSTER:
+        return
+    version = peek(args.props, "version")
+    if version is not UNKNOWN and not (isinstance(version, str) and EXACT_VERSION.match(version)):
+        report(
+            f"version {version!r} is not an exact DOKS version (1.x.y-do.z): a minor or 'latest' moves every cluster "
+            "to each new patch release at once"
+        )
+    if "version" not in (args.opts.ignore_changes or []):
+        report(
+            "the cluster does not ignore version changes (ignore_changes=['version']): once DigitalOcean force-upgrades "
+            "an ended minor, the next refresh plans a lower version, which the provider replaces the cluster for"
+        )
 
 
 def _ha_control_plane(args: ResourceValidationArgs, report: Report) -> None:
@@ -98,6 +118,12 @@ control_plane_firewall = ResourceValidationPolicy(
     validate=_control_plane_firewall,
 )
 
+pinned_version = ResourceValidationPolicy(
+    name="doks-pinned-version",
+    description="Every DOKS cluster runs an exact version and ignores version changes (upgrades are new generations).",
+    validate=_pinned_version,
+)
+
 ha_control_plane = ResourceValidationPolicy(
     name="doks-production-ha-control-plane",
     description="Production DOKS clusters run a highly available control plane.",
@@ -122,4 +148,4 @@ production_autoscaling = ResourceValidationPolicy(
     validate=_production_autoscaling,
 )
 
-POLICIES = [control_plane_firewall, ha_control_plane, surge_upgrade, maintenance_window, production_autoscaling]
+POLICIES = [control_plane_firewall, pinned_version, ha_control_plane, surge_upgrade, maintenance_window, production_autoscaling]

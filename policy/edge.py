@@ -143,6 +143,11 @@ def _client_certificates(args: ResourceValidationArgs, report: Report) -> None:
         )
     if peek(validation, "optional") is True:
         report(f"{what} makes the client certificate optional (spec.tls.clientValidation.optional)")
+    # `mode` supersedes the deprecated `optional` (Envoy Gateway 1.8+): only RequireAndVerify
+    # (its default) refuses a client without a valid certificate.
+    mode = peek(validation, "mode")
+    if mode not in (None, UNKNOWN, "RequireAndVerify"):
+        report(f"{what} does not require a valid client certificate (spec.tls.clientValidation.mode {mode})")
 
 
 def _ref_is(ref: Any, group: str, kind: str) -> bool:

@@ -98,10 +98,10 @@ def make_urn(stack: str, resource_type: str, name: str, project: str = "marketpl
     return f"urn:pulumi:{stack}::{project}::{resource_type}::{name}"
 
 
-def options(protect: bool = False, parent: str | None = None) -> PolicyResourceOptions:
+def options(protect: bool = False, parent: str | None = None, ignore_changes: Iterable[str] = ()) -> PolicyResourceOptions:
     return PolicyResourceOptions(
         protect=protect,
-        ignore_changes=[],
+        ignore_changes=list(ignore_changes),
         delete_before_replace=None,
         aliases=[],
         custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
@@ -119,13 +119,14 @@ def resource_args(
     protect: bool = False,
     provider: PolicyProviderResource | None = None,
     config: Mapping[str, Any] | None = None,
+    ignore_changes: Iterable[str] = (),
 ) -> ResourceValidationArgs:
     return ResourceValidationArgs(
         resource_type=resource_type,
         props=policy_props(props),
         urn=make_urn(stack, resource_type, name),
         name=name,
-        opts=options(protect),
+        opts=options(protect, ignore_changes=ignore_changes),
         provider=provider,
         config=config,
     )

@@ -64,13 +64,18 @@ FOUNDATION = [
         {"marketplace:nodePool": {"size": "s-64vcpu-1tb"}},
     ),
     BadStack(
-        "malformed version prefix", "staging", "marketplace:kubernetesVersion", "must be a minor version prefix",
+        "malformed version", "staging", "marketplace:kubernetesVersion", "must be an exact DOKS version",
         {"marketplace:kubernetesVersion": "1.33.2"},
     ),
     BadStack(
-        "version DigitalOcean does not offer", "dev", "marketplace:kubernetesVersion",
-        "DigitalOcean offers no Kubernetes 1.99 release",
-        {"marketplace:kubernetesVersion": "1.99"},
+        "a minor the version table does not know", "dev", "marketplace:kubernetesVersion",
+        "Kubernetes 1.99 is not in data/kubernetes-versions.yaml",
+        {"marketplace:kubernetesVersion": "1.99.0-do.0"},
+    ),
+    BadStack(
+        "a minor past its end of life", "dev", "marketplace:kubernetesVersion",
+        "Kubernetes 1.33 reached its end of life on 2026-06-28",
+        {"marketplace:kubernetesVersion": "1.33.9-do.3"},
     ),
     BadStack(
         "malformed domain", "production", "marketplace:domain", "must be a lowercase DNS name",

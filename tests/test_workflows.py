@@ -569,3 +569,44 @@ def test_platform_owners_review_production_policy_and_workflows() -> None:
             owners[pattern] = teams
     for path in ("/Pulumi.production.yaml", "/Pulumi.zone.yaml", "/policy/", "/.github/"):
         assert "@marketplace/platform" in owners.get(path, []), path
+
+
+def test_every_real_preview_and_up_runs_after_the_preflight_on_the_deploy_runner() -> None:
+    """The control-plane firewall admits listed addresses only: a job that previews or deploys
+    a stack with clusters runs on the runner `vars.DEPLOY_RUNNER` names, and `ops preflight`
+    of the same stack runs before pulumi does (with --refresh before a refreshing preview),
+    so a runner outside the allow-list or a placeholder fails in seconds."""
+
+    def stack_of(step: dict[str, Any], job: dict[str, Any]) -> list[str]:
+        named = step.get("with", {}).get("stack-name") or step.get("env", {}).get("STACK")
+        if named == "${{ matrix.stack }}":
+            return list(job["strategy"]["matrix"]["stack"])
+        if named:
+            return [named]
+        return [step["run"].split("--stack ")[1].split()[0]]
+
+    checked = []
+    for workflow, job_name, job in all_jobs():
+        steps = job.get("steps", [])
+        for position, step in enumerate(steps):
+            action = str(step.get("uses", "")).startswith("pulumi/actions@") and step["with"].get("command") in ("preview", "up")
+            script = re.search(r"\bpulumi (preview|up)\b", step.get("run", ""))
+            if not (action or script):
+                continue
+            stacks = stack_of(step, job)
+            preflights = [s for s in steps[:position] if "-m ops preflight --stack" in s.get("run", "")]
+            assert len(preflights) == 1, f"{workflow}:{job_name} runs pulumi without ops preflight first"
+            (preflight,) = preflights
+            assert stack_of(preflight, job) == stacks, f"{workflow}:{job_name}"
+            refreshes = "--refresh" in step.get("run", "") or step.get("with", {}).get("refresh") is True
+            assert ("--refresh" in preflight["run"]) == refreshes, f"{workflow}:{job_name}"
+            if set(stacks) - {"zone"}:
+                assert job["runs-on"] == "${{ vars.DEPLOY_RUNNER || 'ubuntu-24.04' }}", f"{workflow}:{job_name}"
+            checked.append((workflow, job_name))
+    assert sorted(checked) == [
+        ("deploy.yml", "production"),
+        ("deploy.yml", "staging"),
+        ("deploy.yml", "zone"),
+        ("production-monitor.yml", "drift"),
+        ("pull-request.yml", "preview"),
+    ]

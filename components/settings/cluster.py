@@ -1,4 +1,4 @@
-"""Cluster and network settings: Kubernetes version, node pool, control plane, maintenance,
+"""Cluster and network settings: Kubernetes version, node pools, control plane, maintenance,
 the stack's network block and the API token the Kubernetes providers use."""
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from typing import Any
 
 import yaml
 
+from components.kubernetes_versions import MINOR, SLUG
 from components.network import MAX_BLOCKS
+from components.platform import is_documentation_range, platform_rules, value_problem
 from components.settings.reader import ConfigReader, Secret
 
 PRICES_FILE = Path(__file__).resolve().parents[2] / "data" / "prices.yaml"
@@ -34,17 +36,27 @@ class MaintenanceWindow:
 
 @dataclass(frozen=True)
 class ClusterSettings:
-    version_prefix: str
+    # Exact DOKS version slug of every generation that does not name its own.
+    version: str
+    # The workers pool (`marketplace:nodePool`): where the catalog runs; its size can
+    # change without touching the cluster.
     node_pool: NodePool
+    # The cluster's default pool: fixed per stack kind, never from config. Its size is
+    # part of the cluster (a new size is a new cluster), so nothing may change it.
+    system_pool: NodePool
     ha_control_plane: bool
     surge_upgrade: bool
     maintenance: MaintenanceWindow
     control_plane_allow_list: tuple[str, ...]
+    # Production clusters are protected: `pulumi up` refuses to replace or delete one until
+    # a reviewed change has lifted the protection (ops upgrade --step retire does).
+    protect: bool
 
 
 @dataclass(frozen=True)
 class ClusterDefaults:
     node_pool: NodePool
+    system_pool: NodePool
     ha_control_plane: bool
     maintenance: MaintenanceWindow
     network_block: int
@@ -53,18 +65,21 @@ class ClusterDefaults:
 CLUSTER_DEFAULTS: dict[str, ClusterDefaults] = {
     "production": ClusterDefaults(
         node_pool=NodePool("s-4vcpu-8gb", 3, 10),
+        system_pool=NodePool("s-2vcpu-4gb", 2, 3),
         ha_control_plane=True,
         maintenance=MaintenanceWindow("sunday", "04:00"),
         network_block=0,
     ),
     "staging": ClusterDefaults(
         node_pool=NodePool("s-2vcpu-4gb", 2, 4),
+        system_pool=NodePool("s-2vcpu-4gb", 1, 2),
         ha_control_plane=False,
         maintenance=MaintenanceWindow("saturday", "04:00"),
         network_block=1,
     ),
     "dev": ClusterDefaults(
         node_pool=NodePool("s-2vcpu-4gb", 1, 2),
+        system_pool=NodePool("s-1vcpu-2gb", 1, 1),
         ha_control_plane=False,
         maintenance=MaintenanceWindow("any", "04:00"),
         network_block=2,
@@ -76,7 +91,7 @@ CLUSTER_DEFAULTS: dict[str, ClusterDefaults] = {
 # (`pulumi config set`) to move one of them.
 _FIRST_PERSONAL_BLOCK = 3
 
-VERSION_PREFIX = re.compile(r"^1\.(\d{1,2})$")
+_CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"
 _HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _DAYS = ("any", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _TOKEN_ENV = ("DIGITALOCEAN_TOKEN", "DIGITALOCEAN_ACCESS_TOKEN")
@@ -88,11 +103,24 @@ def droplet_prices() -> dict[str, dict[str, Any]]:
     return dict(prices["droplets"])
 
 
-def read_version_prefix(reader: ConfigReader) -> str:
-    version_prefix = reader.required_string("kubernetesVersion", "a Kubernetes version prefix such as 1.33")
-    if not VERSION_PREFIX.match(version_prefix):
-        raise reader.error("kubernetesVersion", f'must be a minor version prefix such as "1.33", got {version_prefix!r}')
-    return version_prefix
+def version_problem(version: object) -> str | None:
+    """Why a configured Kubernetes version is not an exact DOKS slug, or None."""
+    if isinstance(version, str) and SLUG.match(version):
+        return None
+    if isinstance(version, str) and MINOR.match(version):
+        return (
+            f'must be an exact DOKS version such as "{version}.1-do.0", got {version!r}: a minor alone moves to every '
+            "new patch release on its own (doctl kubernetes options versions lists the exact ones)"
+        )
+    return f'must be an exact DOKS version such as "1.36.1-do.0", got {version!r}'
+
+
+def read_version(reader: ConfigReader) -> str:
+    version = reader.required_string("kubernetesVersion", "an exact DOKS version such as 1.36.1-do.0")
+    problem = version_problem(version)
+    if problem:
+        raise reader.error("kubernetesVersion", problem)
+    return version
 
 
 def read_network_block(reader: ConfigReader, kind: str, owner: str | None) -> int:
@@ -104,15 +132,17 @@ def read_network_block(reader: ConfigReader, kind: str, owner: str | None) -> in
     return reader.integer("networkBlock", default_block, 0, MAX_BLOCKS - 1)
 
 
-def read_cluster(reader: ConfigReader, kind: str, version_prefix: str) -> ClusterSettings:
+def read_cluster(reader: ConfigReader, kind: str, version: str) -> ClusterSettings:
     defaults = CLUSTER_DEFAULTS[kind]
     return ClusterSettings(
-        version_prefix=version_prefix,
+        version=version,
         node_pool=_read_node_pool(reader, defaults.node_pool),
+        system_pool=defaults.system_pool,
         ha_control_plane=reader.boolean("haControlPlane", defaults.ha_control_plane),
         surge_upgrade=reader.boolean("surgeUpgrade", True),
         maintenance=_read_maintenance(reader, defaults.maintenance),
         control_plane_allow_list=_read_allow_list(reader, kind),
+        protect=kind == "production",
     )
 
 
@@ -153,6 +183,9 @@ def _read_allow_list(reader: ConfigReader, kind: str) -> tuple[str, ...]:
             "is empty: the control-plane firewall would shut out everyone, the deploy runner included",
         )
 
+    # The API takes public IPv4 addresses or CIDRs only (data/platform-rules.yaml).
+    rule = platform_rules().allowed(_CLUSTER, "controlPlaneFirewall", "allowedAddresses", "[*]")
+
     def check(entry: str) -> str | None:
         try:
             network = ipaddress.ip_network(entry, strict=True)
@@ -160,7 +193,10 @@ def _read_allow_list(reader: ConfigReader, kind: str) -> tuple[str, ...]:
             return f"{entry!r} is not an IP address or CIDR range"
         if network.prefixlen == 0 and kind == "production":
             return f"{entry!r} opens the Kubernetes API to the whole internet; production must list its networks"
-        return None
+        if is_documentation_range(network):
+            return None  # a placeholder: the offline plan warns, `ops preflight` refuses it
+        problem = value_problem(rule, entry)
+        return f"{problem}: the control-plane firewall takes public IPv4 addresses or CIDRs only" if problem else None
 
     reader.check_all("controlPlaneAllowList", entries, check)
     return entries

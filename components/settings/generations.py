@@ -1,11 +1,14 @@
-"""Cluster generations: blue and green side by side in a region during an upgrade."""
+"""Cluster generations: blue and green side by side in a region during an upgrade, each on
+an exact DOKS version, and the version lifecycle guards (data/kubernetes-versions.yaml)."""
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 
+from components.kubernetes_versions import minor_number, minor_of, support
 from components.regions import REGIONS
-from components.settings.cluster import VERSION_PREFIX, droplet_prices
+from components.settings.cluster import droplet_prices, version_problem
 from components.settings.reader import ConfigReader
 
 
@@ -16,21 +19,22 @@ class Generation:
 
     name: str  # blue | green
     index: int  # its address slot in components/network.py
-    version_prefix: str
+    # Exact DOKS version slug ("1.36.1-do.0"): written by `ops upgrade`, never resolved.
+    version: str
     node_size: str
     # Share of the region's traffic, relative to its sibling (Cloudflare origin weight).
     weight: float
+    # False once `ops upgrade --step retire` has lifted a production cluster's protection,
+    # the reviewed step before its removal.
+    protect: bool = True
 
 
 GENERATION_NAMES = ("blue", "green")
-
-
-def _minor(prefix: str) -> int:
-    return int(prefix.split(".")[1])
+_FIELDS = ("name", "kubernetesVersion", "weight", "nodeSize", "protect")
 
 
 def read_generations(
-    reader: ConfigReader, regions: tuple[str, ...], version_prefix: str, node_size: str
+    reader: ConfigReader, regions: tuple[str, ...], version: str, node_size: str
 ) -> dict[str, tuple[Generation, ...]]:
     declared = reader.obj("generations", dict.fromkeys(REGIONS, list)) or {}
     for region in declared:
@@ -41,7 +45,7 @@ def read_generations(
     for region in regions:
         entries = declared.get(region)
         if entries is None:
-            result[region] = (Generation("blue", 0, version_prefix, node_size, 1.0),)
+            result[region] = (Generation("blue", 0, version, node_size, 1.0),)
             continue
         key = f"generations.{region}"
         if not entries:
@@ -54,14 +58,14 @@ def read_generations(
             if not isinstance(entry, dict):
                 raise reader.error(where, f"must be an object {{name, kubernetesVersion, weight}}, got {entry!r}")
             for field_name in entry:
-                if field_name not in ("name", "kubernetesVersion", "weight", "nodeSize"):
+                if field_name not in _FIELDS:
                     raise reader.error(f"{where}.{field_name}", "unknown field")
             name = entry.get("name")
             if name not in GENERATION_NAMES:
                 raise reader.error(f"{where}.name", f"must be 'blue' or 'green', got {name!r}")
-            version = entry.get("kubernetesVersion", version_prefix)
-            if not isinstance(version, str) or not VERSION_PREFIX.match(version):
-                problem = f'must be a minor version prefix such as "1.33", got {version!r}'
+            generation_version = entry.get("kubernetesVersion", version)
+            problem = version_problem(generation_version)
+            if problem:
                 raise reader.error(f"{where}.kubernetesVersion", problem)
             weight = entry.get("weight")
             if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= 1:
@@ -69,19 +73,60 @@ def read_generations(
             size = entry.get("nodeSize", node_size)
             if size not in sizes:
                 raise reader.error(f"{where}.nodeSize", f"unknown droplet size {size!r}")
-            generations.append(Generation(name, GENERATION_NAMES.index(name), version, size, float(weight)))
+            protect = entry.get("protect", True)
+            if not isinstance(protect, bool):
+                raise reader.error(f"{where}.protect", f"must be true or false, got {protect!r}")
+            if not protect and weight > 0:
+                raise reader.error(
+                    f"{where}.protect",
+                    f"is false while {name} still serves (weight {weight}): only a generation out of rotation may lose "
+                    "its protection",
+                )
+            index = GENERATION_NAMES.index(name)
+            generations.append(Generation(name, index, generation_version, size, float(weight), protect))
         names = [g.name for g in generations]
         if len(set(names)) != len(names):
             raise reader.error(key, f"generation {names[0]!r} is declared twice")
         if not any(g.weight > 0 for g in generations):
             raise reader.error(key, "has no generation with weight above 0: the region would serve no traffic")
         if len(generations) == 2:
-            older, newer = sorted(generations, key=lambda g: _minor(g.version_prefix))
-            if _minor(newer.version_prefix) - _minor(older.version_prefix) > 1:
+            older, newer = sorted(generations, key=lambda g: minor_number(g.version))
+            if minor_number(newer.version) - minor_number(older.version) > 1:
                 raise reader.error(
                     key,
-                    f"{newer.name} ({newer.version_prefix}) is more than one minor version from "
-                    f"{older.name} ({older.version_prefix}); DOKS upgrades one minor at a time",
+                    f"{newer.name} ({newer.version}) is more than one minor version from "
+                    f"{older.name} ({older.version}); DOKS upgrades one minor at a time",
                 )
         result[region] = tuple(sorted(generations, key=lambda g: g.index))
     return result
+
+
+def version_warnings(
+    reader: ConfigReader, generations: dict[str, tuple[Generation, ...]], today: datetime.date
+) -> tuple[str, ...]:
+    """Refuses a region whose only generations run a minor past its end of life (or one the
+    table does not know); returns a warning for each generation within the table's warning
+    window, and for an ended one whose upgrade is under way (its sibling is supported)."""
+    warnings = []
+    for region, members in generations.items():
+        statuses = {g.name: support(g.version, today) for g in members}
+        for generation in members:
+            status = statuses[generation.name]
+            if status.problem is None:
+                continue
+            where = f"generations.{region}" if len(members) > 1 or generation.name != "blue" else "kubernetesVersion"
+            siblings_fine = any(not statuses[g.name].refused for g in members if g is not generation)
+            if status.unknown or (status.refused and not siblings_fine):
+                next_minor = f"1.{minor_number(generation.version) + 1}"
+                hint = (
+                    ""
+                    if status.unknown
+                    else f"; upgrade: ops upgrade {region} --to {next_minor} --step add --stack {reader.stack}"
+                )
+                raise reader.error(where, f"{generation.name} in {region} runs {generation.version}: {status.problem}{hint}")
+            what = "its upgrade is under way" if status.refused else f"upgrade {region} before then"
+            warnings.append(
+                f"stack '{reader.stack}': {generation.name} in {region} runs {minor_of(generation.version)} "
+                f"({generation.version}): {status.problem}; {what}"
+            )
+    return tuple(warnings)

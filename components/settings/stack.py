@@ -10,6 +10,7 @@ Pulumi.yaml; their defaults live beside each family's dataclasses.
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 from collections.abc import Mapping
@@ -20,11 +21,12 @@ import pulumi
 from components.regions import REGIONS
 from components.settings.alerting import AlertingSettings, read_alerting
 from components.settings.assets import AssetsSettings, read_assets
-from components.settings.cluster import ClusterSettings, read_cluster, read_network_block, read_token, read_version_prefix
+from components.settings.cluster import ClusterSettings, read_cluster, read_network_block, read_token, read_version
 from components.settings.edge import EdgeSettings, read_edge
-from components.settings.generations import Generation, read_generations
+from components.settings.generations import Generation, read_generations, version_warnings
 from components.settings.monitoring import MonitoringSettings, read_monitoring
 from components.settings.reader import PROJECT, ConfigError, ConfigReader, Secret
+from components.settings.registry import RegistrySettings, check_images, read_registry
 from components.settings.workloads import WorkloadSettings, read_workloads
 
 
@@ -48,9 +50,12 @@ class StackSettings:
     monitoring: MonitoringSettings
     alerting: AlertingSettings
     edge: EdgeSettings
+    registry: RegistrySettings
     # Per region, its cluster generations; a region the stack file declares none for runs
     # the single implicit `blue` one on the stack's version and node size.
     generations: dict[str, tuple[Generation, ...]] = field(default_factory=dict)
+    # What the program tells the deployer without refusing (a minor nearing its end of life).
+    warnings: tuple[str, ...] = ()
 
     @property
     def name_prefix(self) -> str:
@@ -121,13 +126,15 @@ def parse_settings(
     values: Mapping[str, str],
     secret_keys: frozenset[str] = frozenset(),
     environ: Mapping[str, str] | None = None,
+    today: datetime.date | None = None,
 ) -> StackSettings:
-    """Pure parsing and validation: config values in, settings out."""
+    """Pure parsing and validation: config values in, settings out. `today` decides which
+    Kubernetes minors have reached their end of life (default: the real date)."""
     kind, owner = stack_kind(stack)
     reader = ConfigReader(stack, values, secret_keys)
 
     regions = _read_regions(reader, REGION_DEFAULTS[kind])
-    version_prefix = read_version_prefix(reader)
+    version = read_version(reader)
 
     zone_name = reader.dns_name("cloudflareZoneName", reader.required_string("cloudflareZoneName", "the Cloudflare zone"))
     domain = reader.dns_name("domain", reader.required_string("domain", "the catalog's public hostname"))
@@ -140,10 +147,13 @@ def parse_settings(
     ids = {key: _cloudflare_id(reader, key) for key in ("cloudflareAccountId", "cloudflareZoneId")}
 
     network_block = read_network_block(reader, kind, owner)
-    cluster = read_cluster(reader, kind, version_prefix)
+    cluster = read_cluster(reader, kind, version)
     assets = read_assets(reader, kind)
-    generations = read_generations(reader, regions, version_prefix, cluster.node_pool.size)
-    workloads = read_workloads(reader, kind)
+    generations = read_generations(reader, regions, version, cluster.node_pool.size)
+    warnings = version_warnings(reader, generations, today or datetime.date.today())
+    registry = read_registry(reader, kind, personal=owner is not None)
+    workloads = read_workloads(reader, kind, registry.prefix)
+    check_images(reader, registry, {"web": workloads.web.image, "api": workloads.api.image})
     monitoring = read_monitoring(reader, kind, regions, cluster.control_plane_allow_list)
     alerting = read_alerting(reader, zone_name)
     edge = read_edge(
@@ -171,7 +181,9 @@ def parse_settings(
         monitoring=monitoring,
         alerting=alerting,
         edge=edge,
+        registry=registry,
         generations=generations,
+        warnings=warnings,
     )
 
 

@@ -53,12 +53,10 @@ class WorkloadSettings:
     catalog_api_key: Secret | None
 
 
-# Images every stack runs unless it pins its own (`marketplace:images`). Tags here are
-# release tags that are never pushed twice; a stack may pin a digest instead.
-DEFAULT_IMAGES = {
-    "web": "registry.digitalocean.com/marketplace/catalog-web:1.0.0",
-    "api": "registry.digitalocean.com/marketplace/catalog-api:1.0.0",
-}
+# Images every stack runs unless it pins its own (`marketplace:images`), in the account's
+# registry (components/settings/registry.py). Tags here are release tags that are never
+# pushed twice; a stack may pin a digest instead.
+DEFAULT_IMAGES = {"web": "catalog-web:1.0.0", "api": "catalog-api:1.0.0"}
 
 # The catalog service the API fronts. Production calls the live service; staging and dev
 # call its sandbox, which also answers anonymous read-only calls, so a personal dev-<name>
@@ -222,8 +220,9 @@ def _read_catalog_url(reader: ConfigReader, kind: str) -> str:
     return url
 
 
-def read_workloads(reader: ConfigReader, kind: str) -> WorkloadSettings:
-    images = {**DEFAULT_IMAGES, **(reader.obj("images", {"web": str, "api": str}) or {})}
+def read_workloads(reader: ConfigReader, kind: str, registry_prefix: str) -> WorkloadSettings:
+    defaults = {app: f"{registry_prefix}/{image}" for app, image in DEFAULT_IMAGES.items()}
+    images = {**defaults, **(reader.obj("images", {"web": str, "api": str}) or {})}
     sizes = reader.obj("workloads", {"web": dict, "api": dict}) or {}
     web = _read_app(reader, kind, "web", images["web"].strip(), sizes.get("web"))
     api = _read_app(reader, kind, "api", images["api"].strip(), sizes.get("api"))

@@ -1,11 +1,18 @@
-"""`ops upgrade REGION --to 1.34 --step STEP`: write the next step of a cluster upgrade into
-a stack file, so nobody hand-edits weights under pressure.
+"""`ops upgrade REGION --to 1.37 --step STEP`: write the next step of a cluster upgrade into
+a stack file, so nobody hand-edits weights or versions under pressure.
+
+`--to` is an exact DOKS version (`1.37.1-do.0`, as `doctl kubernetes options versions` lists
+them) or a minor (`1.37`: the newest version data/kubernetes-versions.yaml knows of it). The
+stack file records the exact version: it never moves on its own.
 
 Steps, one pull request each, region by region:
   add      the new generation beside the serving one, at weight 0 (up, out of rotation)
   canary   the new generation takes --weight of the region's traffic (default 0.1)
   promote  the new generation takes all of it; the old one stays up at weight 0
-  retire   the old generation is removed (torn down on `pulumi up`)
+  retire   the old generation is removed (torn down on `pulumi up`). Production clusters are
+           protected: there the first `retire` only lifts the old generation's protection
+           (`protect: false`), a reviewed change of its own that `pulumi up` applies; the
+           second removes it.
 `git revert` of any step's commit returns the previous weights.
 
 The file is edited in place with its comments and layout kept; the change is printed as a
@@ -25,6 +32,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
+from components.kubernetes_versions import MINOR, SLUG, minor_number, slug_key, version_table
 from offline.stack_config import ROOT, StackConfigError, load_stack_config
 from ops.live.edge_quota import QuotaError, check_headroom
 
@@ -39,7 +47,7 @@ class UpgradeError(Exception):
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("region", help="region slug, e.g. nyc3")
-    parser.add_argument("--to", required=True, help='the Kubernetes minor to upgrade to, e.g. "1.34"')
+    parser.add_argument("--to", required=True, help='the DOKS version to upgrade to: exact ("1.37.1-do.0") or a minor ("1.37")')
     parser.add_argument("--step", required=True, choices=STEPS)
     parser.add_argument("--stack", "-s", default="production")
     parser.add_argument("--weight", type=float, default=0.1, help="canary share of the region's traffic (default 0.1)")
@@ -70,19 +78,39 @@ def _weight(value: float) -> float | int:
     return int(rounded) if rounded.is_integer() else rounded
 
 
-def _minor(version: str) -> int:
-    try:
-        major, minor = version.split(".")
-        if major != "1":
-            raise ValueError
-        return int(minor)
-    except ValueError:
-        raise UpgradeError(f'--to must be a minor version such as "1.34", got {version!r}') from None
+def _check_to(to: str) -> None:
+    if not (SLUG.match(to) or MINOR.match(to)):
+        raise UpgradeError(f'--to must be an exact DOKS version such as "1.37.1-do.0" or a minor such as "1.37", got {to!r}')
 
 
-def next_step(document: Any, stack_values: dict[str, str], region: str, to: str, step: str, *, canary_weight: float) -> str:
-    """Apply one step to the parsed stack file in place; returns a one-line summary."""
-    _minor(to)
+def resolve(to: str) -> str:
+    """The exact version `--to` names: itself, or the newest the version table knows of a minor."""
+    _check_to(to)
+    if SLUG.match(to):
+        return to
+    newest = version_table().newest_slug(to)
+    if newest is None:
+        raise UpgradeError(f"data/kubernetes-versions.yaml knows no version of {to}: give the exact one (--to 1.x.y-do.z)")
+    return newest
+
+
+def _matches(version: str, to: str) -> bool:
+    return version == to if SLUG.match(to) else ".".join(version.split(".")[:2]) == to
+
+
+def next_step(
+    document: Any,
+    stack_values: dict[str, str],
+    region: str,
+    to: str,
+    step: str,
+    *,
+    canary_weight: float,
+    protected: bool = False,
+) -> str:
+    """Apply one step to the parsed stack file in place; returns a one-line summary.
+    `protected`: the stack's clusters are protected (production), so retire takes two steps."""
+    _check_to(to)
     config = document.setdefault("config", CommentedMap())
     regions = stack_values.get("marketplace:regions")
     if regions is not None and f'"{region}"' not in regions:
@@ -98,16 +126,22 @@ def next_step(document: Any, stack_values: dict[str, str], region: str, to: str,
         if len(current) != 1:
             raise UpgradeError(f"{region} already runs {len(current)} generations; finish that upgrade first")
         (old,) = current
-        if str(old["kubernetesVersion"]) == to:
-            raise UpgradeError(f"{region} already runs {to}")
-        if abs(_minor(to) - _minor(str(old["kubernetesVersion"]))) > 1:
-            raise UpgradeError(f"{to} is more than one minor from {old['kubernetesVersion']}; DOKS upgrades one minor at a time")
+        target, serving = resolve(to), str(old["kubernetesVersion"])
+        if serving == target:
+            raise UpgradeError(f"{region} already runs {target}")
+        if slug_key(target) < slug_key(serving):
+            raise UpgradeError(f"{target} is lower than {serving}, which {region} runs: DOKS versions only move forward")
+        if minor_number(target) - minor_number(serving) > 1:
+            raise UpgradeError(f"{target} is more than one minor from {serving}; DOKS upgrades one minor at a time")
         new_name = OTHER[old["name"]]
-        current.append(_generation(new_name, to, 0))
+        current.append(_generation(new_name, target, 0))
         all_generations[region] = current
-        return f"{region}: added {new_name} on {to} at weight 0 beside {old['name']} on {old['kubernetesVersion']}"
+        return f"{region}: added {new_name} on {target} at weight 0 beside {old['name']} on {serving}"
 
-    new = next((entry for entry in current if str(entry["kubernetesVersion"]) == to), None)
+    candidates = [entry for entry in current if _matches(str(entry["kubernetesVersion"]), to)] if len(current) == 2 else []
+    if len(candidates) > 1:
+        raise UpgradeError(f"both generations of {region} run {to}: name the new one's exact version (--to 1.x.y-do.z)")
+    new = candidates[0] if candidates else None
     old = next((entry for entry in current if entry is not new), None)
     if new is None or old is None:
         raise UpgradeError(f"{region} has no generation on {to} beside another one: run --step add first")
@@ -125,8 +159,16 @@ def next_step(document: Any, stack_values: dict[str, str], region: str, to: str,
         raise UpgradeError(f"retiring {old['name']} would leave {region} without a serving generation: promote first")
     if old["weight"] > 0:
         raise UpgradeError(f"{old['name']} still serves traffic (weight {old['weight']}): promote first")
+    if protected and old.get("protect", True) is not False:
+        # Pulumi refuses to delete a protected resource: the protection is lifted by a
+        # `pulumi up` of its own, reviewed like any other change, before the removal.
+        old["protect"] = False
+        return (
+            f"{region}: lifted the protection of {old['name']} (out of rotation); once this is deployed, "
+            f"run --step retire again to remove it"
+        )
     current.remove(old)
-    return f"{region}: retired {old['name']}; {new['name']} on {to} serves alone"
+    return f"{region}: retired {old['name']}; {new['name']} on {new['kubernetesVersion']} serves alone"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -139,7 +181,9 @@ def run(args: argparse.Namespace) -> int:
     document = yaml.load(before) or CommentedMap()
     try:
         values = load_stack_config(args.stack, args.root).values
-        summary = next_step(document, values, args.region, args.to, args.step, canary_weight=args.weight)
+        summary = next_step(
+            document, values, args.region, args.to, args.step, canary_weight=args.weight, protected=_protected(args.stack)
+        )
         buffer = io.StringIO()
         yaml.dump(document, buffer)
         after = buffer.getvalue()
@@ -156,6 +200,17 @@ def run(args: argparse.Namespace) -> int:
     if not args.dry_run:
         path.write_text(after, encoding="utf-8")
     return 0
+
+
+def _protected(stack: str) -> bool:
+    """Whether the stack's clusters are protected (components/settings/cluster.py)."""
+    from components.settings.reader import ConfigError
+    from components.settings.stack import stack_kind
+
+    try:
+        return stack_kind(stack)[0] == "production"
+    except ConfigError as error:
+        raise UpgradeError(error.problem) from None
 
 
 def _check(stack: str, root: Path, text: str) -> None:

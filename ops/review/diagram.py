@@ -264,7 +264,13 @@ def _region_section(chart: _Chart, document: Document, region: str, clusters_by_
             if vpc["urn"] in (cluster.get("dependencies") or []):
                 chart.edge(chart.ids[vpc["urn"]], chart.ids[cluster["urn"]], "-.->", "hosts")
     for pool in (r for r in members if r["type"] == plandoc.NODE_POOL):
-        chart.node(2, pool["urn"], pool["name"], BOX, f"node pool {pool['inputs'].get('size', '')}".strip())
+        inputs = pool["inputs"]
+        low, high = inputs.get("minNodes", inputs.get("nodeCount")), inputs.get("maxNodes", inputs.get("nodeCount"))
+        nodes = f"{low}" if low == high else f"{low}-{high}"
+        chart.node(2, pool["urn"], pool["name"], BOX, f"{pool['name']}<br/>{nodes} \u00d7 {inputs.get('size', '')}")
+        for cluster in (r for r in members if r["type"] == plandoc.DOKS):
+            if cluster["urn"] in (pool.get("dependencies") or []):
+                chart.edge(chart.ids[cluster["urn"]], chart.ids[pool["urn"]], "-.->", "workers")
 
     def owned_by_cluster(resource: Resource) -> None:
         cluster = plandoc.cluster_of(resource, clusters_by_provider)

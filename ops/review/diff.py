@@ -31,6 +31,7 @@ from typing import Any
 from offline.stack_config import ROOT
 from ops.review.diff_compare import diff_documents, fingerprint_secrets
 from ops.review.diff_render import render_markdown, render_text
+from ops.review.findings import Finding, diff_findings
 from ops.review.plandoc import Document
 
 _FINGERPRINT_ENV = "OPS_DIFF_FINGERPRINT_KEY"
@@ -242,4 +243,14 @@ def run(args: argparse.Namespace) -> int:
     diff = diff_documents(base, head, base_note=note)
     render = render_markdown if args.markdown else render_text
     sys.stdout.write(render(diff, label))
+    sys.stdout.write(render_warnings(diff_findings(diff), markdown=args.markdown))
     return 0
+
+
+def render_warnings(findings: list[Finding], *, markdown: bool) -> str:
+    """One plain line per finding (ops/review/findings.py), after the diff."""
+    if not findings:
+        return ""
+    if markdown:
+        return "\n**Warnings**\n\n" + "".join(f"- {f.message}\n" for f in findings)
+    return "\n" + "".join(f"{f.line()}\n" for f in findings)

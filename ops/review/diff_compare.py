@@ -9,32 +9,20 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from components.platform import platform_rules
 from ops.review import plandoc
 from ops.review.plandoc import Document, Resource
 
 # Properties whose change the provider cannot apply in place: it replaces the resource
-# (ForceNew in the upstream Terraform schemas the providers are bridged from). Keep this
-# table small and sure; a missing entry shows as an update, which a real preview corrects.
+# (ForceNew in the upstream Terraform schemas the providers are bridged from). The table,
+# each entry with its source, is data/platform-rules.yaml; a missing entry shows as an
+# update, which a real preview corrects.
 REPLACE_PROPERTIES: dict[str, tuple[str, ...]] = {
-    # nodePool.size: the default pool's Droplet size cannot be resized in place.
-    plandoc.DOKS: ("region", "vpcUuid", "clusterSubnet", "serviceSubnet", "nodePool.size"),
-    plandoc.NODE_POOL: ("clusterId", "size"),
-    plandoc.VPC: ("ipRange", "region"),
-    plandoc.BUCKET: ("region", "name"),
-    plandoc.BUCKET_CORS: ("bucket", "region"),
-    plandoc.CDN: ("origin",),
-    plandoc.DO_LOAD_BALANCER: ("region", "vpcUuid"),
-    plandoc.DO_PROJECT_RESOURCES: ("project",),
-    plandoc.CF_LOAD_BALANCER: ("zoneId",),
-    plandoc.CF_POOL: ("accountId",),
-    plandoc.CF_MONITOR: ("accountId",),
-    plandoc.CF_DNS_RECORD: ("zoneId",),
-    "cloudflare:index/originCaCertificate:OriginCaCertificate": ("csr", "hostnames", "requestType", "requestedValidity"),
-    plandoc.HELM_RELEASE: ("name", "namespace"),
+    type_: platform_rules().replace_properties(type_) for type_ in platform_rules().replace_on_change
 }
 # Every other Kubernetes object is identified by its name and namespace.
 KUBERNETES_REPLACE_PROPERTIES = ("metadata.name", "metadata.namespace")
@@ -165,17 +153,36 @@ def _version_key(version: Any) -> tuple[int, ...]:
     return tuple(int(n) for n in re.findall(r"\d+", str(version)))
 
 
-def replace_reasons(type_: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+def ignored(path: str, ignore_changes: Sequence[str]) -> bool:
+    """Whether the engine ignores a property path (the resource's ignore_changes option)."""
+    plain = re.sub(r"\[[^\]]*\]", "", path)
+    return any(plain == i or plain.startswith(f"{i}.") for i in ignore_changes)
+
+
+def replace_reasons(
+    type_: str, before: Mapping[str, Any], after: Mapping[str, Any], ignore_changes: Sequence[str] = ()
+) -> list[str]:
     """The properties whose change makes the provider replace the resource."""
     properties: tuple[str, ...]
     if type_.startswith("kubernetes:") and type_ != plandoc.HELM_RELEASE:
         properties = KUBERNETES_REPLACE_PROPERTIES
     else:
         properties = REPLACE_PROPERTIES.get(type_, ())
-    reasons = [p for p in properties if compare(plandoc.get_path(before, p, MISSING), plandoc.get_path(after, p, MISSING))]
-    # DOKS upgrades a cluster in place; only a lower version means a new cluster.
+    reasons = [
+        p
+        for p in properties
+        if not ignored(p, ignore_changes) and compare(plandoc.get_path(before, p, MISSING), plandoc.get_path(after, p, MISSING))
+    ]
+    # DOKS upgrades a cluster in place; only a lower version means a new cluster
+    # (resource_kubernetes_cluster.go: ForceNewIfChange), unless the engine ignores it.
     old_version, new_version = _version_key(before.get("version")), _version_key(after.get("version"))
-    if type_ == plandoc.DOKS and old_version and new_version and new_version < old_version:
+    if (
+        type_ == plandoc.DOKS
+        and old_version
+        and new_version
+        and new_version < old_version
+        and not ignored("version", ignore_changes)
+    ):
         reasons.append("version (downgrade)")
     return reasons
 
@@ -246,7 +253,12 @@ def _paired(old: Mapping[str, Resource], new: Mapping[str, Resource]) -> dict[st
 
 
 def _property_changes(previous: Resource, resource: Resource) -> list[PropertyChange]:
-    changes = compare(previous.get("inputs") or {}, resource.get("inputs") or {})
+    ignore = resource.get("ignoreChanges") or ()
+    changes = [
+        change
+        for change in compare(previous.get("inputs") or {}, resource.get("inputs") or {})
+        if not ignored(change.path, ignore)
+    ]
     changes += [
         PropertyChange(label, bool(previous.get(key)), bool(resource.get(key)))
         for key, label in _OPTIONS
@@ -301,7 +313,9 @@ def diff_documents(base: Document | None, head: Document, base_note: str | None 
             continue
         previous = old[pairs[urn]]
         properties[urn] = _property_changes(previous, resource)
-        reasons[urn] = replace_reasons(resource["type"], previous.get("inputs") or {}, resource.get("inputs") or {})
+        reasons[urn] = replace_reasons(
+            resource["type"], previous.get("inputs") or {}, resource.get("inputs") or {}, resource.get("ignoreChanges") or ()
+        )
         ops[urn] = "replace" if reasons[urn] else "update" if properties[urn] else None
 
     # Replacements travel along references until nothing more changes.

@@ -2,7 +2,12 @@
 
 Prints a preview-like tree of every resource under its component, counts per type and per
 region, and the stack outputs with secrets shown as [secret]. `--json` prints the same as
-JSON. Exit status: 0 planned, 1 the stack's config was refused (one message on stderr).
+JSON. Then one `warning:` line on stderr for each thing a real deploy would stumble on that
+the mock engine accepts (ops/review/findings.py): physical names or address ranges two
+resources would share, values an API refuses, Kubernetes minors near their end. `--account`
+also plans the other stacks with a stack file and checks names and ranges across them (the
+stacks of one account). Exit status: 0 planned, 1 the stack's config was refused (one
+message on stderr).
 """
 
 from __future__ import annotations
@@ -24,7 +29,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--manifests", metavar="DIR", type=Path, help="also write each cluster's Kubernetes objects as YAML under DIR"
     )
+    parser.add_argument(
+        "--account", action="store_true", help="also check names and address ranges against the other stacks' plans"
+    )
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
+
+
+def account_stacks(root: Path) -> list[str]:
+    """The stacks with a stack file: the ones that share the team's account."""
+    return sorted(path.name.removeprefix("Pulumi.").removesuffix(".yaml") for path in root.glob("Pulumi.*.yaml"))
+
+
+def warnings_of(document: dict[str, Any], root: Path, account: bool) -> list[str]:
+    from ops.review.findings import name_collisions, plan_findings
+
+    findings = plan_findings(document)
+    if account:
+        from offline.engine import run_plan
+
+        others = [plan_document(run_plan(stack, root=root)) for stack in account_stacks(root) if stack != document["stack"]]
+        own = {f.message for f in findings}
+        findings += [f for f in name_collisions([document, *others]) if f.message not in own]
+    return [finding.line() for finding in findings]
 
 
 def plan_document(plan: Any) -> dict[str, Any]:
@@ -48,6 +74,7 @@ def plan_document(plan: Any) -> dict[str, Any]:
                 "dependencies": sorted(set(r.dependencies)),
                 "protect": r.protect,
                 "retainOnDelete": r.retain_on_delete,
+                "ignoreChanges": list(r.ignore_changes),
             }
             for r in plan.resources
         ],
@@ -121,4 +148,12 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         sys.stdout.write(render_text(document))
+    sys.stdout.flush()
+    try:
+        warnings = warnings_of(document, args.root, getattr(args, "account", False))
+    except PlanError as error:
+        print(f"error: another stack of the account cannot be planned: {error}", file=sys.stderr)
+        return 1
+    for line in warnings:
+        print(line, file=sys.stderr)
     return 0

@@ -25,6 +25,23 @@ def test_dev_bucket_can_be_thrown_away():
     assert not bucket.protect and not bucket.retain_on_delete
     assert bucket.inputs["forceDestroy"] is True
     assert bucket.inputs["versioning"] == {"enabled": False}
+    # No lifecycle rule: one without an expiration (only aborting stale uploads) is refused.
+    assert "lifecycleRules" not in bucket.inputs
+
+
+def test_every_lifecycle_rule_expires_something_and_the_cdn_ttl_is_one_the_api_takes():
+    from components.platform import platform_rules, value_problem
+
+    rules = platform_rules()
+    lifecycle = next(r for r in rules.allowed_values if r.what == "Spaces lifecycle rule action")
+    ttl = rules.allowed(CDN, "ttl")
+    for stack in ("production", "staging", "dev", "dev-alice"):
+        plan = plan_of(stack)
+        for bucket in plan.of_type(BUCKET):
+            for rule in bucket.inputs.get("lifecycleRules", []):
+                assert value_problem(lifecycle, rule) is None, (stack, rule)
+        (cdn,) = plan.of_type(CDN)
+        assert value_problem(ttl, cdn.inputs["ttl"]) is None
 
 
 def test_cors_allows_only_the_stacks_own_hostname_to_read():

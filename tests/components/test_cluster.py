@@ -5,8 +5,6 @@ from __future__ import annotations
 import ipaddress
 import json
 
-import pytest
-
 from components.network import cluster_network
 from components.regions import REGIONS
 from offline.engine import Plan, SecretValue, reveal
@@ -14,9 +12,14 @@ from offline.stack_config import stand_in
 from tests.conftest import plan_error, plan_of
 
 CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"
+NODE_POOL = "digitalocean:index/kubernetesNodePool:KubernetesNodePool"
 VPC = "digitalocean:index/vpc:Vpc"
 PROVIDER = "pulumi:providers:kubernetes"
+RELEASE = "kubernetes:helm.sh/v3:Release"
 COMPONENT = "marketplace:index:RegionalCluster"
+# The version the stack files pin, and the next minor's newest slug the data file knows.
+PINNED = "1.36.1-do.0"
+NEXT = "1.37.1-do.0"
 
 
 def by_region(plan: Plan, type_: str) -> dict[str, dict]:
@@ -31,7 +34,7 @@ def test_production_has_five_regional_clusters_each_with_vpc_and_provider():
         assert set(by_region(plan, type_)) == regions, type_
     for component in plan.of_type(COMPONENT):
         children = {r.type for r in plan.resources if r.parent == component.urn and r.custom}
-        assert children == {CLUSTER, PROVIDER}
+        assert children == {CLUSTER, NODE_POOL, PROVIDER, RELEASE}
     for component in plan.of_type("marketplace:index:RegionVpc"):
         assert [r.type for r in plan.resources if r.parent == component.urn] == [VPC]
 
@@ -42,15 +45,21 @@ def test_cluster_settings_in_production():
         network = cluster_network(0, REGIONS[region].slot)
         assert inputs["region"] == region
         assert inputs["name"] == f"mkt-production-{region}"
-        assert inputs["version"] == "1.33.6-do.1", "newest patch of the pinned minor"
+        assert inputs["version"] == PINNED, "exactly the version the stack file pins"
         assert inputs["ha"] is True and inputs["autoUpgrade"] is False and inputs["surgeUpgrade"] is True
         assert inputs["maintenancePolicy"] == {"day": "sunday", "startTime": "04:00"}
         assert inputs["controlPlaneFirewall"] == {"enabled": True, "allowedAddresses": ["203.0.113.0/24"]}
         assert (inputs["clusterSubnet"], inputs["serviceSubnet"]) == (network.pods, network.services)
-        pool = inputs["nodePool"]
-        assert pool["autoScale"] is True and (pool["minNodes"], pool["maxNodes"]) == (3, 10)
-        assert pool["size"] == "s-4vcpu-8gb"
+        assert inputs["registryIntegration"] is True
+        system = inputs["nodePool"]
+        assert system["autoScale"] is True and (system["minNodes"], system["maxNodes"]) == (2, 3)
+        assert system["size"] == "s-2vcpu-4gb" and system["labels"] == {"marketplace/pool": "system"}
         assert f"marketplace-region-{region}" in inputs["tags"]
+    for pool in plan.of_type(NODE_POOL):
+        inputs = pool.inputs
+        assert inputs["autoScale"] is True and (inputs["minNodes"], inputs["maxNodes"]) == (3, 10)
+        assert inputs["size"] == "s-4vcpu-8gb" and inputs["name"].endswith("-s-4vcpu-8gb")
+        assert inputs["labels"] == {"marketplace/pool": "workers"}
 
 
 def test_cluster_is_in_its_own_regions_vpc():
@@ -102,16 +111,50 @@ def test_dev_is_small_and_not_ha():
     plan = plan_of("dev")
     (inputs,) = by_region(plan, CLUSTER).values()
     assert inputs["ha"] is False
-    assert (inputs["nodePool"]["minNodes"], inputs["nodePool"]["maxNodes"]) == (1, 2)
+    assert inputs["nodePool"]["nodeCount"] == 1 and inputs["nodePool"]["autoScale"] is False
+    (workers,) = by_region(plan, NODE_POOL).values()
+    assert (workers["minNodes"], workers["maxNodes"]) == (1, 2)
 
 
-@pytest.mark.parametrize("prefix", ["1.29", "1.40"])
-def test_a_minor_digitalocean_does_not_offer_is_refused(prefix: str):
-    message = plan_error("dev", overrides={"marketplace:kubernetesVersion": prefix})
+def test_a_minor_the_version_table_does_not_know_is_refused():
+    message = plan_error("dev", overrides={"marketplace:kubernetesVersion": "1.40.1-do.0"})
     assert message == (
-        f"stack 'dev': config 'marketplace:kubernetesVersion': DigitalOcean offers no Kubernetes {prefix} "
-        "release; offered minors: 1.32, 1.33, 1.34, 1.35"
+        "stack 'dev': config 'marketplace:kubernetesVersion': blue in nyc3 runs 1.40.1-do.0: Kubernetes 1.40 is not in "
+        "data/kubernetes-versions.yaml (known: 1.33, 1.34, 1.35, 1.36, 1.37)"
     )
+
+
+def test_production_clusters_are_protected_and_keep_their_version_and_node_count():
+    for stack, protected in (("production", True), ("staging", False), ("dev", False)):
+        for cluster in plan_of(stack).of_type(CLUSTER):
+            assert cluster.protect is protected, (stack, cluster.name)
+            assert set(cluster.ignore_changes) == {"version", "nodePool.nodeCount"}
+
+
+def test_vpcs_are_replaced_delete_first_and_wait_for_their_clusters():
+    plan = plan_of("production")
+    for vpc in plan.of_type(VPC):
+        assert vpc.delete_before_replace, vpc.name
+        assert vpc.custom_timeouts == {"delete": "30m"}, vpc.name
+
+
+def test_metrics_server_is_on_every_cluster_and_every_autoscaler_waits_for_it():
+    from components.cluster import METRICS_SERVER_REPO, METRICS_SERVER_VERSION
+
+    for stack in ("production", "dev"):
+        plan = plan_of(stack)
+        servers = {r.urn: r for r in plan.of_type(RELEASE) if r.inputs["name"] == "metrics-server"}
+        assert len(servers) == len(plan.of_type(CLUSTER))
+        for server in servers.values():
+            assert (server.inputs["chart"], server.inputs["version"]) == ("metrics-server", METRICS_SERVER_VERSION)
+            assert server.inputs["repositoryOpts"] == {"repo": METRICS_SERVER_REPO}
+            assert server.inputs["namespace"] == "kube-system"
+            assert server.inputs["values"]["apiService"] == {"create": True}
+        autoscalers = plan.of_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
+        assert autoscalers
+        for autoscaler in autoscalers:
+            (server_urn,) = (urn for urn in autoscaler.dependencies if urn in servers)
+            assert servers[server_urn].provider_urn == autoscaler.provider_urn, "the metrics-server of its own cluster"
 
 
 # --- generations: blue and green side by side in a region during an upgrade -----------
@@ -119,8 +162,8 @@ def test_a_minor_digitalocean_does_not_offer_is_refused(prefix: str):
 TWO_IN_NYC3 = {
     "marketplace:generations": {
         "nyc3": [
-            {"name": "blue", "kubernetesVersion": "1.33", "weight": 1},
-            {"name": "green", "kubernetesVersion": "1.34", "weight": 0.1},
+            {"name": "blue", "kubernetesVersion": PINNED, "weight": 1},
+            {"name": "green", "kubernetesVersion": NEXT, "weight": 0.1},
         ]
     }
 }
@@ -137,7 +180,7 @@ def test_two_generations_plan_two_clusters_in_one_region_and_leave_the_others_un
     assert added == {"nyc3-green-doks"}
     green = clusters_by_name(after)["nyc3-green-doks"]
     blue = clusters_by_name(after)["nyc3-doks"]
-    assert green.inputs["version"] == "1.34.3-do.1" and blue.inputs["version"] == "1.33.6-do.1"
+    assert green.inputs["version"] == NEXT and blue.inputs["version"] == PINNED
     assert green.inputs["vpcUuid"] == blue.inputs["vpcUuid"], "both generations share the region's VPC"
     assert green.inputs["clusterSubnet"] != blue.inputs["clusterSubnet"]
     assert after.region_of(green, REGIONS) == "nyc3"
@@ -162,13 +205,13 @@ def test_declaring_blue_alone_renames_and_changes_nothing():
     plain = plan_of("production")
     declared = plan_of(
         "production",
-        overrides={"marketplace:generations": {"fra1": [{"name": "blue", "kubernetesVersion": "1.33", "weight": 1}]}},
+        overrides={"marketplace:generations": {"fra1": [{"name": "blue", "kubernetesVersion": PINNED, "weight": 1}]}},
     )
     assert {r.urn: r.inputs for r in plain.resources} == {r.urn: r.inputs for r in declared.resources}
 
 
 def test_green_alone_after_blue_is_retired_keeps_the_region_serving():
     plan = plan_of(
-        "dev", overrides={"marketplace:generations": {"nyc3": [{"name": "green", "kubernetesVersion": "1.34", "weight": 1}]}}
+        "dev", overrides={"marketplace:generations": {"nyc3": [{"name": "green", "kubernetesVersion": NEXT, "weight": 1}]}}
     )
     assert set(clusters_by_name(plan)) == {"nyc3-green-doks"}

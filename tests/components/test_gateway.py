@@ -61,7 +61,34 @@ def test_the_load_balancer_admits_only_cloudflare() -> None:
         assert annotations["service.beta.kubernetes.io/do-loadbalancer-name"] == f"mkt-production-{region}-gateway"
         assert annotations["service.beta.kubernetes.io/do-loadbalancer-size-unit"] == "2"
         assert annotations["service.beta.kubernetes.io/do-loadbalancer-protocol"] == "tcp"
+        # REGIONAL: its firewall is the source ranges; a network load balancer would have
+        # the controller open the port on every worker to everyone.
+        assert annotations["service.beta.kubernetes.io/do-loadbalancer-type"] == "REGIONAL"
         assert "service.beta.kubernetes.io/do-loadbalancer-healthcheck-unhealthy-threshold" in annotations
+
+
+def test_each_cluster_generation_names_its_own_load_balancer() -> None:
+    """Two generations of a region never ask DigitalOcean's controller for one load balancer
+    name: it would hand green the load balancer blue serves from."""
+    generations = {
+        "marketplace:generations": {
+            "nyc3": [
+                {"name": "blue", "kubernetesVersion": "1.36.1-do.0", "weight": 1},
+                {"name": "green", "kubernetesVersion": "1.37.1-do.0", "weight": 0},
+            ]
+        }
+    }
+    plan = plan_of("production", overrides=generations)
+    names = {
+        proxy.name: spec(proxy)["provider"]["kubernetes"]["envoyService"]["annotations"][
+            "service.beta.kubernetes.io/do-loadbalancer-name"
+        ]
+        for proxy in plan.resources
+        if proxy.type == "kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy"
+    }
+    assert names["nyc3-gateway-proxy-config"] == "mkt-production-nyc3-gateway"
+    assert names["nyc3-green-gateway-proxy-config"] == "mkt-production-nyc3-green-gateway"
+    assert len(set(names.values())) == len(names) == 6
 
 
 def test_load_balancer_size_and_proxy_count_follow_the_stack() -> None:
@@ -97,7 +124,8 @@ def test_clients_must_present_a_certificate_signed_by_the_origin_pull_ca(stack_p
         policy = spec(one(stack_plan, region, "ClientTrafficPolicy", "require-origin-pull-certificate"))
         assert policy["targetRefs"] == [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": GATEWAY_NAME}]
         validation = policy["tls"]["clientValidation"]
-        assert validation["optional"] is False
+        # `mode`, not the deprecated `optional` (a silent no-op when false).
+        assert validation["mode"] == "RequireAndVerify" and "optional" not in validation
         (reference,) = validation["caCertificateRefs"]
         assert reference["kind"] == "ConfigMap"
         ca = one(stack_plan, region, "ConfigMap", reference["name"])

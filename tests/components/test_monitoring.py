@@ -42,6 +42,12 @@ def test_staging_and_production_monitor_every_region(stack: str) -> None:
             PROMETHEUS_STACK_VERSION,
         )
         assert prometheus["namespace"] == MONITORING_NAMESPACE
+        # DOKS hides etcd, the scheduler and the controller manager: no scrape, no rule.
+        values = prometheus["values"]
+        for component in ("kubeEtcd", "kubeScheduler", "kubeControllerManager"):
+            assert values[component] == {"enabled": False}, component
+        rules = values["defaultRules"]["rules"]
+        assert not any(rules[r] for r in ("etcd", "kubeSchedulerAlerting", "kubeSchedulerRecording", "kubeControllerManager"))
         prometheus_spec = prometheus["values"]["prometheus"]["prometheusSpec"]
         assert prometheus_spec["serviceMonitorSelectorNilUsesHelmValues"] is False
         assert prometheus_spec["podMonitorSelectorNilUsesHelmValues"] is False
@@ -56,7 +62,7 @@ def test_staging_and_production_monitor_every_region(stack: str) -> None:
 def test_dev_kinds_run_without_monitoring_by_default(stack: str) -> None:
     plan = plan_of(stack)
     assert plan.of_type("marketplace:index:Monitoring") == []
-    assert releases(plan, "nyc3").keys() == {"envoy-gateway"}
+    assert releases(plan, "nyc3").keys() == {"envoy-gateway", "metrics-server"}
     assert objects(plan, "nyc3", "ServiceMonitor") == []
     assert objects(plan, "nyc3", "PrometheusRule") == []
 

@@ -10,7 +10,7 @@ from tests.conftest import plan_error
 
 def test_defaults_apply_and_everything_reaches_the_program_as_strings():
     config = load_stack_config("production")
-    assert config.values["marketplace:kubernetesVersion"] == "1.33"
+    assert config.values["marketplace:kubernetesVersion"] == "1.36.1-do.0"
     assert config.values["marketplace:regions"] == '["sfo3", "nyc3", "fra1", "blr1", "sgp1"]'
     assert config.values["marketplace:nodePool"] == '{"size": "s-4vcpu-8gb", "minNodes": 3, "maxNodes": 10}'
 

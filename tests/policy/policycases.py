@@ -383,6 +383,14 @@ RESOURCE_CASES = [
             "production",
             "makes the client certificate optional",
         ),
+        (
+            edge.client_certificates,
+            fx.CLIENT_TRAFFIC_POLICY,
+            edit(fx.client_traffic_policy(), lambda p: p["spec"]["tls"]["clientValidation"].update(mode="RequireAndVerify")),
+            edit(fx.client_traffic_policy(), lambda p: p["spec"]["tls"]["clientValidation"].update(mode="VerifyIfGiven")),
+            "production",
+            "does not require a valid client certificate (spec.tls.clientValidation.mode VerifyIfGiven)",
+        ),
     ]
 ]
 

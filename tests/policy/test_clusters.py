@@ -41,3 +41,13 @@ def test_production_only_rules_leave_other_stacks_alone(stack: str):
     ):
         assert check(policy, CLUSTER, relaxed, stack) == [], policy.name
     assert check(storage.production_versioning, BUCKET, bucket(versioning={"enabled": False}), stack) == []
+
+
+def test_a_cluster_runs_an_exact_version_and_ignores_version_changes():
+    pinned = cluster(version="1.36.1-do.0")
+    assert check(clusters.pinned_version, CLUSTER, pinned, "dev", ignore_changes=["version", "nodePool.nodeCount"]) == []
+    for version in ("1.36", "latest"):
+        (message,) = check(clusters.pinned_version, CLUSTER, cluster(version=version), "dev", ignore_changes=["version"])
+        assert f"version {version!r} is not an exact DOKS version" in message
+    (message,) = check(clusters.pinned_version, CLUSTER, pinned, "staging", ignore_changes=["nodePool.nodeCount"])
+    assert "the cluster does not ignore version changes" in message

@@ -80,6 +80,13 @@ BREAKS: dict[str, Callable[[], Plan]] = {
     "doks-control-plane-firewall": lambda: fx.edited(
         plan_of("dev"), clusters.CLUSTER, lambda i: i["controlPlaneFirewall"].update(enabled=False)
     ),
+    "doks-pinned-version": lambda: replace(
+        plan_of("dev"),
+        resources=[
+            replace(r, ignore_changes=["nodePool.nodeCount"]) if r.type == clusters.CLUSTER else r
+            for r in plan_of("dev").resources
+        ],
+    ),
     "doks-production-ha-control-plane": lambda: small("production", **{"marketplace:haControlPlane": False}),
     "doks-production-surge-upgrade": lambda: small("production", **{"marketplace:surgeUpgrade": False}),
     "doks-production-maintenance-window": lambda: fx.edited(

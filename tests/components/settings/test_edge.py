@@ -424,8 +424,8 @@ def test_plan_refusals(overrides: dict[str, Any], message: str) -> None:
 
 def test_origin_weights_go_in_steps_of_a_hundredth() -> None:
     generations = [
-        {"name": "blue", "kubernetesVersion": "1.33", "weight": 0.875},
-        {"name": "green", "kubernetesVersion": "1.34", "weight": 0.125},
+        {"name": "blue", "kubernetesVersion": "1.36.1-do.0", "weight": 0.875},
+        {"name": "green", "kubernetesVersion": "1.37.1-do.0", "weight": 0.125},
     ]
     assert plan_error("production", overrides={"marketplace:generations": {"nyc3": generations}}) == (
         "stack 'production': config 'marketplace:generations.nyc3': blue weight 0.875 is not a multiple of 0.01: "

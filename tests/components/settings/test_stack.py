@@ -99,10 +99,41 @@ def test_token_sources_in_order_and_never_shown():
         ),
         ({"marketplace:nodePool": '{"min": 3}'}, "config 'marketplace:nodePool.min': unknown field"),
         (
-            {"marketplace:kubernetesVersion": "1.33.2"},
-            "config 'marketplace:kubernetesVersion': must be a minor version prefix such as \"1.33\", got '1.33.2'",
+            {"marketplace:kubernetesVersion": "1.36"},
+            "config 'marketplace:kubernetesVersion': must be an exact DOKS version such as \"1.36.1-do.0\", got '1.36': "
+            "a minor alone moves to every new patch release on its own",
         ),
-        ({"marketplace:kubernetesVersion": "latest"}, "config 'marketplace:kubernetesVersion': must be a minor version prefix"),
+        (
+            {"marketplace:kubernetesVersion": "latest"},
+            "config 'marketplace:kubernetesVersion': must be an exact DOKS version such as \"1.36.1-do.0\", got 'latest'",
+        ),
+        (
+            {"marketplace:controlPlaneAllowList": '["2001:db8::/32"]'},
+            "config 'marketplace:controlPlaneAllowList': 2001:db8::/32 is IPv6; only IPv4 is accepted: the control-plane "
+            "firewall takes public IPv4 addresses or CIDRs only",
+        ),
+        (
+            {"marketplace:controlPlaneAllowList": '["10.1.0.0/16"]'},
+            "config 'marketplace:controlPlaneAllowList': 10.1.0.0/16 is not a public address",
+        ),
+        (
+            {"marketplace:cdnTtlSeconds": "7200"},
+            "config 'marketplace:cdnTtlSeconds': 7200 is not a TTL the DigitalOcean CDN takes: one of 60, 600, 3600, "
+            "86400, 604800",
+        ),
+        (
+            {"marketplace:containerRegistry": "Market_Place"},
+            "config 'marketplace:containerRegistry': 'Market_Place' does not match",
+        ),
+        (
+            {"marketplace:images": '{"web": "registry.digitalocean.com/someone-else/catalog-web:1.0.0"}'},
+            "config 'marketplace:images.web': 'registry.digitalocean.com/someone-else/catalog-web:1.0.0' is in the registry "
+            "'someone-else', but the clusters can pull only from this account's registry 'marketplace'",
+        ),
+        (
+            {"marketplace:imagePullSecret": "{}"},
+            "config 'marketplace:imagePullSecret': is a secret but is stored in plain text",
+        ),
         (
             {"marketplace:domain": "Catalog.Example.com"},
             "config 'marketplace:domain': must be a lowercase DNS name such as catalog.example.com, got 'Catalog.Example.com'",

@@ -37,7 +37,7 @@ def test_dev_kinds_default_small_without_monitoring_or_key() -> None:
     assert settings.monitoring.enabled is False
     assert workloads.catalog_api_key is None
     assert workloads.catalog_service_url == CATALOG_SERVICE_URLS["dev"]
-    assert workloads.web.image == DEFAULT_IMAGES["web"]
+    assert workloads.web.image == f"registry.digitalocean.com/marketplace/{DEFAULT_IMAGES['web']}"
 
 
 def test_production_defaults_are_larger_monitored_and_need_the_key() -> None:
@@ -70,7 +70,7 @@ def test_a_stack_overrides_single_fields_and_keeps_the_other_defaults() -> None:
     )
     assert workloads.api.resources.cpu_request == APP_DEFAULTS["staging"]["api"]["cpuRequest"]
     assert workloads.web.image.endswith("a" * 64)
-    assert workloads.api.image == DEFAULT_IMAGES["api"]
+    assert workloads.api.image == f"registry.digitalocean.com/marketplace/{DEFAULT_IMAGES['api']}"
     assert settings.monitoring.enabled is False
     assert workloads.gateway.load_balancer_size_unit == 3
     assert workloads.gateway.replicas == 2

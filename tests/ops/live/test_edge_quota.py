@@ -46,7 +46,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def upgrade(project: Path, stack: str, region: str) -> int:
-    return main(["upgrade", region, "--to", "1.34", "--step", "add", "--stack", stack, "--root", str(project)])
+    return main(["upgrade", region, "--to", "1.37", "--step", "add", "--stack", stack, "--root", str(project)])
 
 
 def test_an_upgrade_past_the_endpoint_quota_is_refused_and_writes_nothing(

@@ -1,5 +1,7 @@
-"""`ops upgrade`: every step is a small stack-file change that plans cleanly, and the
-sequence from blue-only to green-only never leaves a region without a serving cluster."""
+"""`ops upgrade`: every step is a small stack-file change that plans cleanly, the sequence
+from blue-only to green-only never leaves a region without a serving cluster, the two
+generations never share a physical name (their load balancers least of all), and a
+production cluster loses its protection in a reviewed step of its own before it goes."""
 
 from __future__ import annotations
 
@@ -16,7 +18,10 @@ from ops.cli import main
 from tests.conftest import plan_of
 
 CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"
-STEPS = ("add", "canary", "promote", "retire")
+PROXY = "kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy"
+LB_NAME = "service.beta.kubernetes.io/do-loadbalancer-name"
+# Production's clusters are protected: retire runs twice (lift the protection, then remove).
+STEPS = ("add", "canary", "promote", "retire", "retire")
 
 
 @pytest.fixture
@@ -39,31 +44,60 @@ def nyc3_clusters(plan: Plan) -> set[str]:
     return {r.name for r in plan.of_type(CLUSTER) if r.name.startswith("nyc3")}
 
 
+def load_balancer_names(plan: Plan) -> dict[str, str]:
+    """Cluster generation -> the DigitalOcean load balancer name its gateway asks for."""
+    return {
+        proxy.name.removesuffix("-gateway-proxy-config"): proxy.inputs["spec"]["provider"]["kubernetes"]["envoyService"][
+            "annotations"
+        ][LB_NAME]
+        for proxy in plan.of_type(PROXY)
+    }
+
+
 def test_the_whole_upgrade_of_one_region(project: Path, capsys: pytest.CaptureFixture[str]):
+    from ops.review.findings import name_collisions
+    from ops.review.plan import plan_document
+
     path = project / "Pulumi.production.yaml"
     expected_clusters = [
         {"nyc3-doks", "nyc3-green-doks"},
         {"nyc3-doks", "nyc3-green-doks"},
         {"nyc3-doks", "nyc3-green-doks"},
+        {"nyc3-doks", "nyc3-green-doks"},
         {"nyc3-green-doks"},
     ]
-    expected_weights = [{"blue": 1, "green": 0}, {"blue": 0.9, "green": 0.1}, {"blue": 0, "green": 1}, {"green": 1}]
+    expected_weights = [
+        {"blue": 1, "green": 0},
+        {"blue": 0.9, "green": 0.1},
+        {"blue": 0, "green": 1},
+        {"blue": 0, "green": 1},
+        {"green": 1},
+    ]
+    expected_protected = [{"nyc3-doks", "nyc3-green-doks"}] * 3 + [{"nyc3-green-doks"}] * 2
+    load_balancers: set[str] = set()
     # What lists every cluster (the project, the log store's firewall) follows the clusters.
     def elsewhere(plan: Plan) -> dict[str, Any]:
         return {r.urn: r.inputs for r in plan.resources if "nyc3" not in r.urn and "Project" not in r.type and not r.type.endswith("Firewall")}
 
     others_before = elsewhere(plan_of("production", stack_text=path.read_text()))
-    for step, clusters, weights in zip(STEPS, expected_clusters, expected_weights, strict=True):
-        assert upgrade(project, "nyc3", "--to", "1.34", "--step", step) == 0
+    for step, clusters, weights, protected in zip(STEPS, expected_clusters, expected_weights, expected_protected, strict=True):
+        assert upgrade(project, "nyc3", "--to", "1.37", "--step", step) == 0
         out = capsys.readouterr().out
         assert out.startswith("--- a/Pulumi.production.yaml")
         text = path.read_text()
         plan = plan_of("production", stack_text=text)
         assert nyc3_clusters(plan) == clusters, step
+        assert {c.name for c in plan.of_type(CLUSTER) if c.name.startswith("nyc3") and c.protect} == protected, step
+        # No physical name (cluster, load balancer, pools, ranges) is asked for twice.
+        assert name_collisions([plan_document(plan)]) == [], step
+        names = {k: v for k, v in load_balancer_names(plan).items() if k.startswith("nyc3")}
+        assert len(set(names.values())) == len(names), step
+        load_balancers |= set(names.values())
         declared = yaml.safe_load(text)["config"]["marketplace:generations"]["nyc3"]
         assert {g["name"]: g["weight"] for g in declared} == weights, step
         assert any(weight > 0 for weight in weights.values()), f"{step} leaves nyc3 without traffic"
         assert elsewhere(plan) == others_before, f"{step} touched another region"
+    assert load_balancers == {"mkt-production-nyc3-gateway", "mkt-production-nyc3-green-gateway"}
     # Comments and layout of the file survive every step.
     assert path.read_text().startswith("# Production: five regions, HA control planes, a protected assets bucket.\nconfig:\n")
     assert "  marketplace:regions:\n    - nyc3\n    - fra1\n" in path.read_text()
@@ -72,21 +106,27 @@ def test_the_whole_upgrade_of_one_region(project: Path, capsys: pytest.CaptureFi
 def test_steps_out_of_order_are_refused_and_write_nothing(project: Path, capsys: pytest.CaptureFixture[str]):
     path = project / "Pulumi.production.yaml"
     original = path.read_text()
-    assert upgrade(project, "nyc3", "--to", "1.34", "--step", "retire") == 1
-    assert "nyc3 has no generation on 1.34 beside another one: run --step add first" in capsys.readouterr().err
+    assert upgrade(project, "nyc3", "--to", "1.37", "--step", "retire") == 1
+    assert "nyc3 has no generation on 1.37 beside another one: run --step add first" in capsys.readouterr().err
+    assert upgrade(project, "nyc3", "--to", "1.38.0-do.0", "--step", "add") == 1
+    assert "1.38.0-do.0 is more than one minor from 1.36.1-do.0; DOKS upgrades one minor at a time" in capsys.readouterr().err
     assert upgrade(project, "nyc3", "--to", "1.35", "--step", "add") == 1
-    assert "1.35 is more than one minor from 1.33; DOKS upgrades one minor at a time" in capsys.readouterr().err
-    assert upgrade(project, "tor1", "--to", "1.34", "--step", "add") == 1
+    assert "1.35.6-do.0 is lower than 1.36.1-do.0, which nyc3 runs: DOKS versions only move forward" in capsys.readouterr().err
+    assert upgrade(project, "nyc3", "--to", "1.38", "--step", "add") == 1
+    assert "data/kubernetes-versions.yaml knows no version of 1.38" in capsys.readouterr().err
+    assert upgrade(project, "nyc3", "--to", "latest", "--step", "add") == 1
+    assert '--to must be an exact DOKS version such as "1.37.1-do.0" or a minor' in capsys.readouterr().err
+    assert upgrade(project, "tor1", "--to", "1.37", "--step", "add") == 1
     assert "region 'tor1' is not in the stack's marketplace:regions" in capsys.readouterr().err
     assert path.read_text() == original
 
-    assert upgrade(project, "nyc3", "--to", "1.34", "--step", "add") == 0
+    assert upgrade(project, "nyc3", "--to", "1.37", "--step", "add") == 0
     capsys.readouterr()
-    assert upgrade(project, "nyc3", "--to", "1.34", "--step", "retire") == 1
+    assert upgrade(project, "nyc3", "--to", "1.37", "--step", "retire") == 1
     assert "retiring blue would leave nyc3 without a serving generation: promote first" in capsys.readouterr().err
-    assert upgrade(project, "nyc3", "--to", "1.34", "--step", "canary") == 0
+    assert upgrade(project, "nyc3", "--to", "1.37", "--step", "canary") == 0
     capsys.readouterr()
-    assert upgrade(project, "nyc3", "--to", "1.34", "--step", "retire") == 1
+    assert upgrade(project, "nyc3", "--to", "1.37", "--step", "retire") == 1
     assert "blue still serves traffic (weight 0.9): promote first" in capsys.readouterr().err
 
 
@@ -94,10 +134,11 @@ def test_dry_run_prints_and_writes_nothing(project: Path, capsys: pytest.Capture
     path = project / "Pulumi.production.yaml"
     original = path.read_text()
     assert (
-        main(["upgrade", "fra1", "--to", "1.34", "--step", "add", "--stack", "production", "--root", str(project), "--dry-run"])
+        main(["upgrade", "fra1", "--to", "1.37", "--step", "add", "--stack", "production", "--root", str(project), "--dry-run"])
         == 0
     )
-    assert '+      - {name: green, kubernetesVersion: "1.34", weight: 0}' in capsys.readouterr().out
+    # The exact version, never the minor: the stack file pins what the cluster runs.
+    assert '+      - {name: green, kubernetesVersion: "1.37.1-do.0", weight: 0}' in capsys.readouterr().out
     assert path.read_text() == original
 
 
@@ -107,18 +148,19 @@ def test_each_step_plans_exactly_what_it_should_add_reweight_or_remove(project: 
     key = b"upgrade-test"
     path = project / "Pulumi.production.yaml"
     before = comparable_document(plan_of("production", stack_text=path.read_text()), key)
-    changes_by_step = {}
+    changes = []
     for step in STEPS:
-        assert upgrade(project, "nyc3", "--to", "1.34", "--step", step) == 0
+        assert upgrade(project, "nyc3", "--to", "1.37", "--step", step) == 0
         after = comparable_document(plan_of("production", stack_text=path.read_text()), key)
         diff = diff_documents(before, after)
-        changes_by_step[step] = {(c.op, c.name) for c in diff.changes}
+        changes.append({(c.op, c.name) for c in diff.changes})
         before = after
     capsys.readouterr()
+    add, canary, promote, unprotect, retire = changes
 
-    added = {name for op, name in changes_by_step["add"] if op == "create"}
+    added = {name for op, name in add if op == "create"}
     assert added and all(name.startswith("nyc3-green") for name in added)
-    assert {(op, name) for op, name in changes_by_step["add"] if op != "create"} == {
+    assert {(op, name) for op, name in add if op != "create"} == {
         ("update", "nyc3-pool"),
         ("update", "stack-resources"),
         ("update", "logs-firewall"),
@@ -126,21 +168,23 @@ def test_each_step_plans_exactly_what_it_should_add_reweight_or_remove(project: 
         ("update", "nyc3-grafana-datasources"),
     }
     # The weight steps touch the region's pool and nothing else.
-    assert changes_by_step["canary"] == {("update", "nyc3-pool")}
-    assert changes_by_step["promote"] == {("update", "nyc3-pool")}
-    removed = {name for op, name in changes_by_step["retire"] if op == "delete"}
+    assert canary == {("update", "nyc3-pool")}
+    assert promote == {("update", "nyc3-pool")}
+    # Lifting the protection is a step of its own that changes nothing else.
+    assert unprotect == {("update", "nyc3-doks")}
+    removed = {name for op, name in retire if op == "delete"}
     assert "nyc3-doks" in removed and "nyc3-gateway" in removed
     assert "nyc3-vpc" not in removed
     # Grafana and the log retention Job move to the generation that remains (the hub region's
     # first): green's Prometheus, now the hub's, needs no internal load balancer any more.
     assert {name for name in removed if name.startswith("nyc3-green")} == {"nyc3-green-monitoring-prometheus-internal"}
-    assert {(op, name) for op, name in changes_by_step["retire"] if op == "update"} == {
+    assert {(op, name) for op, name in retire if op == "update"} == {
         ("update", "nyc3-pool"),
         ("update", "stack-resources"),
         ("update", "logs-firewall"),
         ("update", "nyc3-green-monitoring-prometheus"),
     }
-    created = {name for op, name in changes_by_step["retire"] if op == "create"}
+    created = {name for op, name in retire if op == "create"}
     assert created == {
         "nyc3-green-grafana-datasources",
         *(f"nyc3-green-dashboard-{name}" for name in ("overview", "catalog", "gateway", "nodes")),

@@ -25,15 +25,15 @@ TWO = DEV_TWO_REGIONS["marketplace:regions"]
 
 def expected_totals(stack: str, regions: list[str] | None = None, generations: int = 0) -> tuple[float, float]:
     """(min, max) monthly total of a stack, from its settings and the price table: per
-    cluster its nodes at the pool's min and max, its control plane and its gateway's load
+    cluster its system and workers nodes at each pool's min and max, its control plane and its gateway's load
     balancer; the Spaces subscription (one bucket, its CDN free); for a load-balanced edge,
     Cloudflare's base, the origins beyond the included ones (one per cluster) and the
     steering add-on; with monitoring, an internal load balancer per cluster but the hub's;
     the log store's nodes; two uptime checks. `generations` counts clusters beyond one per
     region."""
     settings = settings_of(stack, regions)
-    pool = settings.cluster.node_pool
-    node = PRICES["droplets"][pool.size]["monthly"]
+    pool, system = settings.cluster.node_pool, settings.cluster.system_pool
+    node, system_node = PRICES["droplets"][pool.size]["monthly"], PRICES["droplets"][system.size]["monthly"]
     plane = PRICES["kubernetes"]["haControlPlane" if settings.cluster.ha_control_plane else "controlPlane"]
     gateway_lb = settings.workloads.gateway.load_balancer_size_unit * PRICES["loadBalancer"]["perNode"]
     clusters = len(settings.regions) + generations
@@ -49,8 +49,9 @@ def expected_totals(stack: str, regions: list[str] | None = None, generations: i
     if store.enabled:
         fixed += store.node_count * PRICES["opensearch"]["nodes"][store.size]["monthly"]
     fixed += 2 * PRICES["uptime"]["perCheck"] + 3 * PRICES["monitoring"]["alertPolicy"]
-    per_cluster = plane + gateway_lb
-    return clusters * (node * pool.min_nodes + per_cluster) + fixed, clusters * (node * pool.max_nodes + per_cluster) + fixed
+    low = node * pool.min_nodes + system_node * system.min_nodes + plane + gateway_lb
+    high = node * pool.max_nodes + system_node * system.max_nodes + plane + gateway_lb
+    return clusters * low + fixed, clusters * high + fixed
 
 
 def items_by_label(document: dict) -> dict[str, tuple[float, int, int, str]]:
@@ -63,7 +64,7 @@ def lb_units(document: dict) -> dict[str, tuple[int, str]]:
 
 def test_production_pays_five_pools_five_ha_control_planes_five_gateway_lbs_and_the_edge():
     settings = settings_of("production")
-    regions, pool = settings.regions, settings.cluster.node_pool
+    regions, pool, system = settings.regions, settings.cluster.node_pool, settings.cluster.system_pool
     units = settings.workloads.gateway.load_balancer_size_unit
     # What the numbers below rest on: five regions of an autoscaled pool, HA control planes,
     # gateways sized up, latency steering across five origins (two included in the base).
@@ -71,8 +72,10 @@ def test_production_pays_five_pools_five_ha_control_planes_five_gateway_lbs_and_
     assert settings.edge.steering_policy in PRICES["cloudflare"]["steeringAddOnPolicies"]
     node, cloudflare = PRICES["droplets"][pool.size]["monthly"], PRICES["cloudflare"]
     extra = len(regions) - cloudflare["includedOrigins"]
+    system_node = PRICES["droplets"][system.size]["monthly"]
     expected = {
-        **{f"{r}-doks nodes ({pool.size})": (node, pool.min_nodes, pool.max_nodes, "") for r in regions},
+        **{f"{r}-doks nodes ({system.size})": (system_node, system.min_nodes, system.max_nodes, "") for r in regions},
+        **{f"{r}-workers nodes ({pool.size})": (node, pool.min_nodes, pool.max_nodes, "") for r in regions},
         **{f"{r}-doks HA control plane": (PRICES["kubernetes"]["haControlPlane"], 1, 1, "") for r in regions},
         **{
             f"{r}-gateway-gateway load balancer (gateway)": (PRICES["loadBalancer"]["perNode"], units, units, "") for r in regions
@@ -187,19 +190,22 @@ def test_an_unsized_load_balancer_counts_the_default_unit_and_says_so():
 
 def test_a_region_with_two_generations_pays_two_clusters_and_two_gateway_lbs():
     # `ops upgrade nyc3 --to 1.34 --step add` on dev with two regions: green beside blue.
-    (added,) = upgrade_steps("dev", "nyc3", "1.34", ["add"], regions=TWO)
+    (added,) = upgrade_steps("dev", "nyc3", "1.37", ["add"], regions=TWO)
     before, after = real("dev", TWO), real("dev", TWO, stack_text=added)
-    size = settings_of("dev").cluster.node_pool.size
+    size, system = settings_of("dev").cluster.node_pool.size, settings_of("dev").cluster.system_pool.size
     nyc3 = {label for label in items_by_label(after) if label.startswith("nyc3")}
     assert nyc3 == {
-        f"nyc3-doks nodes ({size})",
-        f"nyc3-green-doks nodes ({size})",
+        f"nyc3-doks nodes ({system})",
+        f"nyc3-green-doks nodes ({system})",
+        f"nyc3-workers nodes ({size})",
+        f"nyc3-green-workers nodes ({size})",
         "nyc3-gateway-gateway load balancer (gateway)",
         "nyc3-green-gateway-gateway load balancer (gateway)",
     }
     change = cost_change(before, after, PRICES)
     assert [(old.label if old else None, new.label if new else None) for old, new in change.items] == [
-        (None, f"nyc3-green-doks nodes ({size})"),
+        (None, f"nyc3-green-doks nodes ({system})"),
+        (None, f"nyc3-green-workers nodes ({size})"),
         (None, "nyc3-green-gateway-gateway load balancer (gateway)"),
         # Two regions had the two origins the base includes; green's is a third.
         (None, "Cloudflare origins beyond 2 included (3 in all)"),
@@ -239,10 +245,11 @@ def test_a_size_without_a_price_is_a_warning_not_a_guess():
 
 def test_adding_a_region_costs_its_node_pool_and_gateway_lb():
     change = cost_change(real("dev"), real("dev", TWO), PRICES)
-    size = settings_of("dev").cluster.node_pool.size
+    size, system = settings_of("dev").cluster.node_pool.size, settings_of("dev").cluster.system_pool.size
     # Two origins are still within the base price: Cloudflare's items do not change.
     assert [(old, new.label if new else None) for old, new in change.items] == [
-        (None, f"fra1-doks nodes ({size})"),
+        (None, f"fra1-doks nodes ({system})"),
+        (None, f"fra1-workers nodes ({size})"),
         (None, "fra1-gateway-gateway load balancer (gateway)"),
     ]
     one, two = expected_totals("dev"), expected_totals("dev", TWO)
@@ -285,7 +292,7 @@ def test_the_table_shows_quantity_unit_price_and_both_totals():
     node = PRICES["droplets"][pool.size]["monthly"]
     assert f"Estimated monthly cost (USD, list prices of {PRICES['date']}" in text
     rows = {cells[0]: cells[1:] for cells in (re.split(r"\s{2,}", line.strip()) for line in text.splitlines()[1:])}
-    assert rows[f"nyc3-doks nodes ({pool.size})"] == [
+    assert rows[f"nyc3-workers nodes ({pool.size})"] == [
         f"{pool.min_nodes}\u2013{pool.max_nodes} \u00d7 node",
         money(node),
         money(node * pool.min_nodes),

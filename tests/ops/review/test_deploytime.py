@@ -180,7 +180,7 @@ def test_a_change_only_waits_for_what_it_creates():
     # The fresh path of the grown stack is the same length: the new region runs beside nyc3.
     assert fresh_deploy(after).seconds == fresh_deploy(before).seconds
     # An upgrade's canary step creates nothing: nothing to wait for.
-    added, canary = upgrade_steps("dev", "nyc3", "1.34", ["add", "canary"], regions=TWO)
+    added, canary = upgrade_steps("dev", "nyc3", "1.37", ["add", "canary"], regions=TWO)
     diff = diff_documents(real("dev", TWO, stack_text=added), real("dev", TWO, stack_text=canary))
     assert diff.created == set() and change_deploy(diff.head, diff.created).seconds == 0
 

@@ -115,13 +115,13 @@ def test_production_traffic_runs_from_users_through_the_edge_to_each_regions_gat
 
 
 def test_a_cluster_generation_is_a_second_cluster_in_its_region_and_a_weighted_origin_of_its_pool():
-    added, canary = upgrade_steps("dev", "nyc3", "1.34", ["add", "canary"], regions=TWO)
+    added, canary = upgrade_steps("dev", "nyc3", "1.37", ["add", "canary"], regions=TWO)
     source = diagram(real("dev", TWO, stack_text=canary))
     labels = check_mermaid(source)
     nyc3 = members(source, "g_region_nyc3")
     assert {"n_nyc3_doks", "n_nyc3_green_doks", "n_nyc3_gateway_gateway", "n_nyc3_green_gateway_gateway"} <= nyc3
     assert "n_nyc3_green_doks" not in members(source, "g_region_fra1")
-    assert "1.34." in labels["n_nyc3_green_doks"] and "1.33." in labels["n_nyc3_doks"]
+    assert "1.37." in labels["n_nyc3_green_doks"] and "1.36." in labels["n_nyc3_doks"]
     assert labels["n_nyc3_pool"] == "pool nyc3<br/>2 origins"
     traffic, owned = edges(source), edges(source, "-.->")
     # Each origin's share of the region's traffic, on the arrow to its own generation.
@@ -142,7 +142,7 @@ def test_a_cluster_generation_is_a_second_cluster_in_its_region_and_a_weighted_o
 
 
 def test_a_pool_points_at_the_gateways_its_origins_come_from_else_at_its_regions():
-    _, canary = upgrade_steps("dev", "nyc3", "1.34", ["add", "canary"], regions=TWO)
+    _, canary = upgrade_steps("dev", "nyc3", "1.37", ["add", "canary"], regions=TWO)
     document = real("dev", TWO, stack_text=canary)
     # A pool whose origins are green's gateway alone points at it, not at every gateway of
     # the region: the origin addresses come from what the pool depends on.
@@ -185,7 +185,7 @@ def test_a_personal_stack_is_reached_through_its_dns_record():
     source = diagram(real("dev-alice"))
     check_mermaid(source)
     assert {("n_users", "n_edge_record"), ("n_edge_record", "n_nyc3_gateway_gateway")} <= set(edges(source))
-    assert "load balancer" not in source and "pool" not in source
+    assert "load balancer" not in source and "n_nyc3_pool" not in source
 
 
 def test_ids_stay_safe_and_unique_whatever_the_names():

@@ -99,3 +99,25 @@ def test_ops_diff_against_a_git_revision(tmp_path: Path, capsys: pytest.CaptureF
     for line in expected.splitlines():
         if line.startswith(("| **change**", "- this change:", "- a fresh `pulumi up`")):
             assert line in out
+
+
+def test_ops_diff_ends_with_one_warning_line_per_finding():
+    import copy
+
+    from ops.review import plandoc
+    from ops.review.diff import render_warnings
+    from ops.review.diff_compare import diff_documents
+    from ops.review.findings import diff_findings
+    from tests import plandocs
+    from tests.plandocs import real
+
+    before = real("dev")
+    after = copy.deepcopy(before)
+    plandocs.find(after, plandoc.DOKS, "nyc3-doks")["inputs"]["serviceSubnet"] = "10.128.99.0/24"
+    findings = diff_findings(diff_documents(before, after))
+    text, markdown = render_warnings(findings, markdown=False), render_warnings(findings, markdown=True)
+    replaced = "cluster nyc3-doks (serving 1 of its region) would be REPLACED (serviceSubnet)"
+    assert f"\nwarning: {replaced}" in text
+    assert text.count("\nwarning: ") == len(findings) >= 2  # the placeholder allow-list too
+    assert markdown.startswith("\n**Warnings**\n\n") and f"- {replaced}" in markdown
+    assert render_warnings([], markdown=True) == ""

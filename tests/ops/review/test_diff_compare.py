@@ -40,7 +40,7 @@ def test_adding_a_region_adds_its_resources_and_changes_only_the_project_and_the
 
 
 def test_an_upgrade_canary_changes_only_the_pools_origin_weights():
-    added, canary = upgrade_steps("dev", "nyc3", "1.34", ["add", "canary"], regions=TWO)
+    added, canary = upgrade_steps("dev", "nyc3", "1.37", ["add", "canary"], regions=TWO)
     diff = diff_documents(real("dev", TWO, stack_text=added), real("dev", TWO, stack_text=canary))
     assert ops_of(diff) == {"nyc3-pool": "update"}
     assert [(p.path, p.before, p.after) for p in change_of(diff, "nyc3-pool").properties] == [
@@ -56,7 +56,7 @@ def test_an_upgrade_canary_changes_only_the_pools_origin_weights():
 def test_pool_origins_pair_up_by_name():
     # The add step appends green's origin; retiring blue removes the first one. Paired by
     # name, each shows as itself, not as every later origin changing.
-    (added,) = upgrade_steps("dev", "nyc3", "1.34", ["add"], regions=TWO)
+    (added,) = upgrade_steps("dev", "nyc3", "1.37", ["add"], regions=TWO)
     with_green = real("dev", TWO, stack_text=added)
     diff = diff_documents(real("dev", TWO), with_green)
     pool = change_of(diff, "nyc3-pool")
@@ -78,7 +78,7 @@ def test_a_property_that_forces_replacement_replaces_and_says_which():
     cluster = plandocs.find(after, plandoc.DOKS, "nyc3-doks")
     old_subnet = cluster["inputs"]["clusterSubnet"]
     cluster["inputs"]["clusterSubnet"] = "10.3.0.0/16"
-    old_max = cluster["inputs"]["nodePool"]["maxNodes"]
+    old_max = cluster["inputs"]["nodePool"]["nodeCount"]
     cluster["inputs"]["nodePool"]["maxNodes"] = old_max + 1
     diff = diff_documents(before, after)
     change = change_of(diff, "nyc3-doks")
@@ -86,16 +86,21 @@ def test_a_property_that_forces_replacement_replaces_and_says_which():
     lines = render_text(diff, LABEL).splitlines()
     assert any(line.strip().endswith("nyc3-doks  [replace: clusterSubnet]") and "+-" in line for line in lines)
     assert f'~ clusterSubnet: "{old_subnet}" => "10.3.0.0/16"  (forces replacement)' in "\n".join(lines)
-    assert f"~ nodePool.maxNodes: {old_max} => {old_max + 1}" in "\n".join(lines)
+    assert f"+ nodePool.maxNodes: {old_max + 1}" in "\n".join(lines)
     assert diff.summary() == "0 to add, 0 to change, 1 to replace, 0 to delete"
 
 
-def test_a_cluster_upgrade_is_an_update_and_a_downgrade_a_replacement():
+def test_a_cluster_upgrade_is_an_update_and_a_downgrade_a_replacement_unless_the_version_is_ignored():
     before = real("dev")
-    for version, op in (("1.34.3-do.1", "update"), ("1.32.10-do.2", "replace")):
+    for version, op in (("1.37.1-do.0", "update"), ("1.35.6-do.0", "replace")):
         after = copy.deepcopy(before)
-        plandocs.find(after, plandoc.DOKS, "nyc3-doks")["inputs"]["version"] = version
+        cluster = plandocs.find(after, plandoc.DOKS, "nyc3-doks")
+        cluster["inputs"]["version"] = version
+        cluster["ignoreChanges"] = []
         assert ops_of(diff_documents(before, after)) == {"nyc3-doks": op}
+        # The program's clusters ignore version changes: neither is applied, neither replaces.
+        cluster["ignoreChanges"] = ["version", "nodePool.nodeCount"]
+        assert ops_of(diff_documents(before, after)) == {}
 
 
 def test_replacing_a_vpc_replaces_what_refers_to_it_down_to_the_kubernetes_objects():
@@ -106,7 +111,8 @@ def test_replacing_a_vpc_replaces_what_refers_to_it_down_to_the_kubernetes_objec
     diff = diff_documents(before, after)
     reasons = {c.name: (c.op, c.replace_reasons) for c in diff.changes}
     assert reasons["nyc3-vpc"] == ("replace", ["ipRange"])
-    assert reasons["nyc3-doks"] == ("replace", ["vpcUuid refers to new nyc3-vpc"])
+    # The pod and service subnets belong to the network block too.
+    assert reasons["nyc3-doks"] == ("replace", ["clusterSubnet", "serviceSubnet"])
     assert reasons["nyc3-k8s"] == ("replace", ["kubeconfig refers to new nyc3-doks"])
     assert reasons["nyc3-gateway-crd-k8s"] == ("replace", ["kubeconfig refers to new nyc3-doks"])
     assert reasons["nyc3-gateway-gateway"] == ("replace", ["provider nyc3-k8s is new"])
@@ -114,6 +120,7 @@ def test_replacing_a_vpc_replaces_what_refers_to_it_down_to_the_kubernetes_objec
     assert {name for name, (op, _) in reasons.items() if op == "replace"} == {
         "nyc3-vpc",
         "nyc3-doks",
+        "nyc3-workers",
         "nyc3-k8s",
         "nyc3-gateway-crd-k8s",
     } | on_cluster

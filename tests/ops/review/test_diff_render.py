@@ -31,13 +31,14 @@ def test_the_pull_request_comment_shows_summary_groups_cost_and_unchanged_critic
     # base covers the second origin. Priced from data/prices.yaml through the settings.
     settings = plandocs.settings_of("dev", TWO)
     prices = load_prices()
-    pool = settings.cluster.node_pool
-    node = prices["droplets"][pool.size]["monthly"]
+    pool, system = settings.cluster.node_pool, settings.cluster.system_pool
+    node, system_node = prices["droplets"][pool.size]["monthly"], prices["droplets"][system.size]["monthly"]
     lb = settings.workloads.gateway.load_balancer_size_unit * prices["loadBalancer"]["perNode"]
-    low, high = node * pool.min_nodes + lb, node * pool.max_nodes + lb
+    low = node * pool.min_nodes + system_node * system.min_nodes + lb
+    high = node * pool.max_nodes + system_node * system.max_nodes + lb
     assert f"| **change** | **{delta_text(low, low)}** | **{delta_text(high, high)}** |" in markdown
     assert (
-        f"| + | fra1-doks nodes ({pool.size}) | {pool.min_nodes}\u2013{pool.max_nodes} \u00d7 node | $0 | {range_text(node * pool.min_nodes, node * pool.max_nodes)} |"
+        f"| + | fra1-workers nodes ({pool.size}) | {pool.min_nodes}\u2013{pool.max_nodes} \u00d7 node | $0 | {range_text(node * pool.min_nodes, node * pool.max_nodes)} |"
         in markdown
     )
     assert (

@@ -60,3 +60,27 @@ def test_a_refused_stack_exits_non_zero_with_one_message_and_no_traceback():
         "error: stack 'dev-Bad_Name': config 'pulumi:stack': unknown stack kind: stacks are 'production', "
         "'staging', 'dev' or a personal 'dev-<name>' (lowercase letters, digits and hyphens, at most 40)"
     ]
+
+
+def test_warnings_go_to_stderr_one_line_each_and_the_account_is_checked_on_request(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+):
+    from tests.conftest import plan_of
+
+    monkeypatch.setattr("offline.engine.run_plan", lambda stack, root=None: plan_of(stack))
+    assert main(["plan", "--stack", "dev"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    # The shipped allow-list is a placeholder: a real deploy could not reach the cluster.
+    assert err == [
+        "warning: control-plane firewall address of dev:nyc3-doks (controlPlaneFirewall.allowedAddresses[0]): "
+        "203.0.113.0/24 is a documentation range (RFC 5737): a placeholder that reaches no one "
+        '(OAS kubernetes/models/control_plane_firewall.yml allowed_addresses: "public addresses (IPv4 or CIDR)")'
+    ]
+    # Across the account: another stack that asks for a name this one has is named.
+    real_plan = plan_of("staging")
+    clash = plan_of("dev", overrides={"marketplace:networkBlock": 1})
+    monkeypatch.setattr("ops.review.plan.account_stacks", lambda root: ["dev", "staging"])
+    monkeypatch.setattr("offline.engine.run_plan", lambda stack, root=None: clash if stack == "dev" else real_plan)
+    assert main(["plan", "--stack", "dev", "--account"]) == 0
+    account_err = capsys.readouterr().err
+    assert "warning: VPC IP range " in account_err and "dev:nyc3-vpc and staging:nyc3-vpc" in account_err
