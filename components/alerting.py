@@ -10,12 +10,15 @@ same data to `promtool` and `amtool`.
 from __future__ import annotations
 
 import copy
+import re
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from components.cluster import POOL_LABEL
 from components.settings.alerting import AlertingSettings
 
 RULES_DIR = Path(__file__).resolve().parent.parent / "data" / "rules"
@@ -99,33 +102,45 @@ def slo_rule_groups() -> list[dict[str, Any]]:
     return groups
 
 
-def node_pool_group(max_nodes: int) -> dict[str, Any]:
-    """The cluster autoscaler at its ceiling: DOKS runs the autoscaler itself and exports no
-    metric of it, so the node count (kube-state-metrics) is compared with the pool's maximum."""
-    return {
-        "name": "catalog-capacity",
-        "rules": [
+def node_label_metric(label: str) -> str:
+    """kube-state-metrics' name for a node label it is allowed to export (kube_node_labels):
+    "marketplace/pool" -> "label_marketplace_pool"."""
+    return "label_" + re.sub(r"[^A-Za-z0-9_]", "_", label)
+
+
+def node_pool_group(pools: Mapping[str, int]) -> dict[str, Any]:
+    """The cluster autoscaler at a pool's ceiling: DOKS runs the autoscaler itself and exports
+    no metric of it, so each autoscaled pool's node count (kube-state-metrics, by the pool
+    label every node carries) is compared with its maximum. `pools`: label value -> maximum."""
+    rules = []
+    for pool, maximum in sorted(pools.items()):
+        count = f'count(kube_node_labels{{{node_label_metric(POOL_LABEL)}="{pool}"}})'
+        rules.append(
             {
                 "alert": "NodePoolAtMaximum",
-                "expr": f"(count(kube_node_info) >= {int(max_nodes)}) * on () group_left (region, cluster) marketplace:cluster_info",
+                "expr": f"({count} >= {int(maximum)}) * on () group_left (region, cluster) marketplace:cluster_info",
                 "for": "30m",
-                "labels": {"severity": "warning"},
+                "labels": {"severity": "warning", "pool": pool},
                 "annotations": {
-                    "summary": "The node pool of {{ $labels.cluster }} has run at its maximum for 30 minutes",
+                    "summary": f"The {pool} node pool of {{{{ $labels.cluster }}}} has run at its maximum for 30 minutes",
                     "description": (
-                        f"{{{{ $value }}}} nodes of at most {int(max_nodes)}: the cluster autoscaler cannot add more. "
-                        "Raise marketplace:nodePool.maxNodes, or find what asks for the capacity."
+                        f"{{{{ $value }}}} nodes of at most {int(maximum)}: the cluster autoscaler cannot add more. "
+                        "Raise the pool's maximum (marketplace:nodePool.maxNodes for the workers), or find what asks "
+                        "for the capacity."
                     ),
                     "runbook": "docs/observability.md#autoscaler-at-maximum",
                 },
             }
-        ],
-    }
+        )
+    return {"name": "catalog-capacity", "rules": rules}
 
 
-def cluster_rule_groups(*, region: str, cluster: str, max_nodes: int) -> list[dict[str, Any]]:
-    """Every rule group of one cluster, each recording rule labelled with where it runs."""
-    groups = [*copy.deepcopy(_load(HAND_WRITTEN_RULES)["groups"]), *slo_rule_groups(), node_pool_group(max_nodes)]
+def cluster_rule_groups(*, region: str, cluster: str, pools: Mapping[str, int]) -> list[dict[str, Any]]:
+    """Every rule group of one cluster, each recording rule labelled with where it runs.
+    `pools`: the cluster's autoscaled node pools, pool label value -> maximum nodes."""
+    groups = [*copy.deepcopy(_load(HAND_WRITTEN_RULES)["groups"]), *slo_rule_groups()]
+    if pools:
+        groups.append(node_pool_group(pools))
     for group in groups:
         for rule in group["rules"]:
             if "record" in rule:

@@ -19,6 +19,7 @@ import pulumi_kubernetes as kubernetes
 import yaml
 
 from components.alerting import alertmanager_config, cluster_rule_groups
+from components.cluster import POOL_LABEL, SYSTEM, WORKERS
 from components.namespaces import GATEWAY_NAMESPACE, MONITORING_NAMESPACE, PROXY_POD_LABELS
 from components.settings.stack import StackSettings
 
@@ -123,7 +124,16 @@ def prometheus_stack_values(
         },
         "alertmanager": {"alertmanagerSpec": {"useExistingSecret": True, "configSecret": ALERTMANAGER_SECRET}},
         "grafana": grafana,
+        # The pool label of every node, for the node pools' NodePoolAtMaximum alerts.
+        "kube-state-metrics": {"metricLabelsAllowlist": [f"nodes=[{POOL_LABEL}]"]},
     }
+
+
+def autoscaled_pools(settings: StackSettings) -> dict[str, int]:
+    """Each node pool the cluster autoscaler sizes (min below max), by the value of the pool
+    label its nodes carry, with its maximum."""
+    pools = {SYSTEM: settings.cluster.system_pool, WORKERS: settings.cluster.node_pool}
+    return {name: pool.max_nodes for name, pool in pools.items() if pool.max_nodes > pool.min_nodes}
 
 
 def internal_service_annotations(settings: StackSettings, cluster: str) -> dict[str, str]:
@@ -226,7 +236,7 @@ class Monitoring(pulumi.ComponentResource):
             kind="PrometheusRule",
             metadata=meta.ObjectMetaArgs(name=RULES_NAME, namespace=namespace.metadata.name),
             spec={
-                "groups": cluster_rule_groups(region=region, cluster=cluster_name, max_nodes=settings.cluster.node_pool.max_nodes)
+                "groups": cluster_rule_groups(region=region, cluster=cluster_name, pools=autoscaled_pools(settings))
             },
             opts=after_chart,
         )

@@ -15,7 +15,7 @@ from tests.stack_settings import settings_of
 
 def test_each_slo_is_recorded_over_every_window_its_burn_rates_use() -> None:
     spec = yaml.safe_load(SLO_FILE.read_text())
-    groups = {g["name"]: g for g in cluster_rule_groups(region="fra1", cluster="fra1-green", max_nodes=4)}
+    groups = {g["name"]: g for g in cluster_rule_groups(region="fra1", cluster="fra1-green", pools={"workers": 4})}
     for slo in spec["slos"]:
         rules = groups[f"catalog-slo-{slo['name']}"]["rules"]
         recorded = {r["record"] for r in rules if "record" in r}
@@ -35,7 +35,11 @@ def test_each_slo_is_recorded_over_every_window_its_burn_rates_use() -> None:
     # Every recorded series carries the cluster's place; the node pool's ceiling is its own.
     records = [r for g in groups.values() for r in g["rules"] if "record" in r]
     assert {json.dumps(r["labels"]) for r in records} == {json.dumps({"region": "fra1", "cluster": "fra1-green"})}
-    assert "(count(kube_node_info) >= 4)" in groups["catalog-capacity"]["rules"][0]["expr"]
+    [pool] = groups["catalog-capacity"]["rules"]
+    assert pool["expr"].startswith('(count(kube_node_labels{label_marketplace_pool="workers"}) >= 4)')
+    assert pool["labels"] == {"severity": "warning", "pool": "workers"}
+    # A pool of fixed size has no autoscaler to watch.
+    assert "catalog-capacity" not in {g["name"] for g in cluster_rule_groups(region="fra1", cluster="fra1", pools={})}
 
 
 def receivers(config: dict) -> dict[str, dict]:
@@ -75,7 +79,7 @@ def test_every_runbook_link_lands_on_a_heading_of_the_observability_doc() -> Non
     anchors = {anchor(line.lstrip("#").strip()) for line in doc.splitlines() if line.startswith("#")}
     links = {
         rule["annotations"]["runbook"]
-        for group in cluster_rule_groups(region="nyc3", cluster="nyc3", max_nodes=10)
+        for group in cluster_rule_groups(region="nyc3", cluster="nyc3", pools={"workers": 10})
         for rule in group["rules"]
         if "alert" in rule
     }
