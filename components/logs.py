@@ -53,7 +53,6 @@ CONTAINER_INDEX = "logs-containers"
 EVENTS_INDEX = "logs-events"
 SHIPPER_INDEX_REGEX = "logs-.*"
 CREDENTIALS_SECRET = "log-store-credentials"
-CA_CONFIG_MAP = "log-store-ca"
 RETENTION_IMAGE = "python:3.13.1-alpine3.21"
 RETENTION_DIR = "/opt/log-retention"
 CREDENTIALS_DIR = "/var/run/secrets/opensearch"
@@ -161,7 +160,8 @@ def fluent_bit_values(config: pulumi.Input[str], *, events: bool) -> dict[str, A
         "args": ["--workdir=/fluent-bit/etc", f"--config={CONFIG_DIR}/{CONFIG_FILE}"],
         "config": {"extraFiles": {CONFIG_FILE: config}},
         "env": secret_env,
-        "extraVolumes": [{"name": "log-store-ca", "configMap": {"name": CA_CONFIG_MAP}}],
+        # The CA only: the credentials reach the process as environment variables.
+        "extraVolumes": [{"name": "log-store-ca", "secret": {"secretName": CREDENTIALS_SECRET, "items": [{"key": CA_KEY, "path": CA_KEY}]}}],
         "extraVolumeMounts": [{"name": "log-store-ca", "mountPath": CA_DIR, "readOnly": True}],
     }
     if events:
@@ -276,22 +276,18 @@ class LogShipping(pulumi.ComponentResource):
         namespace = privileged_namespace(LOGGING_NAMESPACE, f"{name}-namespace", on_cluster)
         in_namespace = pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[namespace]))
         _network_policies(name, in_namespace)
+        # What a shipper needs to reach the store: its login, and the CA the store's
+        # certificate is checked against.
         credentials = core.Secret(
             f"{name}-credentials",
             metadata=meta.ObjectMetaArgs(name=CREDENTIALS_SECRET, namespace=LOGGING_NAMESPACE),
             type="Opaque",
-            string_data={"username": store.shipper.name, "password": store.shipper.password},
-            opts=in_namespace,
-        )
-        ca = core.ConfigMap(
-            f"{name}-ca",
-            metadata=meta.ObjectMetaArgs(name=CA_CONFIG_MAP, namespace=LOGGING_NAMESPACE),
-            data={CA_KEY: store.ca_certificate},
+            string_data={"username": store.shipper.name, "password": store.shipper.password, CA_KEY: store.ca_certificate},
             opts=in_namespace,
         )
         # DigitalOcean's private host answers only inside the store's region.
         host = store.database.private_host if region == settings.monitoring.hub_region else store.database.host
-        ready = pulumi.ResourceOptions.merge(in_namespace, pulumi.ResourceOptions(depends_on=[credentials, ca, store.firewall]))
+        ready = pulumi.ResourceOptions.merge(in_namespace, pulumi.ResourceOptions(depends_on=[credentials, store.firewall]))
         self.releases: dict[str, kubernetes.helm.v3.Release] = {}
         for events, release in ((False, "fluent-bit"), (True, "fluent-bit-events")):
             config = host.apply(partial(_config, region=region, cluster=cluster_name, stack=settings.stack, events=events))
@@ -310,7 +306,7 @@ class LogShipping(pulumi.ComponentResource):
                 opts=ready,
             )
         if hub:
-            self.retention = _retention_job(name, settings, store, ca, ready)
+            self.retention = _retention_job(name, settings, store, credentials, ready)
         self.register_outputs({"store": host.apply(lambda address: f"{address}:{STORE_PORT}")})
 
 
@@ -362,7 +358,7 @@ def _network_policies(name: str, opts: pulumi.ResourceOptions) -> None:
 
 
 def _retention_job(
-    name: str, settings: StackSettings, store: LogStore, ca: core.ConfigMap, opts: pulumi.ResourceOptions
+    name: str, settings: StackSettings, store: LogStore, shippers: core.Secret, opts: pulumi.ResourceOptions
 ) -> kubernetes.batch.v1.Job:
     """Applies the retention policy (components/log_retention.py) from inside the store's
     firewall; re-run (replaced) whenever the policy or the script changes."""
@@ -436,7 +432,12 @@ def _retention_job(
                     ],
                     volumes=[
                         core.VolumeArgs(name="script", config_map=core.ConfigMapVolumeSourceArgs(name=script.metadata.name)),
-                        core.VolumeArgs(name="ca", config_map=core.ConfigMapVolumeSourceArgs(name=ca.metadata.name)),
+                        core.VolumeArgs(
+                            name="ca",
+                            secret=core.SecretVolumeSourceArgs(
+                                secret_name=shippers.metadata.name, items=[core.KeyToPathArgs(key=CA_KEY, path=CA_KEY)]
+                            ),
+                        ),
                         core.VolumeArgs(
                             name="credentials",
                             secret=core.SecretVolumeSourceArgs(secret_name=admin.metadata.name, default_mode=0o400),

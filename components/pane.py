@@ -144,18 +144,17 @@ class MetricsPane(pulumi.ComponentResource):
             },
             opts=on_hub,
         )
-        self.dashboards = [
-            core.ConfigMap(
-                f"{hub}-dashboard-{file.removesuffix('.json')}",
-                metadata=meta.ObjectMetaArgs(
-                    name=f"dashboard-{file.removesuffix('.json')}",
-                    namespace=MONITORING_NAMESPACE,
-                    labels=DASHBOARD_LABEL,
-                    annotations={DASHBOARD_FOLDER_ANNOTATION: DASHBOARD_FOLDER},
-                ),
-                data={file: text},
-                opts=on_hub,
-            )
-            for file, text in dashboards().items()
-        ]
+        # One ConfigMap, every file a key of it (the sidecar loads each key as a dashboard);
+        # far below a ConfigMap's 1 MiB.
+        self.dashboards = core.ConfigMap(
+            f"{hub}-dashboards",
+            metadata=meta.ObjectMetaArgs(
+                name="marketplace-dashboards",
+                namespace=MONITORING_NAMESPACE,
+                labels=DASHBOARD_LABEL,
+                annotations={DASHBOARD_FOLDER_ANNOTATION: DASHBOARD_FOLDER},
+            ),
+            data=dashboards(),
+            opts=on_hub,
+        )
         self.register_outputs({"grafanaCluster": hub, "dataSources": sorted(datasource_name(c) for c in urls)})

@@ -63,11 +63,18 @@ def test_the_hub_is_peered_with_every_other_region() -> None:
 
 
 def test_observability_region_moves_grafana_and_its_peerings() -> None:
-    plan = plan_of("staging", overrides={"marketplace:observabilityRegion": "fra1"})
+    # Two regions with everything on: the smallest plan that has a hub to move.
+    moved = {
+        "marketplace:regions": ["nyc3", "fra1"],
+        "marketplace:monitoring": True,
+        "marketplace:logStore": {"enabled": True},
+        "marketplace:observabilityRegion": "fra1",
+    }
+    plan = plan_of("dev", overrides=moved)
     assert grafana_enabled(plan) == ["fra1"]
     [default] = [s for s in provisioned(plan, "fra1")["datasources"] if s["isDefault"]]
     assert (default["name"], default["url"]) == ("prometheus-fra1", PROMETHEUS_IN_CLUSTER_URL)
-    assert all(p.inputs["name"].startswith("mkt-staging-fra1-") for p in plan.of_type(PEERING))
+    assert [p.inputs["name"] for p in plan.of_type(PEERING)] == ["mkt-dev-fra1-nyc3"]
     assert plan.one("digitalocean:index/databaseCluster:DatabaseCluster", "logs-opensearch").inputs["region"] == "fra1"
 
 
@@ -82,14 +89,11 @@ def test_dev_stacks_have_no_pane_unless_they_monitor() -> None:
 
 def test_every_dashboard_file_is_provisioned_to_the_hub() -> None:
     plan = plan_of("production")
-    found = {
-        metadata(c)["name"]: c for c in objects(plan, "nyc3", "ConfigMap") if metadata(c).get("labels") == {"grafana_dashboard": "1"}
-    }
+    [found] = [c for c in objects(plan, "nyc3", "ConfigMap") if metadata(c).get("labels") == {"grafana_dashboard": "1"}]
     files = dashboards()
     assert set(files) == {"overview.json", "catalog.json", "gateway.json", "nodes.json"}
-    assert sorted(found) == sorted(f"dashboard-{name.removesuffix('.json')}" for name in files)
-    for name, text in files.items():
-        assert found[f"dashboard-{name.removesuffix('.json')}"].inputs["data"] == {name: text}
+    assert found.inputs["data"] == files
+    assert metadata(found)["annotations"] == {"grafana_folder": "Marketplace"}
     for region in ("sfo3", "fra1"):
         assert not [c for c in objects(plan, region, "ConfigMap") if metadata(c).get("labels") == {"grafana_dashboard": "1"}]
 

@@ -187,6 +187,6 @@ def test_each_step_plans_exactly_what_it_should_add_reweight_or_remove(project: 
     created = {name for op, name in retire if op == "create"}
     assert created == {
         "nyc3-green-grafana-datasources",
-        *(f"nyc3-green-dashboard-{name}" for name in ("overview", "catalog", "gateway", "nodes")),
+        "nyc3-green-dashboards",
         *(f"nyc3-green-logs-retention{part}" for part in ("", "-script", "-credentials")),
     }

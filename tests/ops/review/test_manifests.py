@@ -249,7 +249,7 @@ def normalized(text: str, region: str) -> str:
 # and what only the others hold (their Prometheus on an internal load balancer).
 HUB_ONLY = {
     "monitoring.configmap.marketplace-datasources.yaml",
-    *(f"monitoring.configmap.dashboard-{name}.yaml" for name in ("overview", "catalog", "gateway", "nodes")),
+    "monitoring.configmap.marketplace-dashboards.yaml",
     *(f"logging.{kind}.<region>-logs-retention{part}-<auto>.yaml" for kind, part in (("job", ""), ("configmap", "-script"), ("secret", "-credentials"))),
 }
 SPOKE_ONLY = {"monitoring.service.prometheus-internal.yaml"}
