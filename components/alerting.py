@@ -41,18 +41,18 @@ def slo_error_record(slo: str, window: str) -> str:
     return f"app:catalog_{slo}_errors:ratio_rate{window}"
 
 
-def _by_app(selector: str, window: str, app_from: dict[str, str]) -> str:
-    return f'sum by (app) (label_replace(rate({selector}[{window}]), "app", "$1", "{app_from["label"]}", "{app_from["regex"]}"))'
+def _by_app(selector: str, window: str) -> str:
+    return f"sum by (app) (rate({selector}[{window}]))"
 
 
-def _error_ratio(slo: dict[str, Any], window: str, app_from: dict[str, str]) -> str:
+def _error_ratio(slo: dict[str, Any], window: str) -> str:
     """bad / total, or 1 - good / total. An app with traffic but no series of the other kind
     (Envoy may export a response class only once it happened) counts as 0 of that kind, not
     as no data."""
-    total = _by_app(slo["total"], window, app_from)
+    total = _by_app(slo["total"], window)
     if "bad" in slo:
-        return f"({_by_app(slo['bad'], window, app_from)} or {total} * 0) / {total}"
-    return f"1 - (({_by_app(slo['good'], window, app_from)} or {total} * 0) / {total})"
+        return f"({_by_app(slo['bad'], window)} or {total} * 0) / {total}"
+    return f"1 - (({_by_app(slo['good'], window)} or {total} * 0) / {total})"
 
 
 def slo_rule_groups() -> list[dict[str, Any]]:
@@ -63,7 +63,7 @@ def slo_rule_groups() -> list[dict[str, Any]]:
     for slo in spec["slos"]:
         name, budget = slo["name"], round(1 - slo["objective"], 6)
         records = [
-            {"record": slo_error_record(name, window), "expr": _error_ratio(slo, window, spec["app_from"])} for window in windows
+            {"record": slo_error_record(name, window), "expr": _error_ratio(slo, window)} for window in windows
         ]
         alerts = []
         for rate in spec["burn_rates"]:

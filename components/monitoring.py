@@ -49,6 +49,17 @@ PROMETHEUS_SERVER_LABELS = {"app.kubernetes.io/name": "prometheus", "operator.pr
 ALERTMANAGER_SECRET = "alertmanager-marketplace"
 ALERTMANAGER_KEY = "alertmanager.yaml"
 RULES_NAME = "marketplace-rules"
+# Envoy names each route's upstream cluster httproute/<namespace>/<route>/rule/<n>, and the
+# catalog's routes are named after the app's Service (components/gateway.py http_route): at
+# scrape time every series of a catalog route gets the app's name as label `app`, what the
+# rules and dashboards group by.
+ROUTE_APP_RELABELING = {
+    "sourceLabels": ["envoy_cluster_name"],
+    "regex": "httproute/catalog/([^/]+)/rule/.+",
+    "targetLabel": "app",
+    "replacement": "$1",
+    "action": "replace",
+}
 # Replaced by the program's own, which carry the region and link the logs
 # (data/rules/catalog.rules.yaml); the chart's would page twice for the same pod.
 REPLACED_DEFAULT_ALERTS = ("KubePodCrashLooping", "KubeHpaMaxedOut")
@@ -226,7 +237,14 @@ class Monitoring(pulumi.ComponentResource):
             metadata=meta.ObjectMetaArgs(name="envoy-proxies", namespace=GATEWAY_NAMESPACE),
             spec={
                 "selector": {"matchLabels": PROXY_POD_LABELS},
-                "podMetricsEndpoints": [{"port": "metrics", "path": "/stats/prometheus", "interval": "30s"}],
+                "podMetricsEndpoints": [
+                    {
+                        "port": "metrics",
+                        "path": "/stats/prometheus",
+                        "interval": "30s",
+                        "metricRelabelings": [ROUTE_APP_RELABELING],
+                    }
+                ],
             },
             opts=after_chart,
         )

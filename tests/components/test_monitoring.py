@@ -4,6 +4,8 @@ hub) reachable by the hub's Grafana only."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import yaml
 
@@ -87,7 +89,14 @@ def test_catalog_workloads_and_envoy_proxies_are_scraped() -> None:
         proxies = one(plan, region, "PodMonitor", "envoy-proxies")
         assert metadata(proxies)["namespace"] == GATEWAY_NAMESPACE
         assert spec(proxies)["selector"] == {"matchLabels": PROXY_POD_LABELS}
-        assert spec(proxies)["podMetricsEndpoints"] == [{"port": "metrics", "path": "/stats/prometheus", "interval": "30s"}]
+        [endpoint] = spec(proxies)["podMetricsEndpoints"]
+        assert (endpoint["port"], endpoint["path"], endpoint["interval"]) == ("metrics", "/stats/prometheus", "30s")
+        # Catalog routes' series are labelled with their app at scrape time.
+        [relabeling] = endpoint["metricRelabelings"]
+        name = re.compile(relabeling["regex"])
+        assert name.fullmatch("httproute/catalog/catalog-api/rule/0").expand(r"\1") == "catalog-api"
+        assert not name.fullmatch("httproute/envoy-gateway-system/other/rule/0")
+        assert (relabeling["sourceLabels"], relabeling["targetLabel"]) == (["envoy_cluster_name"], "app")
 
 
 def test_grafana_runs_on_the_hub_and_generates_its_password_unless_the_stack_sets_one() -> None:
