@@ -94,7 +94,8 @@ def test_catalog_workloads_and_envoy_proxies_are_scraped() -> None:
         # Catalog routes' series are labelled with their app at scrape time.
         [relabeling] = endpoint["metricRelabelings"]
         name = re.compile(relabeling["regex"])
-        assert name.fullmatch("httproute/catalog/catalog-api/rule/0").expand(r"\1") == "catalog-api"
+        match = name.fullmatch("httproute/catalog/catalog-api/rule/0")
+        assert match and match.group(1) == "catalog-api"
         assert not name.fullmatch("httproute/envoy-gateway-system/other/rule/0")
         assert (relabeling["sourceLabels"], relabeling["targetLabel"]) == (["envoy_cluster_name"], "app")
 
