@@ -20,8 +20,9 @@ import yaml
 
 VERSIONS_FILE = Path(__file__).resolve().parent.parent / "data" / "kubernetes-versions.yaml"
 
-SLUG = re.compile(r"^1\.(\d{1,2})\.(\d{1,3})-do\.(\d{1,3})$")
-MINOR = re.compile(r"^1\.(\d{1,2})$")
+# Anchored at both ends and ASCII only: `match` accepts neither "1.36\n" nor Unicode digits.
+SLUG = re.compile(r"^1\.([0-9]{1,2})\.([0-9]{1,3})-do\.([0-9]{1,3})\Z", re.ASCII)
+MINOR = re.compile(r"^1\.([0-9]{1,2})\Z", re.ASCII)
 
 
 @dataclass(frozen=True)

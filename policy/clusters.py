@@ -16,7 +16,7 @@ CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"
 NODE_POOL = "digitalocean:index/kubernetesNodePool:KubernetesNodePool"
 MIN_PRODUCTION_NODES = 2
 # An exact DOKS version slug; a minor ("1.36") or "latest" follows every patch release.
-EXACT_VERSION = re.compile(r"^1\.\d{1,2}\.\d{1,3}-do\.\d{1,3}$")
+EXACT_VERSION = re.compile(r"^1\.[0-9]{1,2}\.[0-9]{1,3}-do\.[0-9]{1,3}\Z", re.ASCII)
 
 
 def _production_cluster(args: ResourceValidationArgs) -> bool:

@@ -17,11 +17,12 @@ that is none of production, staging, dev or dev-<name> gets production's rules: 
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pulumi_policy.proxy import UnknownValueError
+
+from components.addresses import allow_list_breadth_problem, parse_network
 
 KINDS = ("production", "staging", "dev")
 
@@ -116,18 +117,23 @@ def whole(value: Any) -> int | None:
 
 
 def open_to_everyone(ranges: list[Any]) -> list[str]:
-    """The entries of a source-range list that admit any address, or are no CIDR at all."""
+    """What is wrong with a source-range list: entries that are no CIDR at all, and whether
+    the ranges together admit too large a share of an address family. The share rule is
+    the stack settings' own (components/addresses.py), so [0.0.0.0/1, 128.0.0.0/1] fails
+    here just as 0.0.0.0/0 does, and both fail before a plan is made."""
     problems = []
+    networks = []
     for entry in ranges:
         if entry is UNKNOWN:
             continue
-        try:
-            network = ipaddress.ip_network(str(entry), strict=False)
-        except ValueError:
+        network = parse_network(str(entry))
+        if network is None:
             problems.append(f"{entry!r} is not a CIDR range")
             continue
-        if network.prefixlen == 0:
-            problems.append(f"{entry} admits every address")
+        networks.append(network)
+    too_broad = allow_list_breadth_problem(networks)
+    if too_broad:
+        problems.append(too_broad)
     return problems
 
 

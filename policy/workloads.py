@@ -152,9 +152,9 @@ def _seccomp(resource_type: str, pod: Any, long_running: bool) -> Iterator[str]:
             yield f"{label} runs with {shown}: set securityContext.seccompProfile.type=RuntimeDefault"
 
 
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}", re.ASCII)
 # A tag that names one build: a full x.y.z release, or a commit id / build number.
-_RELEASE = re.compile(r"\d+\.\d+\.\d+")
+_RELEASE = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+", re.ASCII)
 _BUILD_ID = re.compile(r"(?:^|[^0-9a-zA-Z])[0-9a-f]{7,64}(?:$|[^0-9a-zA-Z])")
 
 
@@ -166,7 +166,7 @@ def image_problem(image: Any) -> str | None:
         return "has no image"
     name, _, digest = image.partition("@")
     if digest:
-        return None if _DIGEST.match(digest) else f"image {image!r} has a malformed digest (@sha256:<64 hex digits>)"
+        return None if _DIGEST.fullmatch(digest) else f"image {image!r} has a malformed digest (@sha256:<64 hex digits>)"
     last = name.rsplit("/", 1)[-1]
     tag = last.rsplit(":", 1)[1] if ":" in last else ""
     if not tag:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from components.platform import platform_rules, value_problem
 from components.regions import REGIONS
-from components.settings.reader import ConfigReader
+from components.settings.reader import ConfigReader, shown
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ def read_assets(reader: ConfigReader, kind: str) -> AssetsSettings:
     spaces_region = reader.required_string("spacesRegion", "the Spaces region of the assets bucket")
     if spaces_region not in REGIONS or not REGIONS[spaces_region].spaces:
         offered = ", ".join(slug for slug, region in REGIONS.items() if region.spaces)
-        raise reader.error("spacesRegion", f"Spaces is not offered in {spaces_region!r}; choose one of {offered}")
+        raise reader.error("spacesRegion", f"Spaces is not offered in {shown(spaces_region)}; choose one of {offered}")
     # The CDN API takes a few TTLs only (data/platform-rules.yaml); the provider checks none.
     ttl_rule = platform_rules().allowed("digitalocean:index/cdn:Cdn", "ttl")
     ttl = reader.integer("cdnTtlSeconds", 3600, int(min(ttl_rule.values)), int(max(ttl_rule.values)))

@@ -3,20 +3,21 @@ the stack's network block and the API token the Kubernetes providers use."""
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from components.addresses import allow_list_breadth_problem, parse_network
 from components.kubernetes_versions import MINOR, SLUG
 from components.network import MAX_BLOCKS
 from components.platform import is_documentation_range, platform_rules, value_problem
-from components.settings.reader import ConfigReader, Secret
+from components.settings.reader import ConfigReader, Secret, shown
 
 PRICES_FILE = Path(__file__).resolve().parents[2] / "data" / "prices.yaml"
 
@@ -92,15 +93,42 @@ CLUSTER_DEFAULTS: dict[str, ClusterDefaults] = {
 _FIRST_PERSONAL_BLOCK = 3
 
 _CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"
-_HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_HH_MM = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]", re.ASCII)
 _DAYS = ("any", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _TOKEN_ENV = ("DIGITALOCEAN_TOKEN", "DIGITALOCEAN_ACCESS_TOKEN")
 
 
-def droplet_prices() -> dict[str, dict[str, Any]]:
+@cache
+def _prices() -> dict[str, Any]:
     with PRICES_FILE.open(encoding="utf-8") as handle:
         prices: dict[str, Any] = yaml.safe_load(handle)
-    return dict(prices["droplets"])
+    return prices
+
+
+def droplet_prices() -> dict[str, dict[str, Any]]:
+    return dict(_prices()["droplets"])
+
+
+@dataclass(frozen=True)
+class NodeCapacity:
+    """What one worker node of a droplet size offers pods (DOKS reserves part of its memory)."""
+
+    millicores: int
+    memory_bytes: int
+
+
+def node_capacity(size: str) -> NodeCapacity:
+    droplet = _prices()["droplets"][size]
+    memory = _prices()["doksAllocatableMemoryGiB"][droplet["memoryGiB"]]
+    return NodeCapacity(millicores=int(droplet["vcpu"]) * 1000, memory_bytes=int(memory * 2**30))
+
+
+def check_node_size(reader: ConfigReader, key: str, size: Any) -> str:
+    """`size` if it is a droplet size the program knows, else a refusal naming `key`."""
+    sizes = droplet_prices()
+    if not isinstance(size, str) or size not in sizes:
+        raise reader.error(key, f"unknown droplet size {shown(size)}; known sizes: {', '.join(sizes)}")
+    return size
 
 
 def version_problem(version: object) -> str | None:
@@ -109,10 +137,11 @@ def version_problem(version: object) -> str | None:
         return None
     if isinstance(version, str) and MINOR.match(version):
         return (
-            f'must be an exact DOKS version such as "{version}.1-do.0", got {version!r}: a minor alone moves to every '
+            f'must be an exact DOKS version such as "{version}.1-do.0", got {shown(version)}: a minor alone moves to every '
             "new patch release on its own (doctl kubernetes options versions lists the exact ones)"
         )
-    return f'must be an exact DOKS version such as "1.36.1-do.0", got {version!r}'
+    hint = ": quote it (YAML reads an unquoted version as a number)" if isinstance(version, (int, float)) else ""
+    return f'must be an exact DOKS version such as "1.36.1-do.0", got {shown(version)}{hint}'
 
 
 def read_version(reader: ConfigReader) -> str:
@@ -124,12 +153,21 @@ def read_version(reader: ConfigReader) -> str:
 
 
 def read_network_block(reader: ConfigReader, kind: str, owner: str | None) -> int:
+    # Blocks 0..2 belong to production, staging and dev: a stack taking another kind's
+    # block would share its address ranges (components/network.py promises none overlap).
+    reserved = {defaults.network_block: name for name, defaults in CLUSTER_DEFAULTS.items()}
     default_block = (
         _FIRST_PERSONAL_BLOCK + zlib.crc32(owner.encode()) % (MAX_BLOCKS - _FIRST_PERSONAL_BLOCK)
         if owner
         else CLUSTER_DEFAULTS[kind].network_block
     )
-    return reader.integer("networkBlock", default_block, 0, MAX_BLOCKS - 1)
+    block = reader.integer("networkBlock", default_block, 0, MAX_BLOCKS - 1)
+    holder = reserved.get(block)
+    if holder is not None and (owner is not None or holder != kind):
+        personal = f"{_FIRST_PERSONAL_BLOCK}..{MAX_BLOCKS - 1}"
+        allowed = personal if owner else f"{CLUSTER_DEFAULTS[kind].network_block} or {personal}"
+        raise reader.error("networkBlock", f"block {block} is reserved for the {holder} stack; this stack may take {allowed}")
+    return block
 
 
 def read_cluster(reader: ConfigReader, kind: str, version: str) -> ClusterSettings:
@@ -153,9 +191,7 @@ def _read_node_pool(reader: ConfigReader, default: NodePool) -> NodePool:
         min_nodes=given.get("minNodes", default.min_nodes),
         max_nodes=given.get("maxNodes", default.max_nodes),
     )
-    sizes = droplet_prices()
-    if pool.size not in sizes:
-        raise reader.error("nodePool.size", f"unknown droplet size {pool.size!r}; known sizes: {', '.join(sizes)}")
+    check_node_size(reader, "nodePool.size", pool.size)
     if pool.min_nodes < 1:
         raise reader.error("nodePool.minNodes", f"must be at least 1, got {pool.min_nodes}")
     if pool.min_nodes > pool.max_nodes:
@@ -169,9 +205,9 @@ def _read_maintenance(reader: ConfigReader, default: MaintenanceWindow) -> Maint
     given = reader.obj("maintenanceWindow", {"day": str, "startTime": str}) or {}
     window = MaintenanceWindow(day=given.get("day", default.day), start_time=given.get("startTime", default.start_time))
     if window.day not in _DAYS:
-        raise reader.error("maintenanceWindow.day", f"must be one of {', '.join(_DAYS)}, got {window.day!r}")
-    if not _HH_MM.match(window.start_time):
-        raise reader.error("maintenanceWindow.startTime", f"must be HH:MM (UTC), got {window.start_time!r}")
+        raise reader.error("maintenanceWindow.day", f"must be one of {', '.join(_DAYS)}, got {shown(window.day)}")
+    if not _HH_MM.fullmatch(window.start_time):
+        raise reader.error("maintenanceWindow.startTime", f"must be HH:MM (UTC), got {shown(window.start_time)}")
     return window
 
 
@@ -186,19 +222,28 @@ def _read_allow_list(reader: ConfigReader, kind: str) -> tuple[str, ...]:
     # The API takes public IPv4 addresses or CIDRs only (data/platform-rules.yaml).
     rule = platform_rules().allowed(_CLUSTER, "controlPlaneFirewall", "allowedAddresses", "[*]")
 
-    def check(entry: str) -> str | None:
-        try:
-            network = ipaddress.ip_network(entry, strict=True)
-        except ValueError:
-            return f"{entry!r} is not an IP address or CIDR range"
-        if network.prefixlen == 0 and kind == "production":
-            return f"{entry!r} opens the Kubernetes API to the whole internet; production must list its networks"
+    networks = []
+    for entry in entries:
+        network = parse_network(entry)
+        if network is None:
+            raise reader.error("controlPlaneAllowList", f"{shown(entry)} is not an IP address or CIDR range")
+        networks.append(network)
+    # The same rule as the policy pack's doks-control-plane-firewall (policy/clusters.py),
+    # before the per-entry rule: it names the /0 (or the blocks adding up to it) at fault.
+    too_broad = allow_list_breadth_problem(networks) if kind == "production" else None
+    if too_broad:
+        raise reader.error(
+            "controlPlaneAllowList",
+            f"{too_broad}: that opens the Kubernetes API to the whole internet; production must list its networks",
+        )
+    for entry, network in zip(entries, networks, strict=True):
         if is_documentation_range(network):
-            return None  # a placeholder: the offline plan warns, `ops preflight` refuses it
+            continue  # a placeholder: the offline plan warns, `ops preflight` refuses it
         problem = value_problem(rule, entry)
-        return f"{problem}: the control-plane firewall takes public IPv4 addresses or CIDRs only" if problem else None
-
-    reader.check_all("controlPlaneAllowList", entries, check)
+        if problem:
+            raise reader.error(
+                "controlPlaneAllowList", f"{problem}: the control-plane firewall takes public IPv4 addresses or CIDRs only"
+            )
     return entries
 
 

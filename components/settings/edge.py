@@ -22,7 +22,7 @@ import yaml
 
 from components.regions import by_distance, cloudflare_regions, nearest_cloudflare_regions
 from components.settings.generations import Generation
-from components.settings.reader import ConfigReader, qualified, unknown
+from components.settings.reader import ConfigReader, qualified, shown, unknown
 
 PLANS_FILE = Path(__file__).resolve().parent.parent.parent / "data" / "cloudflare-plans.yaml"
 
@@ -127,11 +127,15 @@ NEAR_CHECK_REGIONS = 3
 ORIGIN_CERTIFICATE_VALIDITIES = (7, 30, 90, 365, 730, 1095, 5475)
 HEALTH_PATH = "/healthz"
 
-_EXPECTED_CODES = re.compile(r"^[1-5](\d\d|xx)$")
+_EXPECTED_CODES = re.compile(r"[1-5](?:[0-9][0-9]|xx)", re.ASCII)
 # Cloudflare takes origin weights from 0 to 1 in steps of 0.01
 # (load-balancing/understand-basics/traffic-steering/origin-level-steering, weights).
 _WEIGHT_STEPS = 100
-_EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
+# One address, ASCII only (RFC 5321: local part at most 64 octets, the whole at most 254).
+_EMAIL = re.compile(
+    r"(?=.{6,254}\Z)[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}",
+    re.ASCII,
+)
 # Keys only a load-balanced stack uses: a personal stack that sets one is told so.
 _LOAD_BALANCER_KEYS = (
     "steeringPolicy",
@@ -160,7 +164,7 @@ def _read_plan(reader: ConfigReader) -> CloudflarePlan:
     data = cloudflare_plans()
     name = reader.required_string("cloudflarePlan", "the Cloudflare plan of the zone")
     if name not in data["plans"]:
-        raise reader.error("cloudflarePlan", f"must be one of {', '.join(data['plans'])}, got {name!r}")
+        raise reader.error("cloudflarePlan", f"must be one of {', '.join(data['plans'])}, got {shown(name)}")
     limits = data["plans"][name]
     # The add-on of Free, Pro and Business; Enterprise includes it, whatever the key says.
     add_on = reader.boolean("cloudflareTrafficSteering", True)
@@ -216,10 +220,10 @@ def _read_monitor(reader: ConfigReader, plan: CloudflarePlan) -> HealthMonitor:
             raise reader.error(f"healthMonitor.{field_name}", f"must be between {low} and {high}, got {value}")
         values[field_name] = value
     expected_codes = given.get("expectedCodes", "200")
-    if not _EXPECTED_CODES.match(expected_codes):
+    if not _EXPECTED_CODES.fullmatch(expected_codes):
         raise reader.error(
             "healthMonitor.expectedCodes",
-            f"must be one HTTP status code or a range such as 2xx, got {expected_codes!r}",
+            f"must be one HTTP status code or a range such as 2xx, got {shown(expected_codes)}",
         )
     if values["interval"] < plan.monitor_interval_minimum:
         shorter = ", ".join(
@@ -260,7 +264,7 @@ def _read_region_pools(reader: ConfigReader, regions: tuple[str, ...], steering:
     if steering != "geo":
         raise reader.error(
             "regionPools",
-            f"only steeringPolicy 'geo' uses region pools; with {steering!r} Cloudflare would ignore them",
+            f"only steeringPolicy 'geo' uses region pools; with {shown(steering)} Cloudflare would ignore them",
         )
     given = reader.json_value("regionPools", raw, dict, "an object of Cloudflare region codes to lists of regions")
     pools: list[tuple[str, tuple[str, ...]]] = []
@@ -272,12 +276,12 @@ def _read_region_pools(reader: ConfigReader, regions: tuple[str, ...], steering:
                 f"{unknown(code, CLOUDFLARE_REGIONS, 'Cloudflare region')}; known: {', '.join(CLOUDFLARE_REGIONS)}",
             )
         if not isinstance(listed, list) or not listed or not all(isinstance(item, str) for item in listed):
-            raise reader.error(key, f"must be a non-empty list of regions, got {listed!r}")
+            raise reader.error(key, f"must be a non-empty list of regions, got {shown(listed)}")
         for region in listed:
             if region not in regions:
-                raise reader.error(key, f"{region!r} is not one of this stack's regions ({', '.join(regions)})")
+                raise reader.error(key, f"{shown(region)} is not one of this stack's regions ({', '.join(regions)})")
         if len(set(listed)) != len(listed):
-            raise reader.error(key, f"lists a region twice: {listed!r}")
+            raise reader.error(key, f"lists a region twice: {shown(listed)}")
         pools.append((code, tuple(listed)))
     return tuple(pools)
 
@@ -315,12 +319,12 @@ def _read_steering(reader: ConfigReader, plan: CloudflarePlan, regions: tuple[st
     if given not in STEERING_POLICIES:
         raise reader.error(
             "steeringPolicy",
-            f"unknown steering policy {given!r}; Cloudflare's policies: {', '.join(STEERING_POLICIES)}",
+            f"unknown steering policy {shown(given)}; Cloudflare's policies: {', '.join(STEERING_POLICIES)}",
         )
     if not plan.traffic_steering and given not in without_add_on:
         raise reader.error(
             "steeringPolicy",
-            f"{given!r} needs Cloudflare's Traffic Steering add-on, which this {plan.name} plan lacks "
+            f"{shown(given)} needs Cloudflare's Traffic Steering add-on, which this {plan.name} plan lacks "
             f"(marketplace:cloudflareTrafficSteering: false); without it: {', '.join(without_add_on)}",
         )
     return given
@@ -384,24 +388,26 @@ def read_edge(
     drained = reader.string_list("drainedRegions", ())
     for region in drained:
         if region not in regions:
-            raise reader.error("drainedRegions", f"{region!r} is not one of this stack's regions ({', '.join(regions)})")
+            raise reader.error("drainedRegions", f"{shown(region)} is not one of this stack's regions ({', '.join(regions)})")
     serving = [region for region in regions if region not in drained]
     if not serving:
         raise reader.error("drainedRegions", "drains every region: the load balancer would have no cluster to send visitors to")
 
     fallback = reader.string("fallbackRegion") or serving[0]
     if fallback not in regions:
-        raise reader.error("fallbackRegion", f"{fallback!r} is not one of this stack's regions ({', '.join(regions)})")
+        raise reader.error("fallbackRegion", f"{shown(fallback)} is not one of this stack's regions ({', '.join(regions)})")
     if fallback in drained:
-        raise reader.error("fallbackRegion", f"{fallback!r} is drained (drainedRegions): the fallback must be a serving region")
+        raise reader.error(
+            "fallbackRegion", f"{shown(fallback)} is drained (drainedRegions): the fallback must be a serving region"
+        )
 
     affinity = reader.required_string("sessionAffinity", "a session affinity")
     if affinity not in SESSION_AFFINITIES:
-        raise reader.error("sessionAffinity", f"must be one of {', '.join(SESSION_AFFINITIES)}, got {affinity!r}")
+        raise reader.error("sessionAffinity", f"must be one of {', '.join(SESSION_AFFINITIES)}, got {shown(affinity)}")
 
     email = reader.string("notificationEmail") or None
-    if email is not None and not _EMAIL.match(email):
-        raise reader.error("notificationEmail", f"must be one email address, got {email!r}")
+    if email is not None and not _EMAIL.fullmatch(email):
+        raise reader.error("notificationEmail", f"must be one email address, got {shown(email)}")
 
     validity = reader.integer("originCertificateValidityDays", 5475, 7, 5475)
     if validity not in ORIGIN_CERTIFICATE_VALIDITIES:

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from components.kubernetes_versions import minor_number, minor_of, support
 from components.regions import REGIONS
-from components.settings.cluster import droplet_prices, version_problem
-from components.settings.reader import ConfigReader
+from components.settings.cluster import check_node_size, version_problem
+from components.settings.reader import ConfigReader, shown
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,16 @@ class Generation:
 
 
 GENERATION_NAMES = ("blue", "green")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 _FIELDS = ("name", "kubernetesVersion", "weight", "nodeSize", "protect")
 
 
@@ -39,8 +49,7 @@ def read_generations(
     declared = reader.obj("generations", dict.fromkeys(REGIONS, list)) or {}
     for region in declared:
         if region not in regions:
-            raise reader.error(f"generations.{region}", f"region {region!r} is not in marketplace:regions")
-    sizes = droplet_prices()
+            raise reader.error(f"generations.{region}", f"region {shown(region)} is not in marketplace:regions")
     result: dict[str, tuple[Generation, ...]] = {}
     for region in regions:
         entries = declared.get(region)
@@ -56,26 +65,25 @@ def read_generations(
         for position, entry in enumerate(entries):
             where = f"{key}[{position}]"
             if not isinstance(entry, dict):
-                raise reader.error(where, f"must be an object {{name, kubernetesVersion, weight}}, got {entry!r}")
+                raise reader.error(where, f"must be an object {{name, kubernetesVersion, weight}}, got {shown(entry)}")
             for field_name in entry:
                 if field_name not in _FIELDS:
                     raise reader.error(f"{where}.{field_name}", "unknown field")
             name = entry.get("name")
             if name not in GENERATION_NAMES:
-                raise reader.error(f"{where}.name", f"must be 'blue' or 'green', got {name!r}")
+                raise reader.error(f"{where}.name", f"must be 'blue' or 'green', got {shown(name)}")
             generation_version = entry.get("kubernetesVersion", version)
             problem = version_problem(generation_version)
             if problem:
                 raise reader.error(f"{where}.kubernetesVersion", problem)
             weight = entry.get("weight")
             if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= 1:
-                raise reader.error(f"{where}.weight", f"must be a number from 0 to 1, got {weight!r}")
-            size = entry.get("nodeSize", node_size)
-            if size not in sizes:
-                raise reader.error(f"{where}.nodeSize", f"unknown droplet size {size!r}")
+                hint = ": remove the quotes" if isinstance(weight, str) and _is_number(weight) else ""
+                raise reader.error(f"{where}.weight", f"must be a number from 0 to 1, got {shown(weight)}{hint}")
+            size = check_node_size(reader, f"{where}.nodeSize", entry.get("nodeSize", node_size))
             protect = entry.get("protect", True)
             if not isinstance(protect, bool):
-                raise reader.error(f"{where}.protect", f"must be true or false, got {protect!r}")
+                raise reader.error(f"{where}.protect", f"must be true or false, got {shown(protect)}")
             if not protect and weight > 0:
                 raise reader.error(
                     f"{where}.protect",
@@ -86,7 +94,7 @@ def read_generations(
             generations.append(Generation(name, index, generation_version, size, float(weight), protect))
         names = [g.name for g in generations]
         if len(set(names)) != len(names):
-            raise reader.error(key, f"generation {names[0]!r} is declared twice")
+            raise reader.error(key, f"generation {shown(names[0])} is declared twice")
         if not any(g.weight > 0 for g in generations):
             raise reader.error(key, "has no generation with weight above 0: the region would serve no traffic")
         if len(generations) == 2:

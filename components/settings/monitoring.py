@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from components.settings.reader import ConfigReader, Secret
+from components.settings.reader import ConfigReader, Secret, shown
 
 OPENSEARCH_FILE = Path(__file__).resolve().parents[2] / "data" / "opensearch.yaml"
 
@@ -74,7 +74,7 @@ def read_monitoring(
         )
     hub = reader.string("observabilityRegion") or (PREFERRED_HUB if PREFERRED_HUB in regions else regions[0])
     if hub not in regions:
-        raise reader.error("observabilityRegion", f"{hub!r} is not one of the stack's regions ({', '.join(regions)})")
+        raise reader.error("observabilityRegion", f"{shown(hub)} is not one of the stack's regions ({', '.join(regions)})")
     return MonitoringSettings(
         enabled=reader.boolean("monitoring", MONITORING_DEFAULTS[kind]),
         grafana_admin_password=reader.secret("grafanaAdminPassword"),
@@ -95,14 +95,16 @@ def _read_log_store(reader: ConfigReader, kind: str, region: str, operator_netwo
             "logStore.nodeCount", f"must be one of {counts} (the node counts OpenSearch is offered with), got {count}"
         )
     if size not in layouts[count]:
-        raise reader.error("logStore.size", f"{size!r} is not offered with {count} node(s); offered: {', '.join(layouts[count])}")
+        raise reader.error(
+            "logStore.size", f"{shown(size)} is not offered with {count} node(s); offered: {', '.join(layouts[count])}"
+        )
     retention = given["retentionDays"]
     if not 1 <= retention <= MAX_RETENTION_DAYS:
         raise reader.error("logStore.retentionDays", f"must be between 1 and {MAX_RETENTION_DAYS}, got {retention}")
     if given["enabled"] and region not in options["regions"]:
         raise reader.error(
             "observabilityRegion",
-            f"DigitalOcean offers no Managed OpenSearch in {region!r}: pick another region for the log store",
+            f"DigitalOcean offers no Managed OpenSearch in {shown(region)}: pick another region for the log store",
         )
     networks = given.get("operatorNetworks", list(operator_networks))
     return LogStoreSettings(
@@ -119,12 +121,12 @@ def _read_networks(reader: ConfigReader, networks: list[Any], kind: str) -> tupl
     key = "logStore.operatorNetworks"
     for entry in networks:
         if not isinstance(entry, str):
-            raise reader.error(key, f"must be a list of IPv4 addresses or CIDR ranges, got {entry!r}")
+            raise reader.error(key, f"must be a list of IPv4 addresses or CIDR ranges, got {shown(entry)}")
         try:
             # The database firewall's ip_addr rules take IPv4 (openapi databases firewall_rule.yml).
             network = ipaddress.IPv4Network(entry, strict=True)
         except ValueError:
-            raise reader.error(key, f"{entry!r} is not an IPv4 address or CIDR range") from None
+            raise reader.error(key, f"{shown(entry)} is not an IPv4 address or CIDR range") from None
         if network.prefixlen == 0 and kind == "production":
-            raise reader.error(key, f"{entry!r} opens production's log store to the whole internet; list your networks")
+            raise reader.error(key, f"{shown(entry)} opens production's log store to the whole internet; list your networks")
     return tuple(networks)

@@ -11,17 +11,50 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import pulumi
 
+from components.addresses import dns_name_problem
+
 PROJECT = "marketplace"
 
-T = TypeVar("T")
+# Namespaces a stack may set keys in: the project's own, the engine's (`pulumi:`), and the
+# providers the program uses. A key in any other namespace (`marketplac:regions`) is read
+# by nobody: it is refused rather than silently ignored.
+NAMESPACES = (PROJECT, "pulumi", "digitalocean", "cloudflare", "kubernetes", "tls")
 
-_DNS_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_WHOLE_NUMBER = re.compile(r"[-+]?[0-9]+", re.ASCII)
+# Longest value a message quotes in full; longer ones are shortened around the middle.
+_SHOWN_CHARACTERS = 60
+
+
+def shown(value: Any) -> str:
+    """A value as a message quotes it: YAML's words for null and booleans, text quoted
+    and shortened when long, lists and objects as JSON."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int) and value.bit_length() > 200:
+        return "a number too long to print"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, str):
+        length = len(value)
+        text = repr(value)
+    else:
+        try:
+            text = json.dumps(value, ensure_ascii=True)
+        except (TypeError, ValueError):
+            text = repr(value)
+        length = len(text)
+    if len(text) > _SHOWN_CHARACTERS:
+        half = (_SHOWN_CHARACTERS - 5) // 2
+        text = f"{text[:half]}...{text[-half:]} ({length} characters)"
+    return text
 
 
 class ConfigError(pulumi.RunError):
@@ -72,10 +105,12 @@ class ConfigReader:
     def json_value(self, key: str, raw: str, expected: type, what: str) -> Any:
         try:
             value = json.loads(raw)
-        except json.JSONDecodeError:
-            raise self.error(key, f"must be {what}, got {raw!r}") from None
+        except (ValueError, RecursionError):
+            # ValueError covers malformed JSON and numbers past Python's int-string limit;
+            # RecursionError, arrays nested past the interpreter's stack.
+            raise self.error(key, f"must be {what}, got {shown(raw)}") from None
         if not isinstance(value, expected):
-            raise self.error(key, f"must be {what}, got {raw!r}")
+            raise self.error(key, f"must be {what}, got {shown(raw)}")
         return value
 
     def string(self, key: str, default: str | None = None) -> str | None:
@@ -98,16 +133,18 @@ class ConfigReader:
         lowered = raw.strip().lower()
         if lowered in ("true", "false"):
             return lowered == "true"
-        raise self.error(key, f"must be true or false, got {raw!r}")
+        raise self.error(key, f"must be true or false, got {shown(raw)}")
 
     def integer(self, key: str, default: int, low: int, high: int) -> int:
         raw = self.raw(key)
         if raw is None:
             return default
-        try:
-            value = int(raw.strip())
-        except ValueError:
-            raise self.error(key, f"must be a whole number, got {raw!r}") from None
+        text = raw.strip()
+        if not _WHOLE_NUMBER.fullmatch(text):
+            raise self.error(key, f"must be a whole number, got {shown(raw)}")
+        if len(text.lstrip("+-")) > len(str(high)) + 1:
+            raise self.error(key, f"must be between {low} and {high}, got a {len(text)}-digit number")
+        value = int(text)
         if not low <= value <= high:
             raise self.error(key, f"must be between {low} and {high}, got {value}")
         return value
@@ -117,8 +154,9 @@ class ConfigReader:
         if raw is None:
             return default
         value = self.json_value(key, raw, list, "a list of strings")
-        if not all(isinstance(item, str) for item in value):
-            raise self.error(key, f"must be a list of strings, got {raw!r}")
+        for item in value:
+            if not isinstance(item, str):
+                raise self.error(key, f"must be a list of strings, got {shown(item)} in it{quote_hint(str, item)}")
         return tuple(item.strip() for item in value)
 
     def obj(self, key: str, fields: Mapping[str, type]) -> dict[str, Any] | None:
@@ -132,14 +170,14 @@ class ConfigReader:
     def nested_obj(self, key: str, value: Any, fields: Mapping[str, type]) -> dict[str, Any]:
         """Like `obj`, for a value already parsed: `key` names its path (e.g. workloads.web)."""
         if not isinstance(value, dict):
-            raise self.error(key, f"must be an object, got {json.dumps(value)}")
+            raise self.error(key, f"must be an object, got {shown(value)}")
         for name, item in value.items():
             if name not in fields:
                 raise self.error(f"{key}.{name}", unknown(name, fields, "field"))
             expected = fields[name]
             # bool is an int in Python; an int field must not accept true/false.
             if not isinstance(item, expected) or (expected is int and isinstance(item, bool)):
-                raise self.error(f"{key}.{name}", f"must be {type_word(expected)}, got {item!r}")
+                raise self.error(f"{key}.{name}", f"must be {type_word(expected)}, got {shown(item)}{quote_hint(expected, item)}")
         return dict(value)
 
     def secret(self, key: str) -> Secret | None:
@@ -154,17 +192,23 @@ class ConfigReader:
             )
         return Secret(name, raw)
 
-    def check_all(self, key: str, values: tuple[T, ...], check: Callable[[T], str | None]) -> None:
-        for value in values:
-            problem = check(value)
-            if problem:
-                raise self.error(key, problem)
-
     def dns_name(self, key: str, value: str) -> str:
-        labels = value.split(".")
-        if value != value.lower() or len(labels) < 2 or not all(_DNS_LABEL.match(label) for label in labels):
-            raise self.error(key, f"must be a lowercase DNS name such as catalog.example.com, got {value!r}")
+        problem = dns_name_problem(value)
+        if problem:
+            raise self.error(
+                key, f"must be a lowercase DNS name such as catalog.example.com, got {shown(value)}, which {problem}"
+            )
         return value
+
+    def check_namespaces(self) -> None:
+        """Every key lives in a namespace someone reads."""
+        for key in sorted(self.values):
+            namespace = key.split(":", 1)[0]
+            if namespace not in NAMESPACES:
+                close = [known for known in NAMESPACES if known.lower() == namespace.lower()]
+                close = close or difflib.get_close_matches(namespace, NAMESPACES, n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else f" (known: {', '.join(NAMESPACES)})"
+                raise ConfigError(self.stack, key, f"unknown namespace '{namespace}': nothing reads this key{hint}")
 
     def check_unread(self) -> None:
         known = sorted(self.read)
@@ -184,4 +228,18 @@ def unknown(name: str, known: Any, what: str) -> str:
 
 
 def type_word(expected: type) -> str:
-    return {int: "a whole number", str: "a string", bool: "true or false"}.get(expected, expected.__name__)
+    return {int: "a whole number", str: "a string", bool: "true or false", list: "a list", dict: "an object"}.get(
+        expected, expected.__name__
+    )
+
+
+def quote_hint(expected: type, item: Any) -> str:
+    """What to change in the YAML when a value has the wrong type only because of quotes."""
+    number = isinstance(item, (int, float)) and not isinstance(item, bool)
+    if expected is str and (number or isinstance(item, bool)):
+        return f": quote it (YAML reads an unquoted {shown(item)} as {'a number' if number else 'true/false'}; 1.30 becomes 1.3)"
+    if expected in (int, float) and isinstance(item, str) and _WHOLE_NUMBER.fullmatch(item.strip()):
+        return ": remove the quotes"
+    if expected is bool and isinstance(item, str) and item.strip().lower() in ("true", "false"):
+        return ": remove the quotes"
+    return ""

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from components.platform import platform_rules, value_problem
-from components.settings.reader import ConfigReader, Secret
+from components.settings.reader import ConfigReader, Secret, shown
 
 DOCR_HOST = "registry.digitalocean.com"
 _REGISTRY = "digitalocean:index/containerRegistry:ContainerRegistry"
@@ -70,7 +70,7 @@ def check_images(reader: ConfigReader, registry: RegistrySettings, images: dict[
         if other != registry.name:
             raise reader.error(
                 f"images.{app}",
-                f"{image!r} is in the registry {other!r}, but the clusters can pull only from this account's registry "
+                f"{shown(image)} is in the registry {other!r}, but the clusters can pull only from this account's registry "
                 f"{registry.name!r} (marketplace:containerRegistry); push it there, or use another registry with "
                 "marketplace:imagePullSecret",
             )

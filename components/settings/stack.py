@@ -25,9 +25,9 @@ from components.settings.cluster import ClusterSettings, read_cluster, read_netw
 from components.settings.edge import EdgeSettings, read_edge
 from components.settings.generations import Generation, read_generations, version_warnings
 from components.settings.monitoring import MonitoringSettings, read_monitoring
-from components.settings.reader import PROJECT, ConfigError, ConfigReader, Secret
+from components.settings.reader import PROJECT, ConfigError, ConfigReader, Secret, shown
 from components.settings.registry import RegistrySettings, check_images, read_registry
-from components.settings.workloads import WorkloadSettings, read_workloads
+from components.settings.workloads import NodePools, WorkloadSettings, read_workloads
 
 
 @dataclass(frozen=True)
@@ -87,15 +87,25 @@ ZONE_STACK = "zone"
 REGION_DEFAULTS = {"production": ALL_REGIONS, "staging": ALL_REGIONS, "dev": ("nyc3",)}
 HOSTNAME_PREFIXES = {"production": "", "staging": "staging.", "dev": "dev."}
 
-_PERSONAL_STACK = re.compile(r"^dev-([a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?)$")
-_HEX32 = re.compile(r"^[0-9a-f]{32}$")
+_PERSONAL_STACK = re.compile(r"dev-([a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?)", re.ASCII)
+_HEX32 = re.compile(r"[0-9a-f]{32}", re.ASCII)
+
+# The origin certificate names the hostname as its subject's common name, and X.509 allows
+# at most 64 characters there (RFC 5280 appendix A, ub-common-name).
+MAX_COMMON_NAME = 64
+
+# Providers whose resources the program declares on their default provider (no explicit
+# `provider=`): a stack that disables their default provider could not be deployed
+# (`pulumi up` stops at the first such resource). Kubernetes resources all name their
+# cluster's provider, which is why every stack file disables the default one.
+DEFAULT_PROVIDERS = ("digitalocean", "cloudflare", "tls")
 
 
 def stack_kind(stack: str) -> tuple[str, str | None]:
     """(kind, personal owner) of a stack name; a ConfigError for any other name."""
     if stack in ("production", "staging", "dev"):
         return stack, None
-    match = _PERSONAL_STACK.match(stack)
+    match = _PERSONAL_STACK.fullmatch(stack)
     if match:
         return "dev", match.group(1)
     raise ConfigError(
@@ -114,11 +124,30 @@ def _read_regions(reader: ConfigReader, default: tuple[str, ...]) -> tuple[str, 
     for region in regions:
         if region not in REGIONS:
             known = ", ".join(sorted(REGIONS))
-            raise reader.error("regions", f"unknown region {region!r}; known regions: {known}")
+            raise reader.error("regions", f"unknown region {shown(region)}; known regions: {known}")
         if region in seen:
-            raise reader.error("regions", f"region {region!r} is listed twice")
+            raise reader.error("regions", f"region {shown(region)} is listed twice")
         seen.add(region)
     return regions
+
+
+def _check_default_providers(reader: ConfigReader) -> None:
+    key = "pulumi:disable-default-providers"
+    raw = reader.raw(key)
+    if raw is None:
+        return
+    what_it_is = 'a list of provider names such as ["kubernetes"]'
+    disabled = reader.json_value(key, raw, list, what_it_is)
+    for name in disabled:
+        if not isinstance(name, str) or not name:
+            raise reader.error(key, f"must be {what_it_is}, got {shown(name)} in it")
+        if name == "*" or name in DEFAULT_PROVIDERS:
+            what = "every default provider" if name == "*" else f"the {name} default provider"
+            raise reader.error(
+                key,
+                f"disables {what}, but the program declares its {', '.join(DEFAULT_PROVIDERS)} resources on "
+                "their default providers, so pulumi up would stop at the first one; disable only kubernetes",
+            )
 
 
 def parse_settings(
@@ -132,6 +161,8 @@ def parse_settings(
     Kubernetes minors have reached their end of life (default: the real date)."""
     kind, owner = stack_kind(stack)
     reader = ConfigReader(stack, values, secret_keys)
+    reader.check_namespaces()
+    _check_default_providers(reader)
 
     regions = _read_regions(reader, REGION_DEFAULTS[kind])
     version = read_version(reader)
@@ -140,9 +171,16 @@ def parse_settings(
     domain = reader.dns_name("domain", reader.required_string("domain", "the catalog's public hostname"))
     derived = f"{owner}.dev.{domain}" if owner else f"{HOSTNAME_PREFIXES[kind]}{domain}"
     hostname = reader.dns_name("hostname", reader.string("hostname") or derived)
+    if len(hostname) > MAX_COMMON_NAME:
+        key = "hostname" if reader.string("hostname") else "domain"
+        raise reader.error(
+            key,
+            f"the hostname {shown(hostname)} is longer than the {MAX_COMMON_NAME} characters "
+            "the origin certificate's common name holds",
+        )
     for key, name in (("domain", domain), ("hostname", hostname)):
         if name != zone_name and not name.endswith(f".{zone_name}"):
-            raise reader.error(key, f"{name!r} is not inside the Cloudflare zone {zone_name!r}")
+            raise reader.error(key, f"{shown(name)} is not inside the Cloudflare zone {shown(zone_name)}")
 
     ids = {key: _cloudflare_id(reader, key) for key in ("cloudflareAccountId", "cloudflareZoneId")}
 
@@ -152,7 +190,9 @@ def parse_settings(
     generations = read_generations(reader, regions, version, cluster.node_pool.size)
     warnings = version_warnings(reader, generations, today or datetime.date.today())
     registry = read_registry(reader, kind, personal=owner is not None)
-    workloads = read_workloads(reader, kind, registry.prefix)
+    node_sizes = {cluster.node_pool.size} | {g.node_size for region in generations.values() for g in region}
+    workers = NodePools(tuple(sorted(node_sizes)), cluster.node_pool.max_nodes)
+    workloads = read_workloads(reader, kind, registry.prefix, workers)
     check_images(reader, registry, {"web": workloads.web.image, "api": workloads.api.image})
     monitoring = read_monitoring(reader, kind, regions, cluster.control_plane_allow_list)
     alerting = read_alerting(reader, zone_name)
@@ -189,8 +229,8 @@ def parse_settings(
 
 def _cloudflare_id(reader: ConfigReader, key: str) -> str:
     value = reader.required_string(key, "a Cloudflare id")
-    if not _HEX32.match(value):
-        raise reader.error(key, f"must be 32 lowercase hex digits, got {value!r}")
+    if not _HEX32.fullmatch(value):
+        raise reader.error(key, f"must be 32 lowercase hex digits, got {shown(value)}")
     return value
 
 
@@ -198,29 +238,42 @@ def parse_zone_settings(stack: str, values: Mapping[str, str], secret_keys: froz
     """The zone stack reads the zone's name and id only. The project's declared defaults
     reach it like every stack, so keys it does not use are not refused."""
     reader = ConfigReader(stack, values, secret_keys)
+    reader.check_namespaces()
     zone_name = reader.dns_name("cloudflareZoneName", reader.required_string("cloudflareZoneName", "the Cloudflare zone"))
     return ZoneStackSettings(PROJECT, stack, zone_name, _cloudflare_id(reader, "cloudflareZoneId"))
 
 
-def _current_config() -> tuple[dict[str, str], frozenset[str]]:
+def _current_config(stack: str) -> tuple[dict[str, str], frozenset[str]]:
     """Every config value the engine gave this program, and which of them are secret.
 
-    The SDK has no public call that lists config keys; both ways the engine passes config
-    (the in-process map and the PULUMI_CONFIG variable) are read here, once."""
+    The SDK has no public call that lists config keys. The engine passes config one of two
+    ways: `pulumi up` through the PULUMI_CONFIG and PULUMI_CONFIG_SECRET_KEYS variables, an
+    in-process engine (the offline plan, the Automation API) with `set_all_config`. When
+    the in-process map is set it is the whole config, and variables the caller's shell
+    happens to hold are not read at all."""
     from pulumi.runtime import config as runtime_config
 
-    values: dict[str, str] = dict(runtime_config.get_config_env())
-    values.update(runtime_config.CONFIG.get())
-    secret_keys = set(runtime_config.get_config_secret_keys_env()) | set(runtime_config._SECRET_KEYS.get())
-    return values, frozenset(secret_keys)
+    in_process = runtime_config.CONFIG.get(None)
+    if in_process is not None:
+        return dict(in_process), frozenset(runtime_config._SECRET_KEYS.get())
+    try:
+        values = runtime_config.get_config_env()
+        secret_keys = runtime_config.get_config_secret_keys_env()
+    except ValueError:
+        raise ConfigError(stack, "PULUMI_CONFIG", "the engine's config variables are not valid JSON") from None
+    if not isinstance(values, dict) or not isinstance(secret_keys, list):
+        raise ConfigError(stack, "PULUMI_CONFIG", "the engine's config variables are not a JSON object and list")
+    return {str(key): str(value) for key, value in values.items()}, frozenset(map(str, secret_keys))
 
 
 def load_settings() -> StackSettings:
     """The settings of the stack this program runs for."""
-    values, secret_keys = _current_config()
-    return parse_settings(pulumi.get_stack(), values, secret_keys)
+    stack = pulumi.get_stack()
+    values, secret_keys = _current_config(stack)
+    return parse_settings(stack, values, secret_keys)
 
 
 def load_zone_settings() -> ZoneStackSettings:
-    values, secret_keys = _current_config()
-    return parse_zone_settings(pulumi.get_stack(), values, secret_keys)
+    stack = pulumi.get_stack()
+    values, secret_keys = _current_config(stack)
+    return parse_zone_settings(stack, values, secret_keys)

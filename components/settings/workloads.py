@@ -9,7 +9,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from components.settings.reader import ConfigReader, Secret
+from components.addresses import dns_name_problem, parse_address, private_host_problem
+from components.settings.cluster import node_capacity
+from components.settings.reader import ConfigReader, Secret, shown
 
 
 @dataclass(frozen=True)
@@ -108,15 +110,24 @@ GATEWAY_DEFAULTS = {
 _MIN_PRODUCTION_REPLICAS = 2
 
 _IMAGE_NAME = re.compile(
-    r"^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d+)?/)?"
-    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$"
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?/)?"
+    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*",
+    re.ASCII,
 )
-_IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-_IMAGE_DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
-_CPU = re.compile(r"^(?:(?P<milli>[1-9]\d*)m|(?P<cores>\d+(?:\.\d{1,3})?))$")
-_MEMORY = re.compile(r"^(?P<number>[1-9]\d*)(?P<unit>Ki|Mi|Gi|Ti|k|M|G|T)?$")
+# distribution/reference: a repository name is at most 255 characters (NameTotalLengthMax).
+_IMAGE_NAME_MAX = 255
+_IMAGE_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", re.ASCII)
+_IMAGE_DIGEST = re.compile(r"sha256:[a-f0-9]{64}", re.ASCII)
+_CPU = re.compile(r"(?P<milli>[1-9][0-9]{0,8})m|(?P<cores>[0-9]{1,6}(?:\.[0-9]{1,3})?)", re.ASCII)
+_MEMORY = re.compile(r"(?P<number>[1-9][0-9]{0,15})(?P<unit>Ki|Mi|Gi|Ti|k|M|G|T)?", re.ASCII)
 _MEMORY_UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
                  "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}  # fmt: skip
+# Below 10m the kubelet cannot enforce a CPU limit (its CFS quota floor is 1 ms per 100 ms
+# period, kubernetes pkg/kubelet/kuberuntime helpers_linux.go minQuotaPeriod) and silently
+# raises it. Below 6 MiB a container cannot start (Docker's documented memory floor; runc
+# OOM-kills the init process): a smaller quantity is a typo, such as "256" for 256Mi.
+MIN_MILLICORES = 10
+MIN_MEMORY_BYTES = 6 * 2**20
 
 
 def image_problem(reference: str) -> str | None:
@@ -124,23 +135,24 @@ def image_problem(reference: str) -> str | None:
     name, _, digest = reference.partition("@")
     last = name.rsplit("/", 1)[-1]
     repository, tag = name.rsplit(":", 1) if ":" in last else (name, "")
-    example = repository if _IMAGE_NAME.match(repository) else "registry.example.com/catalog-web"
-    if not _IMAGE_NAME.match(repository) or (tag and not _IMAGE_TAG.match(tag)):
-        return f"{reference!r} is not an image reference such as {example}:1.4.2"
-    if digest and not _IMAGE_DIGEST.match(digest):
-        return f"{reference!r} has a malformed digest: expected @sha256: and 64 lowercase hex digits"
+    well_formed = len(repository) <= _IMAGE_NAME_MAX and _IMAGE_NAME.fullmatch(repository)
+    example = repository if well_formed else "registry.example.com/catalog-web"
+    if not well_formed or (tag and not _IMAGE_TAG.fullmatch(tag)):
+        return f"{shown(reference)} is not an image reference such as {example}:1.4.2"
+    if digest and not _IMAGE_DIGEST.fullmatch(digest):
+        return f"{shown(reference)} has a malformed digest: expected @sha256: and 64 lowercase hex digits"
     if tag.lower() == "latest":
-        return f"{reference!r} uses the moving tag 'latest': pin a release tag ({example}:1.4.2) or a digest"
+        return f"{shown(reference)} uses the moving tag 'latest': pin a release tag ({example}:1.4.2) or a digest"
     if not tag and not digest:
         return (
-            f"{reference!r} has no tag or digest, so every node may pull a different image: "
+            f"{shown(reference)} has no tag or digest, so every node may pull a different image: "
             f"pin a release tag ({example}:1.4.2) or a digest ({example}@sha256:<digest>)"
         )
     return None
 
 
 def cpu_millicores(quantity: str) -> int | None:
-    match = _CPU.match(quantity)
+    match = _CPU.fullmatch(quantity)
     if not match:
         return None
     if match.group("milli"):
@@ -149,11 +161,24 @@ def cpu_millicores(quantity: str) -> int | None:
 
 
 def memory_bytes(quantity: str) -> int | None:
-    match = _MEMORY.match(quantity)
+    match = _MEMORY.fullmatch(quantity)
     return int(match.group("number")) * _MEMORY_UNITS[match.group("unit") or ""] if match else None
 
 
-def _read_resources(reader: ConfigReader, key: str, given: Mapping[str, Any]) -> ComputeResources:
+@dataclass(frozen=True)
+class NodePools:
+    """The worker nodes the workloads run on: every droplet size the stack's clusters use,
+    and how many nodes one cluster's pool may grow to."""
+
+    sizes: tuple[str, ...]
+    max_nodes: int
+
+
+def _quantity(amount: int, memory: bool) -> str:
+    return f"{amount / 2**20:.0f}Mi" if memory else f"{amount}m"
+
+
+def _read_resources(reader: ConfigReader, key: str, given: Mapping[str, Any], nodes: NodePools) -> ComputeResources:
     measures: dict[str, tuple[Callable[[str], int | None], str]] = {
         "cpuRequest": (cpu_millicores, "a CPU quantity such as 250m or 1.5"),
         "cpuLimit": (cpu_millicores, "a CPU quantity such as 250m or 1.5"),
@@ -164,7 +189,22 @@ def _read_resources(reader: ConfigReader, key: str, given: Mapping[str, Any]) ->
     for field_name, (measure, what) in measures.items():
         amount = measure(given[field_name])
         if amount is None:
-            raise reader.error(f"{key}.{field_name}", f"must be {what}, got {given[field_name]!r}")
+            raise reader.error(f"{key}.{field_name}", f"must be {what}, got {shown(given[field_name])}")
+        memory = field_name.startswith("memory")
+        floor = MIN_MEMORY_BYTES if memory else MIN_MILLICORES
+        if amount < floor:
+            raise reader.error(
+                f"{key}.{field_name}", f"({given[field_name]}) is below {_quantity(floor, memory)}: no container runs on that"
+            )
+        for size in nodes.sizes:
+            capacity = node_capacity(size)
+            offered = capacity.memory_bytes if memory else capacity.millicores
+            if amount > offered:
+                raise reader.error(
+                    f"{key}.{field_name}",
+                    f"({given[field_name]}) does not fit on a {size} node, which offers pods "
+                    f"{_quantity(offered, memory)}: no node could run this pod",
+                )
         amounts[field_name] = amount
     for limit, request in (("cpuLimit", "cpuRequest"), ("memoryLimit", "memoryRequest")):
         if amounts[limit] < amounts[request]:
@@ -180,7 +220,27 @@ def _read_resources(reader: ConfigReader, key: str, given: Mapping[str, Any]) ->
     )
 
 
-def _read_app(reader: ConfigReader, kind: str, app: str, image: str, given: Any) -> AppSettings:
+def _check_pool_fits(reader: ConfigReader, apps: Mapping[str, AppSettings], nodes: NodePools) -> None:
+    """The workloads' minimum replicas must fit in what one cluster's pool can grow to, or
+    the autoscaler tops out with pods still pending."""
+    for measure, memory in ((cpu_millicores, False), (memory_bytes, True)):
+        needed = 0
+        for app in apps.values():
+            resources = app.resources
+            needed += app.replicas * (measure(resources.memory_request if memory else resources.cpu_request) or 0)
+        for size in nodes.sizes:
+            capacity = node_capacity(size)
+            offered = nodes.max_nodes * (capacity.memory_bytes if memory else capacity.millicores)
+            if needed > offered:
+                what = "memory" if memory else "CPU"
+                raise reader.error(
+                    "workloads",
+                    f"the web and API replicas request {_quantity(needed, memory)} of {what}, more than "
+                    f"{nodes.max_nodes} {size} node(s) (nodePool.maxNodes) offer pods ({_quantity(offered, memory)})",
+                )
+
+
+def _read_app(reader: ConfigReader, kind: str, app: str, image: str, given: Any, *, nodes: NodePools) -> AppSettings:
     key = f"workloads.{app}"
     values = {**APP_DEFAULTS[kind][app], **reader.nested_obj(key, given or {}, _APP_FIELDS)}
     floor = _MIN_PRODUCTION_REPLICAS if kind == "production" else 1
@@ -193,7 +253,7 @@ def _read_app(reader: ConfigReader, kind: str, app: str, image: str, given: Any)
             f"({values['maxReplicas']}) must not be below {key}.replicas ({values['replicas']})",
         )
     if values["maxReplicas"] > 100:
-        raise reader.error(f"{key}.maxReplicas", f"must be at most 100, got {values['maxReplicas']}")
+        raise reader.error(f"{key}.maxReplicas", f"must be at most 100, got {shown(values['maxReplicas'])}")
     problem = image_problem(image)
     if problem:
         raise reader.error(f"images.{app}", problem)
@@ -201,31 +261,50 @@ def _read_app(reader: ConfigReader, kind: str, app: str, image: str, given: Any)
         image=image,
         replicas=values["replicas"],
         max_replicas=values["maxReplicas"],
-        resources=_read_resources(reader, key, values),
+        resources=_read_resources(reader, key, values, nodes),
     )
 
 
-def _read_catalog_url(reader: ConfigReader, kind: str) -> str:
-    url = reader.string("catalogServiceUrl") or CATALOG_SERVICE_URLS[kind]
+def _catalog_url_problem(url: str) -> str | None:
+    got = f"got {shown(url)}"
+    if not url.isascii() or not url.isprintable() or " " in url:
+        return f"must be a URL without spaces, control characters or non-ASCII characters, {got}"
     parts = urllib.parse.urlsplit(url)
     try:
         port = parts.port
     except ValueError:
         port = -1
-    if parts.scheme != "https" or not parts.hostname or port == -1 or parts.username or parts.password:
-        raise reader.error(
-            "catalogServiceUrl",
-            f"must be an https:// URL without credentials (the key is a secret of its own), got {url!r}",
-        )
+    if parts.scheme != "https" or not parts.hostname or port == -1 or parts.username is not None or parts.password is not None:
+        return f"must be an https:// URL without credentials (the key is a secret of its own), {got}"
+    if port == 0:
+        return f"has port 0: name the port the service listens on (1..65535), or none for 443, {got}"
+    host = parts.hostname
+    if parse_address(host) is None:
+        problem = dns_name_problem(host)
+        if problem:
+            return f"must name its host by a DNS name or an IP address, {got}, whose host {problem}"
+    # The API's egress network policy (components/catalog.py) admits public addresses only.
+    problem = private_host_problem(host)
+    if problem:
+        return f"must point at a public host (the API's egress policy blocks others), {got}: {problem}"
+    return None
+
+
+def _read_catalog_url(reader: ConfigReader, kind: str) -> str:
+    url = reader.string("catalogServiceUrl") or CATALOG_SERVICE_URLS[kind]
+    problem = _catalog_url_problem(url)
+    if problem:
+        raise reader.error("catalogServiceUrl", problem)
     return url
 
 
-def read_workloads(reader: ConfigReader, kind: str, registry_prefix: str) -> WorkloadSettings:
+def read_workloads(reader: ConfigReader, kind: str, registry_prefix: str, nodes: NodePools) -> WorkloadSettings:
     defaults = {app: f"{registry_prefix}/{image}" for app, image in DEFAULT_IMAGES.items()}
     images = {**defaults, **(reader.obj("images", {"web": str, "api": str}) or {})}
     sizes = reader.obj("workloads", {"web": dict, "api": dict}) or {}
-    web = _read_app(reader, kind, "web", images["web"].strip(), sizes.get("web"))
-    api = _read_app(reader, kind, "api", images["api"].strip(), sizes.get("api"))
+    web = _read_app(reader, kind, "web", images["web"].strip(), sizes.get("web"), nodes=nodes)
+    api = _read_app(reader, kind, "api", images["api"].strip(), sizes.get("api"), nodes=nodes)
+    _check_pool_fits(reader, {"web": web, "api": api}, nodes)
 
     default = GATEWAY_DEFAULTS[kind]
     given = reader.obj("gateway", {"replicas": int, "loadBalancerSizeUnit": int}) or {}

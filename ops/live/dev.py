@@ -37,10 +37,10 @@ MAX_TTL_DAYS = 30
 
 # The program accepts exactly these owners (components/settings.py, _PERSONAL_STACK), so a
 # stack this module creates is always one the program can deploy.
-_OWNER = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
-_PERSONAL_STACK = re.compile(r"^dev-([a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?)$")
+_OWNER = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?", re.ASCII)
+_PERSONAL_STACK = re.compile(r"dev-([a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?)", re.ASCII)
 # What the Pulumi CLI accepts as a stack name.
-_STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+_STACK_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}", re.ASCII)
 SHARED_STACKS = frozenset({"dev", "staging", "production"})
 
 # Each entry: the variables any one of which provides that credential. `up`, `down` and
@@ -117,7 +117,7 @@ def resolve_owner(explicit: str | None) -> str:
 
 
 def check_owner(owner: str) -> None:
-    if not _OWNER.match(owner) or not _STACK_NAME.match(f"dev-{owner}"):
+    if not _OWNER.fullmatch(owner) or not _STACK_NAME.fullmatch(f"dev-{owner}"):
         raise DevStackError(
             f"invalid owner {owner!r}: use 1-40 lowercase letters, digits and hyphens, starting and ending with a letter or digit"
         )
@@ -130,7 +130,7 @@ def personal_stack_name(owner: str) -> str:
 
 def refuse_unless_personal(stack_name: str) -> None:
     """The one gate in front of every destroy: only `dev-<owner>` stacks, never shared ones."""
-    if stack_name in SHARED_STACKS or not _PERSONAL_STACK.match(stack_name):
+    if stack_name in SHARED_STACKS or not _PERSONAL_STACK.fullmatch(stack_name):
         raise DevStackError(f"refusing to touch stack {stack_name!r}: ops dev only manages personal dev-<owner> stacks")
 
 
@@ -201,7 +201,7 @@ def _dev_stacks(workspace: LocalWorkspace) -> list[DevStack]:
     stacks = []
     for summary in workspace.list_stacks():
         name = _short_name(summary.name)
-        if not _PERSONAL_STACK.match(name):
+        if not _PERSONAL_STACK.fullmatch(name):
             continue
         tags = workspace.list_tags(name)
         stacks.append(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
-from offline.stack_config import StackConfigError, load_stack_config, stand_in
+from offline.stack_config import ROOT, StackConfigError, load_stack_config, stand_in
 from tests.conftest import plan_error
 
 
@@ -74,3 +76,47 @@ def test_unknown_stacks_need_a_file_and_the_plan_says_so():
     assert plan_error("dev", stack_text="config: {marketplace:regions: [nyc3}").startswith(
         "stack 'dev': Pulumi.dev.yaml is not valid YAML"
     )
+
+
+def test_plain_scalars_reach_the_program_as_written_like_the_cli_reads_them():
+    # YAML 1.2, as the CLI's Go YAML library reads a stack file: `yes` and `04:00` stay
+    # text (YAML 1.1 would make them true and the base-60 number 240), and a top-level
+    # `1.30` reaches the program as "1.30", not as the float 1.3.
+    text = (
+        "config:\n"
+        "  marketplace:kubernetesVersion: 1.30\n"
+        "  marketplace:monitoring: yes\n"
+        "  marketplace:hostname: null\n"
+        "  marketplace:maintenanceWindow: {day: monday, startTime: 04:00}\n"
+        "  marketplace:notificationEmail: 2026-12-06\n"
+    )
+    values = load_stack_config("dev", stack_text=text).values
+    assert values["marketplace:kubernetesVersion"] == "1.30"
+    assert values["marketplace:monitoring"] == "yes"
+    assert values["marketplace:hostname"] == ""
+    assert values["marketplace:maintenanceWindow"] == '{"day": "monday", "startTime": "04:00"}'
+    assert values["marketplace:notificationEmail"] == "2026-12-06"
+
+
+def test_a_utf16_stack_file_with_a_byte_order_mark_is_read(tmp_path):
+    # YAML allows UTF-16 with a byte-order mark, and so do the CLI's YAML reader and this one.
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    for encoding in ("utf-16-le", "utf-16-be"):
+        (tmp_path / "Pulumi.dev.yaml").write_bytes("\ufeffconfig:\n  marketplace:regions: [fra1]\n".encode(encoding))
+        config = load_stack_config("dev", root=tmp_path)
+        assert config.values["marketplace:regions"] == '["fra1"]'
+
+
+def test_an_alias_bomb_is_refused_before_it_expands():
+    # Nine levels of ten: a billion values if expanded. The refusal comes from counting,
+    # not from expanding (which took minutes); the bound is what this checks, not the time.
+    levels = [f"l0: &l0 [{', '.join(['x'] * 10)}]"] + [f"l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 10)}]" for n in range(1, 9)]
+    with pytest.raises(StackConfigError) as caught:
+        load_stack_config("dev", stack_text="\n".join([*levels, "config: {marketplace:regions: *l8}"]))
+    assert "expands to more than 20000 values" in str(caught.value)
+
+
+def test_small_aliases_and_merge_keys_still_work():
+    text = "base: &pool {size: s-2vcpu-4gb, minNodes: 1}\nconfig:\n  marketplace:nodePool: {<<: *pool, maxNodes: 3}\n"
+    values = load_stack_config("dev", stack_text=text).values
+    assert values["marketplace:nodePool"] == '{"size": "s-2vcpu-4gb", "minNodes": 1, "maxNodes": 3}'

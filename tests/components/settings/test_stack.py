@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextvars
+
 import pytest
 
 from components.settings import ConfigError, Secret, parse_settings
-from components.settings.stack import stack_kind
+from components.settings.stack import DEFAULT_PROVIDERS, _current_config, stack_kind
 from offline.stack_config import load_stack_config
 from tests.conftest import plan_error
 
@@ -162,7 +164,7 @@ def test_token_sources_in_order_and_never_shown():
         ),
         (
             {"marketplace:controlPlaneAllowList": '["0.0.0.0/0"]'},
-            "config 'marketplace:controlPlaneAllowList': '0.0.0.0/0' opens the Kubernetes API to the whole internet",
+            "config 'marketplace:controlPlaneAllowList': 0.0.0.0/0 admits every address: that opens the Kubernetes API to the whole internet",
         ),
         (
             {"marketplace:maintenanceWindow": '{"day": "someday"}'},
@@ -214,3 +216,52 @@ def test_bad_values_in_stack_files_stop_the_plan_before_any_resource():
     assert message == "stack 'production': config 'marketplace:nodePool.minNodes': must be at least 1, got 0"
     message = plan_error("staging", overrides={"marketplace:regoins": ["nyc3"]})
     assert message == "stack 'staging': config 'marketplace:regoins': unknown key; did you mean 'marketplace:regions'?"
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ('{"minNodes": 1' + "0" * 5000 + "}", "config 'marketplace:nodePool': must be an object, got '{\"minNodes\": 1000"),
+        ("[" * 100_000 + "]" * 100_000, "config 'marketplace:nodePool': must be an object, got '[[[["),
+    ],
+    ids=["5000-digit number", "nested 100,000 deep"],
+)
+def test_json_the_reader_cannot_parse_is_refused_cleanly(raw: str, message: str):
+    # What `pulumi up` hands the program for an object: the CLI reads such numbers and
+    # nesting fine, Python's json does not (int-string limit, recursion limit).
+    error = refusal("dev", **{"marketplace:nodePool": raw})
+    assert message in error and "characters)" in error
+
+
+def test_the_offline_plan_reads_no_config_from_the_callers_environment(monkeypatch: pytest.MonkeyPatch):
+    from offline.engine import run_plan
+
+    monkeypatch.setenv("PULUMI_CONFIG", '{"marketplace:hostname": "elsewhere.example.com"}')
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", '["marketplace:hostname"]')
+    assert run_plan("dev-alice").outputs["url"] == "https://alice.dev.catalog.example.com"
+    monkeypatch.setenv("PULUMI_CONFIG", "{not json")
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", "[")
+    assert run_plan("dev-alice").outputs["url"] == "https://alice.dev.catalog.example.com"
+
+
+def test_under_the_cli_config_comes_from_its_variables_and_bad_ones_are_refused(monkeypatch: pytest.MonkeyPatch):
+    # `pulumi up`'s language host passes config in PULUMI_CONFIG and sets no in-process
+    # map: a fresh context is what the program sees there.
+    monkeypatch.setenv("PULUMI_CONFIG", '{"marketplace:regions": "[\\"fra1\\"]"}')
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", '["marketplace:regions"]')
+    values, secret_keys = contextvars.Context().run(_current_config, "dev")
+    assert values == {"marketplace:regions": '["fra1"]'} and secret_keys == {"marketplace:regions"}
+    monkeypatch.setenv("PULUMI_CONFIG", "{not json")
+    with pytest.raises(ConfigError) as caught:
+        contextvars.Context().run(_current_config, "dev")
+    assert str(caught.value) == "stack 'dev': config 'PULUMI_CONFIG': the engine's config variables are not valid JSON"
+
+
+def test_the_default_providers_the_settings_protect_are_the_ones_the_program_uses(planner):
+    plan = planner("production")
+    on_default_provider = {
+        resource.type.split(":", 1)[0]
+        for resource in plan.resources
+        if resource.custom and resource.provider is None and not resource.type.startswith("pulumi:providers:")
+    }
+    assert on_default_provider == set(DEFAULT_PROVIDERS)

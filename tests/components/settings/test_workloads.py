@@ -220,7 +220,9 @@ def test_a_misspelled_field_names_the_close_match() -> None:
 
 def test_a_number_written_as_text_is_refused() -> None:
     message = plan_error("dev", overrides={"marketplace:workloads": {"web": {"replicas": "2"}}})
-    assert message == "stack 'dev': config 'marketplace:workloads.web.replicas': must be a whole number, got '2'"
+    assert (
+        message == "stack 'dev': config 'marketplace:workloads.web.replicas': must be a whole number, got '2': remove the quotes"
+    )
 
 
 def test_staging_without_the_api_key_is_refused() -> None:

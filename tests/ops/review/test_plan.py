@@ -65,6 +65,7 @@ def test_a_refused_stack_exits_non_zero_with_one_message_and_no_traceback():
 def test_warnings_go_to_stderr_one_line_each_and_the_account_is_checked_on_request(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ):
+    from components.settings import parse_settings
     from tests.conftest import plan_of
 
     monkeypatch.setattr("offline.engine.run_plan", lambda stack, root=None: plan_of(stack))
@@ -76,11 +77,13 @@ def test_warnings_go_to_stderr_one_line_each_and_the_account_is_checked_on_reque
         "203.0.113.0/24 is a documentation range (RFC 5737): a placeholder that reaches no one "
         '(OAS kubernetes/models/control_plane_firewall.yml allowed_addresses: "public addresses (IPv4 or CIDR)")'
     ]
-    # Across the account: another stack that asks for a name this one has is named.
-    real_plan = plan_of("staging")
-    clash = plan_of("dev", overrides={"marketplace:networkBlock": 1})
-    monkeypatch.setattr("ops.review.plan.account_stacks", lambda root: ["dev", "staging"])
-    monkeypatch.setattr("offline.engine.run_plan", lambda stack, root=None: clash if stack == "dev" else real_plan)
-    assert main(["plan", "--stack", "dev", "--account"]) == 0
+    # Across the account: another stack that asks for a name this one has is named. (Kinds'
+    # blocks are reserved; two personal stacks can still meet on one.)
+    real_plan = plan_of("dev-alice")
+    alice_block = parse_settings("dev-alice", real_plan.config.values, real_plan.config.secret_keys).network_block
+    clash = plan_of("dev-bob", overrides={"marketplace:networkBlock": alice_block})
+    monkeypatch.setattr("ops.review.plan.account_stacks", lambda root: ["dev-bob", "dev-alice"])
+    monkeypatch.setattr("offline.engine.run_plan", lambda stack, root=None: clash if stack == "dev-bob" else real_plan)
+    assert main(["plan", "--stack", "dev-bob", "--account"]) == 0
     account_err = capsys.readouterr().err
-    assert "warning: VPC IP range " in account_err and "dev:nyc3-vpc and staging:nyc3-vpc" in account_err
+    assert "warning: VPC IP range " in account_err and "dev-bob:nyc3-vpc and dev-alice:nyc3-vpc" in account_err

@@ -1,0 +1,98 @@
+"""components/addresses.py: the allow-list breadth rule and the host-name rules the stack
+settings and the policy pack share."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from components.addresses import allow_list_breadth_problem, dns_name_problem, parse_network, private_host_problem
+from tests.policy_fixtures import CLOUDFLARE_RANGES
+
+
+def breadth(*entries: str) -> str | None:
+    return allow_list_breadth_problem([ipaddress.ip_network(entry) for entry in entries])
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        ("0.0.0.0/0",),
+        ("0.0.0.0/1", "128.0.0.0/1"),
+        ("::/1", "8000::/1"),
+        ("0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/2", "192.0.0.0/2"),
+        ("203.0.113.0/24", "10.0.0.0/8"),
+        ("1.0.0.0/9", "2.0.0.0/9", "3.0.0.0/24"),
+        ("2001:db8::/48", "2000::/3"),
+    ],
+)
+def test_an_allow_list_covering_a_large_share_is_refused_however_it_is_spelled(entries: tuple[str, ...]):
+    assert breadth(*entries) is not None
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        ("203.0.113.0/24",),
+        ("10.0.0.0/9",),
+        # Overlapping entries count once: ten copies of a /9 are still a /9.
+        ("10.0.0.0/9",) * 10,
+        ("2001:db8::/32", "198.51.100.7/32"),
+        tuple(CLOUDFLARE_RANGES),
+    ],
+)
+def test_operator_and_cdn_ranges_pass(entries: tuple[str, ...]):
+    assert breadth(*entries) is None
+
+
+def test_the_message_names_the_entries_to_blame():
+    assert breadth("203.0.113.0/24", "0.0.0.0/0") == "0.0.0.0/0 admits every address"
+    assert str(breadth("203.0.113.0/24", "0.0.0.0/1", "128.0.0.0/1")).startswith(
+        "0.0.0.0/1, 128.0.0.0/1 together admit 100% of all IPv4 addresses"
+    )
+    assert str(breadth("1.0.0.0/9", "2.0.0.0/9")).startswith("1.0.0.0/9, 2.0.0.0/9 together admit 0.3906% of all IPv4")
+
+
+@pytest.mark.parametrize("entry", ["10.0.0.0/8\n", "10.0.0.0/\u0668", "\u0661.2.3.4", "fe80::1%eth0", " 1.2.3.4", "10.0.0.1/8"])
+def test_networks_are_plain_ascii_strict_cidrs(entry: str):
+    assert parse_network(entry) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("catalog.example.com", None),
+        ("a" * 63 + ".example.com", None),
+        (".".join(["a" * 63] * 3 + ["a" * 61]), None),  # 253 characters
+        (".".join(["a" * 63] * 3 + ["a" * 62]), "is 254 characters long; a DNS name has at most 253"),
+        ("a" * 64 + ".example.com", "has a label of 64 characters; a DNS label has at most 63"),
+        ("catalog\u0663.example.com", "is not plain ASCII"),
+        ("catalog.example.com\n", "holds a line break"),
+        ("Catalog.example.com", "has an empty label, a character other than a-z"),
+        ("catalog-.example.com", "has an empty label"),
+        ("catalog..example.com", "has an empty label"),
+        ("example", "has fewer than 2 labels"),
+        ("192.0.2.1", "ends in an all-digit label"),
+    ],
+)
+def test_dns_names(name: str, problem: str | None):
+    found = dns_name_problem(name)
+    assert (found is None) if problem is None else (found is not None and found.startswith(problem)), found
+
+
+@pytest.mark.parametrize(
+    ("host", "private"),
+    [
+        ("api.catalog-service.example.com", False),
+        ("93.184.215.14", False),
+        ("169.254.169.254", True),
+        ("10.1.2.3", True),
+        ("::1", True),
+        ("fd00::1", True),
+        ("metadata.internal", True),
+        ("localhost", True),
+    ],
+)
+def test_private_hosts(host: str, private: bool):
+    assert (private_host_problem(host) is not None) == private
