@@ -34,8 +34,10 @@ def rule_files(plan: Plan, directory: Path) -> list[Path]:
 
 
 def test_every_clusters_rules_pass_promtool_check(tmp_path: Path) -> None:
-    files = [*rule_files(plan_of("production"), tmp_path), *rule_files(plan_of("staging"), tmp_path)]
-    assert len(files) == 10
+    # Production's five clusters: every other stack renders the same rules with its own
+    # region, cluster and pool labels and maxima.
+    files = rule_files(plan_of("production"), tmp_path)
+    assert len(files) == 5
     result = run("promtool", "check", "rules", "--lint=duplicate-rules", "--lint-fatal", *files)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("SUCCESS") == len(files)
