@@ -270,8 +270,13 @@ def analyze_plan(
     plan: Plan,
     policies: list[Policy] | None = None,
     config: Mapping[str, Mapping[str, Any]] | None = None,
+    memo: dict[bytes, list[Violation]] | None = None,
 ) -> list[Violation]:
-    """Every violation the pack reports for `plan`: per resource, then for the stack."""
+    """Every violation the pack reports for `plan`: per resource, then for the stack.
+
+    `memo` keeps each resource's violations by its exact AnalyzeRequest, for callers that
+    analyze many plans differing in a few resources with the same policies and config (a
+    resource policy sees nothing but the request)."""
     servicer = analyzer(policies, config)
     servicer.ConfigureStack(
         analyzer_pb2.AnalyzerStackConfigureRequest(stack=plan.stack, project=plan.project, dry_run=True), None
@@ -288,7 +293,13 @@ def analyze_plan(
             options=_options(resource),
             provider=_provider_message(_provider_of(plan, resource, index)),
         )
-        violations += _violations(servicer.Analyze(request, None), resource.urn)
+        key = request.SerializeToString(deterministic=True) if memo is not None else b""
+        found = memo.get(key) if memo is not None else None
+        if found is None:
+            found = _violations(servicer.Analyze(request, None), resource.urn)
+            if memo is not None:
+                memo[key] = found
+        violations += found
 
     stack_request = analyzer_pb2.AnalyzeStackRequest(
         resources=[

@@ -1,7 +1,8 @@
 """promtool and amtool for the tests of rules, dashboards and Alertmanager routes.
 
 `make test` unpacks them from Debian's prometheus and prometheus-alertmanager packages into
-tools/bin (the Makefile's `tools` target); they are looked up there first, then on PATH.
+.tools/prometheus/bin (the Makefile's `tools` target); they are looked up there first, then
+on PATH.
 A missing tool fails the test that needs it, with how to install it: nothing is skipped.
 Each test hands a tool all of its files in one call, so the suite starts few processes.
 """
@@ -16,10 +17,10 @@ import pytest
 
 from offline.stack_config import ROOT
 
-TOOLS_BIN = ROOT / "tools" / "bin"
+TOOLS_BIN = ROOT / ".tools" / "prometheus" / "bin"
 INSTALL = (
     "run `make tools` (it unpacks promtool and amtool from Debian's prometheus and prometheus-alertmanager "
-    "packages into tools/bin), or put them on PATH"
+    "packages into .tools/prometheus/bin), or put them on PATH"
 )
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from offline.engine import Plan, SecretValue, reveal, run_plan
+from offline.engine import Plan, SecretValue, reveal
 from offline.stack_config import ROOT, stand_in
 from ops.cli import main
 from ops.review.manifests import write_manifests
@@ -142,7 +142,7 @@ def test_secrets_show_in_no_log_and_no_cli_output(
     stack: str, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ):
     caplog.set_level(logging.DEBUG)
-    plan = run_plan(stack)
+    plan = plan_of(stack)  # what to look for; the command below runs the program for real
     # One run prints the JSON and writes the manifests; the text output is render_text of
     # the same document, audited in test_secrets_show_in_neither_the_plan_text_nor_the_json.
     assert main(["plan", "--stack", stack, "--json", "--manifests", str(tmp_path)]) == 0

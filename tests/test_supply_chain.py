@@ -19,9 +19,18 @@ ZIZMOR_CONFIG = GITHUB / "zizmor.yml"
 # `uses: owner/repo[/path]@<40 hex> # vX.Y.Z`, or this repository's own action at the running commit.
 PINNED_USE = re.compile(r"^\s*-?\s*uses: (?P<action>[\w.-]+/[\w./-]+)@(?P<sha>[0-9a-f]{40}) # (?P<tag>v\d+\.\d+\.\d+)\s*$")
 LOCAL_USE = re.compile(r"^\s*-?\s*uses: \$/\.github/actions/[\w-]+\s*$")
-LOCK_ENTRY = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>\S+) \\$")
-# (requirements file, its lock): the locks credential jobs install (.github/actions/locked-venv).
-LOCKS = [("requirements.txt", "requirements.lock"), ("policy/requirements.txt", "policy/requirements.lock")]
+# An entry may carry an environment marker (`colorama==0.4.6 ; sys_platform == 'win32' \`); a
+# universal lock may hold a package twice, one version per range of Python versions.
+LOCK_ENTRY = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[^\s;]+)(?: ; (?P<marker>[^\\]*?))? \\$")
+# (requirements file, its lock): the locks credential jobs install (.github/actions/locked-venv),
+# and those `make` installs the virtualenvs of the tests and uv from (Makefile, `make lock`).
+LOCKS = [
+    ("requirements.txt", "requirements.lock"),
+    ("policy/requirements.txt", "policy/requirements.lock"),
+    ("requirements-dev.txt", "requirements-dev.lock"),
+    ("requirements-checkov.txt", "requirements-checkov.lock"),
+    ("requirements-uv.txt", "requirements-uv.lock"),
+]
 
 
 def uses_lines() -> list[tuple[str, str]]:
@@ -92,12 +101,13 @@ def normalize(name: str) -> str:
 
 
 def lock_entries(path: Path) -> dict[str, tuple[str, list[str]]]:
-    """name -> (version, hashes) of a `uv pip compile --generate-hashes` output."""
+    """name -> (version, hashes) of a `uv pip compile --generate-hashes` output; an entry
+    with a marker is named "name ; marker"."""
     entries: dict[str, tuple[str, list[str]]] = {}
     current: str | None = None
     for line in path.read_text(encoding="utf-8").splitlines():
         if found := LOCK_ENTRY.match(line):
-            current = normalize(found["name"])
+            current = normalize(found["name"]) + (f" ; {found['marker']}" if found["marker"] else "")
             entries[current] = (found["version"], [])
         elif line.strip().startswith("--hash=sha256:") and current:
             entries[current][1].append(line.strip().removeprefix("--hash=sha256:").rstrip(" \\"))
@@ -125,10 +135,29 @@ def test_each_lock_pins_what_its_requirements_pin_with_hashes_for_everything(req
     assert len(requirement_lines) == len(entries)
 
 
+def test_deploys_run_the_versions_the_tests_ran() -> None:
+    """The program's lock is the development lock (which the tests run on) cut down to what
+    the program needs. Compiled apart they disagreed: pulumi-policy holds protobuf below 6,
+    so the tests ran protobuf 5 while a deploy would have run 6."""
+    program = lock_entries(ROOT / "requirements.lock")
+    development = lock_entries(ROOT / "requirements-dev.lock")
+    assert set(program) <= set(development)
+    assert {name: version for name, (version, _) in program.items()} == {name: development[name][0] for name in program}
+
+
 def test_the_lock_reader_sees_a_missing_hash(tmp_path: Path) -> None:
     lock = tmp_path / "requirements.lock"
     lock.write_text("pulumi==3.272.0 \\\n    --hash=sha256:" + "a" * 64 + "\n    # via -r requirements.txt\nPyYAML==6.0.3 \\\n")
     assert lock_entries(lock) == {"pulumi": ("3.272.0", ["a" * 64]), "pyyaml": ("6.0.3", [])}
+    forked = tmp_path / "forked.lock"
+    forked.write_text(
+        "numpy==2.4.6 ; python_full_version < '3.12' \\\n    --hash=sha256:" + "b" * 64 + "\n"
+        "numpy==2.5.5 ; python_full_version >= '3.12' \\\n"
+    )
+    assert lock_entries(forked) == {
+        "numpy ; python_full_version < '3.12'": ("2.4.6", ["b" * 64]),
+        "numpy ; python_full_version >= '3.12'": ("2.5.5", []),
+    }
 
 
 # ---------------------------------------------------------------------------- zizmor

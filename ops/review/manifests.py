@@ -26,7 +26,11 @@ RELEASES_FILE = "releases.yaml"
 _GLOBAL = "global"
 
 
-class _Dumper(yaml.SafeDumper):
+# libyaml's emitter writes the same bytes as PyYAML's own, five times faster.
+_SafeDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper(_SafeDumper):  # type: ignore[valid-type,misc]
     """Multi-line strings (certificates, config files) as literal blocks, for readers."""
 
 

@@ -135,5 +135,5 @@ def test_a_missing_tool_fails_the_test_and_says_how_to_install_it() -> None:
         tool("promtool-that-is-not-installed")
     assert str(failed.value) == (
         "promtool-that-is-not-installed is not installed: run `make tools` (it unpacks promtool and amtool from "
-        "Debian's prometheus and prometheus-alertmanager packages into tools/bin), or put them on PATH"
+        "Debian's prometheus and prometheus-alertmanager packages into .tools/prometheus/bin), or put them on PATH"
     )

@@ -203,6 +203,7 @@ def test_the_api_key_never_appears_in_plain_text(stack: str) -> None:
     assert secret not in repr(plan)
 
 
+@pytest.mark.usefixtures("commands_plan_from_cache")
 def test_the_cli_prints_no_secret(capsys: pytest.CaptureFixture[str]) -> None:
     import argparse
 

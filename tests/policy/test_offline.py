@@ -17,7 +17,7 @@ import pytest
 import yaml
 from google.protobuf import empty_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
-from pulumi_policy import EnforcementLevel, ResourceValidationArgs, ResourceValidationPolicy
+from pulumi_policy import EnforcementLevel, Policy, ResourceValidationArgs, ResourceValidationPolicy
 
 from offline.engine import Plan
 from offline.stack_config import ROOT, stand_in
@@ -31,8 +31,13 @@ from tests.policy.policycases import CLUSTER, cluster
 POLICY_DIR = ROOT / "policy"
 
 
+# The whole pack's per-resource verdicts, shared by the tests below that run it with its own
+# config: plans that differ in a resource or two analyze only those again.
+ANALYZED: dict[bytes, list[Any]] = {}
+
+
 def test_every_stack_passes_the_whole_pack(stack_plan: Plan):
-    assert [str(v) for v in analyze_plan(stack_plan)] == []
+    assert [str(v) for v in analyze_plan(stack_plan, memo=ANALYZED)] == []
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -40,7 +45,7 @@ def test_hardened_workloads_and_edge_pass_on_every_stack(stack: str):
     # The shapes the workloads and edge branches are building: the integrator's merge
     # must keep them passing.
     plan = fx.with_resources(plan_of(stack), fx.good_edge_and_workloads())
-    assert [str(v) for v in analyze_plan(plan)] == []
+    assert [str(v) for v in analyze_plan(plan, memo=ANALYZED)] == []
 
 
 def test_the_pack_config_file_sets_the_dev_budget():
@@ -168,10 +173,30 @@ BREAKS: dict[str, Callable[[], Plan]] = {
 @pytest.mark.parametrize("name", [policy.name for policy in POLICIES])
 def test_each_policy_can_stop_a_deploy_on_its_own(name: str):
     assert name in BREAKS, f"policy {name} has no broken plan in BREAKS: add one that only it refuses"
-    violations = analyze_plan(BREAKS[name]())
+    violations = analyze_plan(BREAKS[name](), memo=ANALYZED)
     assert violations, f"{name} let its broken plan through"
     assert {v.policy for v in violations} == {name}, [str(v) for v in violations]
     assert {v.enforcement for v in violations} == {"mandatory"}
+
+
+def test_the_memo_analyzes_only_changed_resources_and_changes_no_verdict():
+    seen: list[str] = []
+
+    def public_buckets(args: ResourceValidationArgs, report: Any) -> None:
+        seen.append(args.urn)
+        if args.resource_type == storage.BUCKET and args.props.get("acl") == "public-read":
+            report("public")
+
+    probe: list[Policy] = [ResourceValidationPolicy(name="probe", description="counts its calls", validate=public_buckets)]
+    plan = plan_of("dev")
+    broken = fx.edited(plan, storage.BUCKET, lambda i: i.update(acl="public-read"))
+    memo: dict[bytes, list[Any]] = {}
+    assert analyze_plan(plan, policies=probe, memo=memo) == []
+    assert len(seen) == len(plan.resources) + 1  # and the stack
+    found = analyze_plan(broken, policies=probe, memo=memo)
+    assert len(seen) == len(plan.resources) + 2, "only the edited bucket is analyzed again"
+    assert [v.message for v in found] == ["public"]
+    assert found == analyze_plan(broken, policies=probe)
 
 
 def test_the_pack_declares_every_policy_mandatory_under_one_name():

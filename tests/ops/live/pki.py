@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
 HOST = "catalog.test"
 
 # --- Certificates --------------------------------------------------------------------
@@ -99,8 +97,7 @@ class Pki:
     far_future: ServerCertificate  # notAfter past 2049, so DER GeneralizedTime
 
 
-def make_pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    directory = tmp_path_factory.mktemp("pki")
+def make_pki(directory: Path) -> Pki:
     key, request = directory / "catalog.key", directory / "catalog.csr"
     _openssl(
         "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",

@@ -34,7 +34,9 @@ class GitDiff:
 
     def __init__(self, directory: Path) -> None:
         self.repo = directory / "repo"
-        ignore = shutil.ignore_patterns(".git", "venv", "venv-*", "__pycache__", ".*_cache", "node_modules", "out", "manifests")
+        ignore = shutil.ignore_patterns(
+            ".git", "venv", "venv-*", "__pycache__", ".*_cache", ".plan-cache", ".tools", "node_modules", "out", "manifests"
+        )
         shutil.copytree(ROOT, self.repo, ignore=ignore)
         self.env = {k: v for k, v in os.environ.items() if k not in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "PYTHONPATH")}
         (self.repo / "Pulumi.staging.yaml").unlink()

@@ -55,7 +55,7 @@ def manifests(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def documents(directory: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
     for path in sorted(directory.glob("*/*.yaml")):
         if path.name != RELEASES_FILE:
-            (document,) = yaml.safe_load_all(path.read_text())
+            (document,) = yaml.load_all(path.read_text(), Loader=yaml.CSafeLoader)
             yield path, document
 
 

@@ -11,6 +11,9 @@ import pytest
 from offline.stack_config import ROOT, stand_in
 from ops.cli import main
 
+# What the command prints, from cached plans; a real run is audited in tests/test_secrets_audit.py.
+pytestmark = pytest.mark.usefixtures("commands_plan_from_cache")
+
 
 def test_text_plan_shows_the_tree_counts_and_redacted_outputs(capsys: pytest.CaptureFixture[str]):
     assert main(["plan", "--stack", "production"]) == 0
