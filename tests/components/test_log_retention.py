@@ -67,7 +67,8 @@ def serve() -> Iterator[Any]:
                 pass
 
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        # A short poll: shutdown() waits for the loop to look again.
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
         servers.append(server)
         return Store(f"http://127.0.0.1:{server.server_address[1]}", "doadmin", "s3cr3t", None)
 
