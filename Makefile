@@ -60,6 +60,21 @@ lock: $(UV)
 	@# The policy pack's own virtualenv (policy/PulumiPolicy.yaml), for the CLI's --policy-pack.
 	$(UV) pip compile $(LOCK) policy/requirements.txt -o policy/requirements.lock
 
+# promtool and amtool, Prometheus's and Alertmanager's own checkers, for the tests: the
+# binaries of Debian's prometheus and prometheus-alertmanager packages, unpacked into
+# .tools/prometheus/bin (nothing installed system-wide, no service started; a few seconds).
+PROMETHEUS_TOOLS := $(TOOLS)/prometheus
+.PHONY: tools
+tools: $(PROMETHEUS_TOOLS)/.installed
+$(PROMETHEUS_TOOLS)/.installed:
+	rm -rf $(PROMETHEUS_TOOLS) && mkdir -p $(PROMETHEUS_TOOLS)/debs $(PROMETHEUS_TOOLS)/bin
+	cd $(PROMETHEUS_TOOLS)/debs && apt-get download prometheus prometheus-alertmanager || \
+		{ echo "apt-get download failed: run 'sudo apt-get update' first, or put promtool and amtool in $(PROMETHEUS_TOOLS)/bin" >&2; exit 1; }
+	for deb in $(PROMETHEUS_TOOLS)/debs/*.deb; do dpkg-deb -x $$deb $(PROMETHEUS_TOOLS)/root || exit 1; done
+	cp $(PROMETHEUS_TOOLS)/root/usr/bin/promtool $(PROMETHEUS_TOOLS)/root/usr/bin/amtool $(PROMETHEUS_TOOLS)/bin/
+	rm -rf $(PROMETHEUS_TOOLS)/debs $(PROMETHEUS_TOOLS)/root
+	touch $@
+
 # `@` here and above: nothing but the command's own output reaches stdout, so
 # `make plan ARGS=--json | jq` reads JSON only (the installation talks on stderr).
 plan: $(VENV)/.installed
@@ -71,7 +86,7 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(PY) -m mypy
 
-unit: venvs
+unit: venvs $(PROMETHEUS_TOOLS)/.installed
 	$(PY) -m pytest -q -n 2 $(ARGS)
 
 test: venvs lint typecheck unit

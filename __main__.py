@@ -21,7 +21,10 @@ from components.cluster import (
 )
 from components.edge import Edge, Origin, OriginCertificate, ZoneTls
 from components.gateway import RegionalGateway, cloudflare_source_ranges
+from components.logs import LogShipping, LogStore
 from components.monitoring import Monitoring
+from components.pane import MetricsPane, hub_cluster, hub_networks
+from components.platform_alerts import NodeAlerts, UptimeChecks
 from components.project import StackProject
 from components.registry import AccountRegistry
 from components.settings import ZONE_STACK, load_settings, load_zone_settings
@@ -50,6 +53,9 @@ else:
     vpcs = {region: RegionVpc(region, settings) for region in settings.regions}
     clusters: dict[str, RegionalCluster] = {}
     gateways: dict[str, RegionalGateway] = {}
+    monitors: dict[str, Monitoring] = {}
+    # The hub runs the stack's one Grafana; the log store lives in its region.
+    hub = hub_cluster(settings, specs)
     for name, spec in specs.items():
         cluster = clusters[name] = RegionalCluster(
             name, settings, spec, vpcs[spec.region].vpc, registry=registry.registry if registry else None
@@ -65,8 +71,47 @@ else:
             opts=here,
         )
         catalog = Catalog(f"{name}-catalog", settings, region=spec.region, cluster=cluster, gateway=gateway, opts=here)
-        if settings.monitoring.enabled or settings.monitoring.log_shipping:
-            Monitoring(f"{name}-monitoring", settings, region=spec.region, cluster=cluster, catalog=catalog, opts=here)
+        if settings.monitoring.enabled:
+            monitors[name] = Monitoring(
+                f"{name}-monitoring",
+                settings,
+                region=spec.region,
+                cluster_name=name,
+                cluster=cluster,
+                catalog=catalog,
+                hub=name == hub,
+                hub_networks=hub_networks(settings),
+                opts=here,
+            )
+
+    # Observability across regions: one pane over every cluster's Prometheus, one log store
+    # that every cluster ships to, and DigitalOcean's checks from outside.
+    if monitors:
+        MetricsPane(
+            "pane",
+            settings,
+            hub=hub,
+            hub_cluster=clusters[hub],
+            hub_monitoring=monitors[hub],
+            vpcs={region: vpc.vpc for region, vpc in vpcs.items()},
+            prometheus_urls={name: monitor.prometheus_url for name, monitor in monitors.items()},
+        )
+    log_store = None
+    if settings.monitoring.log_store.enabled:
+        log_store = LogStore("logs", settings, vpc=vpcs[settings.monitoring.hub_region].vpc, clusters=clusters)
+        for name, spec in specs.items():
+            LogShipping(
+                f"{name}-logs",
+                settings,
+                region=spec.region,
+                cluster_name=name,
+                cluster=clusters[name],
+                store=log_store,
+                hub=name == hub,
+                opts=pulumi.ResourceOptions(parent=clusters[name]),
+            )
+    UptimeChecks("uptime", settings)
+    NodeAlerts("node-alerts", settings, [c.cluster for c in clusters.values()])
 
     # The edge: each region's pool lists its generations' gateways, weighted as declared.
     origins = {
@@ -80,7 +125,11 @@ else:
     StackProject(
         "stack",
         settings,
-        [*(c.cluster.cluster_urn for c in clusters.values()), assets.bucket.bucket_urn],
+        [
+            *(c.cluster.cluster_urn for c in clusters.values()),
+            assets.bucket.bucket_urn,
+            *([log_store.database.cluster_urn] if log_store else []),
+        ],
     )
 
     # Keyed by region, the region's serving cluster whichever generation it is: scripts that
@@ -121,3 +170,18 @@ else:
     )
     pulumi.export("assetsBucket", assets.bucket.name)
     pulumi.export("assetsCdn", assets.cdn.endpoint)
+    if monitors:
+        pulumi.export("grafanaCluster", hub)
+    if log_store:
+        # OpenSearch Dashboards, for operators (the password is a secret output:
+        # `pulumi stack output logDashboards --show-secrets`).
+        pulumi.export(
+            "logDashboards",
+            {
+                "url": log_store.database.ui_host.apply(lambda host: f"https://{host}"),
+                "user": log_store.database.ui_user,
+                # Secret already in the engine (the provider declares it so); marked here too,
+                # so no engine or mock can show it.
+                "password": pulumi.Output.secret(log_store.database.ui_password),
+            },
+        )

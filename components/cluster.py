@@ -28,6 +28,7 @@ METRICS_SERVER_VERSION = "3.13.1"
 # The label the catalog's pods select: they run on the workers pool, whatever its size.
 POOL_LABEL = "marketplace/pool"
 WORKERS = "workers"
+SYSTEM = "system"
 
 
 def offered_kubernetes_versions() -> tuple[str, ...]:
@@ -224,7 +225,7 @@ class RegionalCluster(pulumi.ComponentResource):
                 min_nodes=system.min_nodes,
                 max_nodes=system.max_nodes,
                 node_count=system.node_count,
-                labels={POOL_LABEL: "system"},
+                labels={POOL_LABEL: SYSTEM},
                 tags=tags,
             ),
             # Pull access to the account's registry (private); it must exist first.

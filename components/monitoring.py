@@ -1,9 +1,12 @@
-"""Monitoring and log shipping on one regional cluster.
+"""Metrics and alerting on one regional cluster.
 
-Metrics: kube-prometheus-stack (Prometheus, Alertmanager, Grafana, node and kube-state
-metrics) scraping the catalog workloads and the Envoy proxies. Logs: fluent-bit shipping
-every container's log to Elasticsearch, when the stack names an endpoint. Each region
-keeps its own metrics; every series and log record carries the region and the stack.
+kube-prometheus-stack (Prometheus, Alertmanager, node and kube-state metrics) scraping the
+catalog workloads and the Envoy proxies, the rules of components/alerting.py, and an
+Alertmanager that routes to the stack's alert destinations. Every cluster keeps its own
+metrics and alerts on its own, so losing one region (or the hub) silences nothing else.
+The hub cluster also runs the stack's one Grafana (components/pane.py gives it every
+cluster's Prometheus); the others expose their Prometheus on an internal DigitalOcean load
+balancer that admits only the hub's networks.
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_kubernetes as kubernetes
+import yaml
 
-from components.namespaces import GATEWAY_NAMESPACE, LOGGING_NAMESPACE, MONITORING_NAMESPACE, PROXY_POD_LABELS
-from components.settings.monitoring import LogShipping
+from components.alerting import alertmanager_config, cluster_rule_groups
+from components.cluster import POOL_LABEL, SYSTEM, WORKERS
+from components.namespaces import GATEWAY_NAMESPACE, MONITORING_NAMESPACE, PROXY_POD_LABELS
 from components.settings.stack import StackSettings
 
 if TYPE_CHECKING:
@@ -29,18 +34,62 @@ core = kubernetes.core.v1
 PROMETHEUS_STACK_CHART = "kube-prometheus-stack"
 PROMETHEUS_STACK_REPO = "https://prometheus-community.github.io/helm-charts"
 PROMETHEUS_STACK_VERSION = "88.6.1"
-FLUENT_BIT_CHART = "fluent-bit"
-FLUENT_BIT_REPO = "https://fluent.github.io/helm-charts"
-FLUENT_BIT_VERSION = "0.58.1"
+RELEASE_NAME = "kube-prometheus-stack"
 
 MONITORING_API = "monitoring.coreos.com/v1"
+PROMETHEUS_PORT = 9090
+# What the chart names the Prometheus custom resource and its Service (release name + suffix).
+PROMETHEUS_NAME = f"{RELEASE_NAME}-prometheus"
+PROMETHEUS_IN_CLUSTER_URL = f"http://{PROMETHEUS_NAME}.{MONITORING_NAMESPACE}.svc:{PROMETHEUS_PORT}"
+# Labels the Prometheus operator puts on the pods of that Prometheus.
+PROMETHEUS_SERVER_LABELS = {"app.kubernetes.io/name": "prometheus", "operator.prometheus.io/name": PROMETHEUS_NAME}
+# The Secret Alertmanager reads its configuration from (key alertmanager.yaml): written by
+# the program, so the chart's default configuration (which routes everything to a "null"
+# receiver) never applies.
+ALERTMANAGER_SECRET = "alertmanager-marketplace"
+ALERTMANAGER_KEY = "alertmanager.yaml"
+RULES_NAME = "marketplace-rules"
+# Envoy names each route's upstream cluster httproute/<namespace>/<route>/rule/<n>, and the
+# catalog's routes are named after the app's Service (components/gateway.py http_route): at
+# scrape time every series of a catalog route gets the app's name as label `app`, what the
+# rules and dashboards group by.
+ROUTE_APP_RELABELING = {
+    "sourceLabels": ["envoy_cluster_name"],
+    "regex": "httproute/catalog/([^/]+)/rule/.+",
+    "targetLabel": "app",
+    "replacement": "$1",
+    "action": "replace",
+}
+# Replaced by the program's own, which carry the region and link the logs
+# (data/rules/catalog.rules.yaml); the chart's would page twice for the same pod.
+REPLACED_DEFAULT_ALERTS = ("KubePodCrashLooping", "KubeHpaMaxedOut")
+DASHBOARD_FOLDER_ANNOTATION = "grafana_folder"
+
+_DO_LB = "service.beta.kubernetes.io/do-loadbalancer-"
 
 # How long each kind keeps metrics, and the volume that holds them.
 _RETENTION = {"production": ("15d", "50Gi"), "staging": ("7d", "20Gi"), "dev": ("2d", "10Gi")}
 
 
-def prometheus_stack_values(settings: StackSettings, region: str, admin_secret: pulumi.Input[str] | None) -> dict[str, Any]:
+def prometheus_stack_values(
+    settings: StackSettings, region: str, cluster: str, *, hub: bool, admin_secret: pulumi.Input[str] | None
+) -> dict[str, Any]:
     retention, volume = _RETENTION[settings.kind]
+    grafana: dict[str, Any] = {"enabled": False}
+    if hub:
+        grafana = {
+            "enabled": True,
+            "sidecar": {
+                "dashboards": {"folderAnnotation": DASHBOARD_FOLDER_ANNOTATION, "provider": {"foldersFromFilesStructure": True}},
+                # Every cluster's Prometheus is a data source of its own (components/pane.py),
+                # this cluster's among them.
+                "datasources": {"defaultDatasourceEnabled": False},
+            },
+        }
+        if admin_secret is not None:
+            grafana["admin"] = {"existingSecret": admin_secret, "userKey": "admin-user", "passwordKey": "admin-password"}
+        # No password configured: the Grafana chart generates one into a Secret of its
+        # own and keeps it across upgrades; nothing readable lands in the stack.
     return {
         # DOKS runs etcd, the scheduler and the controller manager itself, out of reach: their
         # scrapes would fail and their default alerts always fire (DigitalOcean's starter kit
@@ -54,7 +103,9 @@ def prometheus_stack_values(settings: StackSettings, region: str, admin_secret: 
                 "kubeSchedulerAlerting": False,
                 "kubeSchedulerRecording": False,
                 "kubeControllerManager": False,
-            }
+            },
+            # Replaced by the program's own (REPLACED_DEFAULT_ALERTS).
+            "disabled": dict.fromkeys(REPLACED_DEFAULT_ALERTS, True),
         },
         "prometheus": {
             "prometheusSpec": {
@@ -64,7 +115,8 @@ def prometheus_stack_values(settings: StackSettings, region: str, admin_secret: 
                 "podMonitorSelectorNilUsesHelmValues": False,
                 "ruleSelectorNilUsesHelmValues": False,
                 "retention": retention,
-                "externalLabels": {"region": region, "stack": settings.stack},
+                # On every alert this Prometheus sends: where it comes from.
+                "externalLabels": {"region": region, "cluster": cluster, "stack": settings.stack},
                 "resources": {
                     "requests": {"cpu": "200m", "memory": "1Gi"},
                     "limits": {"memory": "2Gi"},
@@ -81,55 +133,34 @@ def prometheus_stack_values(settings: StackSettings, region: str, admin_secret: 
                 },
             }
         },
-        "grafana": {
-            "admin": {
-                "existingSecret": admin_secret,
-                "userKey": "admin-user",
-                "passwordKey": "admin-password",
-            }
-        }
-        if admin_secret is not None
-        # No password configured: the Grafana chart generates one into a Secret of its
-        # own and keeps it across upgrades; nothing readable lands in the stack.
-        else {},
+        "alertmanager": {"alertmanagerSpec": {"useExistingSecret": True, "configSecret": ALERTMANAGER_SECRET}},
+        "grafana": grafana,
+        # The pool label of every node, for the node pools' NodePoolAtMaximum alerts.
+        "kube-state-metrics": {"metricLabelsAllowlist": [f"nodes=[{POOL_LABEL}]"]},
     }
 
 
-def _section(kind: str, entries: Sequence[tuple[str, object]]) -> str:
-    """One section of fluent-bit's classic configuration format. The format has no quoting:
-    a value is the rest of its line, so a value with a line break in it would write entries
-    or whole sections of its own. Such a value is refused, never written."""
-    for key, value in entries:
-        if not f"{key}{value}".isprintable():
-            raise ValueError(f"fluent-bit [{kind}] {key}: {value!r} is not one line of printable text")
-    return "\n".join([f"[{kind}]", *(f"    {key} {value}" for key, value in entries)]) + "\n"
+def autoscaled_pools(settings: StackSettings) -> dict[str, int]:
+    """Each node pool the cluster autoscaler sizes (min below max), by the value of the pool
+    label its nodes carry, with its maximum."""
+    pools = {SYSTEM: settings.cluster.system_pool, WORKERS: settings.cluster.node_pool}
+    return {name: pool.max_nodes for name, pool in pools.items() if pool.max_nodes > pool.min_nodes}
 
 
-def fluent_bit_values(settings: StackSettings, region: str, target: LogShipping) -> dict[str, Any]:
-    tls = "On" if target.tls else "Off"
-    kubernetes_metadata = [
-        ("Name", "kubernetes"), ("Match", "kube.*"), ("Merge_Log", "On"), ("Keep_Log", "Off"),
-        ("K8S-Logging.Parser", "On"), ("K8S-Logging.Exclude", "On"),
-    ]  # fmt: skip
-    # Five regions ship to one index: every record says where it came from.
-    origin = [
-        ("Name", "modify"), ("Match", "*"), ("Add", f"region {region}"), ("Add", f"stack {settings.stack}"),
-    ]  # fmt: skip
-    elasticsearch = [
-        ("Name", "es"), ("Match", "kube.*"), ("Host", target.host), ("Port", target.port),
-        ("Index", target.index), ("Suppress_Type_Name", "On"), ("Replace_Dots", "On"),
-        ("Retry_Limit", 10), ("tls", tls), ("tls.verify", tls),
-    ]  # fmt: skip
+def internal_service_annotations(settings: StackSettings, cluster: str) -> dict[str, str]:
+    """A DigitalOcean load balancer reachable only from inside the VPC network (and the VPCs
+    peered with it), named after the stack and cluster: the cloud controller adopts an
+    existing load balancer by name, so two clusters must never ask for one name
+    (digitalocean-cloud-controller-manager docs/controllers/services/annotations.md)."""
     return {
-        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}},
-        "config": {
-            "filters": "\n".join([_section("FILTER", kubernetes_metadata), _section("FILTER", origin)]),
-            "outputs": _section("OUTPUT", elasticsearch),
-        },
+        f"{_DO_LB}name": f"{settings.name_prefix}-{cluster}-prometheus",
+        f"{_DO_LB}network": "INTERNAL",
+        f"{_DO_LB}size-unit": "1",
+        f"{_DO_LB}protocol": "tcp",
     }
 
 
-def _namespace(name: str, resource_name: str, opts: pulumi.ResourceOptions) -> core.Namespace:
+def privileged_namespace(name: str, resource_name: str, opts: pulumi.ResourceOptions) -> core.Namespace:
     return core.Namespace(
         resource_name,
         metadata=meta.ObjectMetaArgs(
@@ -143,7 +174,10 @@ def _namespace(name: str, resource_name: str, opts: pulumi.ResourceOptions) -> c
 
 
 class Monitoring(pulumi.ComponentResource):
-    """Prometheus and Grafana (when the stack monitors) and fluent-bit (when it ships logs)."""
+    """Prometheus, Alertmanager and the rules on one cluster; Grafana on the hub."""
+
+    # Where the stack's Grafana reaches this cluster's Prometheus.
+    prometheus_url: pulumi.Output[str]
 
     def __init__(
         self,
@@ -151,82 +185,131 @@ class Monitoring(pulumi.ComponentResource):
         settings: StackSettings,
         *,
         region: str,
+        cluster_name: str,
         cluster: RegionalCluster,
         catalog: Catalog,
+        hub: bool,
+        hub_networks: Sequence[str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """`hub`: this cluster runs the stack's Grafana; `hub_networks`: the ranges the hub's
+        Grafana reaches the other clusters from."""
         super().__init__("marketplace:index:Monitoring", name, None, opts)
         on_cluster = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
-        monitoring = settings.monitoring
-        outputs: dict[str, Any] = {}
-
-        if monitoring.enabled:
-            namespace = _namespace(MONITORING_NAMESPACE, f"{name}-namespace", on_cluster)
-            admin_secret = None
-            if monitoring.grafana_admin_password is not None:
-                admin_secret = core.Secret(
-                    f"{name}-grafana-admin",
-                    metadata=meta.ObjectMetaArgs(namespace=namespace.metadata.name),
-                    type="Opaque",
-                    string_data={
-                        "admin-user": "admin",
-                        "admin-password": monitoring.grafana_admin_password.output(),
-                    },
-                    opts=on_cluster,
-                ).metadata.name
-            self.prometheus = kubernetes.helm.v3.Release(
-                f"{name}-prometheus",
-                kubernetes.helm.v3.ReleaseArgs(
-                    name="kube-prometheus-stack",
-                    chart=PROMETHEUS_STACK_CHART,
-                    version=PROMETHEUS_STACK_VERSION,
-                    repository_opts=kubernetes.helm.v3.RepositoryOptsArgs(repo=PROMETHEUS_STACK_REPO),
-                    namespace=namespace.metadata.name,
-                    cleanup_on_fail=True,
-                    max_history=10,
-                    timeout=900,
-                    values=prometheus_stack_values(settings, region, admin_secret),
-                ),
+        namespace = privileged_namespace(MONITORING_NAMESPACE, f"{name}-namespace", on_cluster)
+        admin_secret = None
+        password = settings.monitoring.grafana_admin_password
+        if hub and password is not None:
+            admin_secret = core.Secret(
+                f"{name}-grafana-admin",
+                metadata=meta.ObjectMetaArgs(namespace=namespace.metadata.name),
+                type="Opaque",
+                string_data={"admin-user": "admin", "admin-password": password.output()},
                 opts=on_cluster,
-            )
-            # The monitors' kinds come with the chart's CRDs.
-            after_chart = pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[self.prometheus]))
-            self.monitors = [
-                _service_monitor(f"{name}-{app.labels['app.kubernetes.io/name']}", app, catalog, after_chart)
-                for app in (catalog.web, catalog.api)
-            ]
-            self.proxy_monitor = kubernetes.apiextensions.CustomResource(
-                f"{name}-envoy-proxies",
-                api_version=MONITORING_API,
-                kind="PodMonitor",
-                metadata=meta.ObjectMetaArgs(name="envoy-proxies", namespace=GATEWAY_NAMESPACE),
-                spec={
-                    "selector": {"matchLabels": PROXY_POD_LABELS},
-                    "podMetricsEndpoints": [{"port": "metrics", "path": "/stats/prometheus", "interval": "30s"}],
-                },
+            ).metadata.name
+
+        self.alertmanager_config = self._alertmanager_secret(name, settings, namespace, on_cluster)
+        self.prometheus = kubernetes.helm.v3.Release(
+            f"{name}-prometheus",
+            kubernetes.helm.v3.ReleaseArgs(
+                name=RELEASE_NAME,
+                chart=PROMETHEUS_STACK_CHART,
+                version=PROMETHEUS_STACK_VERSION,
+                repository_opts=kubernetes.helm.v3.RepositoryOptsArgs(repo=PROMETHEUS_STACK_REPO),
+                namespace=namespace.metadata.name,
+                cleanup_on_fail=True,
+                max_history=10,
+                timeout=900,
+                values=prometheus_stack_values(settings, region, cluster_name, hub=hub, admin_secret=admin_secret),
+            ),
+            opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[self.alertmanager_config])),
+        )
+        # The monitors' and rules' kinds come with the chart's CRDs.
+        after_chart = pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[self.prometheus]))
+        self.monitors = [
+            _service_monitor(f"{name}-{app.labels['app.kubernetes.io/name']}", app, catalog, after_chart)
+            for app in (catalog.web, catalog.api)
+        ]
+        self.proxy_monitor = kubernetes.apiextensions.CustomResource(
+            f"{name}-envoy-proxies",
+            api_version=MONITORING_API,
+            kind="PodMonitor",
+            metadata=meta.ObjectMetaArgs(name="envoy-proxies", namespace=GATEWAY_NAMESPACE),
+            spec={
+                "selector": {"matchLabels": PROXY_POD_LABELS},
+                "podMetricsEndpoints": [
+                    {
+                        "port": "metrics",
+                        "path": "/stats/prometheus",
+                        "interval": "30s",
+                        "metricRelabelings": [ROUTE_APP_RELABELING],
+                    }
+                ],
+            },
+            opts=after_chart,
+        )
+        self.rules = kubernetes.apiextensions.CustomResource(
+            f"{name}-rules",
+            api_version=MONITORING_API,
+            kind="PrometheusRule",
+            metadata=meta.ObjectMetaArgs(name=RULES_NAME, namespace=namespace.metadata.name),
+            spec={
+                "groups": cluster_rule_groups(region=region, cluster=cluster_name, pools=autoscaled_pools(settings))
+            },
+            opts=after_chart,
+        )
+        if hub:
+            self.prometheus_url = pulumi.Output.from_input(PROMETHEUS_IN_CLUSTER_URL)
+        else:
+            self.regional_endpoint = core.Service(
+                f"{name}-prometheus-internal",
+                metadata=meta.ObjectMetaArgs(
+                    name="prometheus-internal",
+                    namespace=namespace.metadata.name,
+                    annotations=internal_service_annotations(settings, cluster_name),
+                ),
+                spec=core.ServiceSpecArgs(
+                    type="LoadBalancer",
+                    selector=PROMETHEUS_SERVER_LABELS,
+                    ports=[core.ServicePortArgs(name="http", port=PROMETHEUS_PORT, target_port=PROMETHEUS_PORT, protocol="TCP")],
+                    load_balancer_source_ranges=list(hub_networks),
+                ),
                 opts=after_chart,
             )
-            outputs["prometheusRelease"] = self.prometheus.status.apply(lambda status: status.name)
+            self.prometheus_url = self.regional_endpoint.status.apply(_load_balancer_url)
+        self.register_outputs(
+            {"prometheusRelease": self.prometheus.status.apply(lambda status: status.name), "prometheusUrl": self.prometheus_url}
+        )
 
-        if monitoring.log_shipping is not None:
-            logging_namespace = _namespace(LOGGING_NAMESPACE, f"{name}-logging-namespace", on_cluster)
-            self.log_shipper = kubernetes.helm.v3.Release(
-                f"{name}-log-shipping",
-                kubernetes.helm.v3.ReleaseArgs(
-                    name="fluent-bit",
-                    chart=FLUENT_BIT_CHART,
-                    version=FLUENT_BIT_VERSION,
-                    repository_opts=kubernetes.helm.v3.RepositoryOptsArgs(repo=FLUENT_BIT_REPO),
-                    namespace=logging_namespace.metadata.name,
-                    cleanup_on_fail=True,
-                    max_history=10,
-                    values=fluent_bit_values(settings, region, monitoring.log_shipping),
-                ),
-                opts=on_cluster,
-            )
-            outputs["logShipping"] = f"{monitoring.log_shipping.host}:{monitoring.log_shipping.port}"
+    @staticmethod
+    def _alertmanager_secret(
+        name: str, settings: StackSettings, namespace: core.Namespace, opts: pulumi.ResourceOptions
+    ) -> core.Secret:
+        alerting = settings.alerting
 
-        self.register_outputs(outputs)
+        def render(values: list[Any]) -> str:
+            return yaml.safe_dump(alertmanager_config(alerting, values[0], values[1]), sort_keys=False)
+
+        # The webhook URL and the SMTP password arrive as secret Outputs: the rendered
+        # configuration that holds them is secret as a whole.
+        rendered: pulumi.Output[str] = pulumi.Output.all(
+            alerting.webhook_url.output() if alerting.webhook_url else None,
+            alerting.smtp_password.output() if alerting.smtp_password else None,
+        ).apply(render)
+        return core.Secret(
+            f"{name}-alertmanager-config",
+            metadata=meta.ObjectMetaArgs(name=ALERTMANAGER_SECRET, namespace=namespace.metadata.name),
+            type="Opaque",
+            string_data={ALERTMANAGER_KEY: rendered},
+            opts=opts,
+        )
+
+
+def _load_balancer_url(status: Any) -> str:
+    ingress = status.load_balancer.ingress if status and status.load_balancer else None
+    if not ingress:
+        raise ValueError("the internal load balancer reports no address: is it active?")
+    return f"http://{ingress[0].ip}:{PROMETHEUS_PORT}"
 
 
 def _service_monitor(

@@ -149,12 +149,42 @@ def _gateway(args: pulumi.runtime.MockResourceArgs, rid: str) -> dict[str, Any]:
     return {"status": {"addresses": [{"type": "IPAddress", "value": address}]}}
 
 
+def _database_cluster(args: pulumi.runtime.MockResourceArgs, rid: str) -> dict[str, Any]:
+    # Hosts as DigitalOcean names them (openapi databases opensearch_connection.yml); the
+    # password is one of the outputs the provider marks secret.
+    name = args.inputs.get("name", args.name)
+    host = f"{name}-do-user-0-0.k.db.ondigitalocean.com"
+    password = f"offline-db-password-{digest('db-password', rid)[:16]}"
+    port = 25060
+    return {
+        "clusterUrn": f"do:dbaas:{rid}",
+        "host": host,
+        "privateHost": f"private-{host}",
+        "port": port,
+        "user": "doadmin",
+        "password": password,
+        "uri": f"https://doadmin:{password}@{host}:{port}",
+        "privateUri": f"https://doadmin:{password}@private-{host}:{port}",
+        "uiHost": f"{name}-dashboards-do-user-0-0.k.db.ondigitalocean.com",
+        "uiPort": 443,
+        "uiUser": "doadmin",
+        "uiPassword": password,
+        "database": "",
+    }
+
+
+def _database_user(args: pulumi.runtime.MockResourceArgs, rid: str) -> dict[str, Any]:
+    return {"password": f"offline-user-password-{digest('user-password', rid)[:16]}", "role": "normal"}
+
+
 OUTPUTS: dict[str, OutputFactory] = {
     "digitalocean:index/vpc:Vpc": _vpc,
     "digitalocean:index/kubernetesCluster:KubernetesCluster": _doks,
     "digitalocean:index/spacesBucket:SpacesBucket": _bucket,
     "digitalocean:index/containerRegistry:ContainerRegistry": _registry,
     "digitalocean:index/cdn:Cdn": _cdn,
+    "digitalocean:index/databaseCluster:DatabaseCluster": _database_cluster,
+    "digitalocean:index/databaseUser:DatabaseUser": _database_user,
     "kubernetes:core/v1:Service": _service,
     "kubernetes:helm.sh/v3:Release": _helm_release,
     "kubernetes:gateway.networking.k8s.io/v1:Gateway": _gateway,
@@ -193,9 +223,15 @@ def _ip_ranges(args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
     }
 
 
+def _database_ca(args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+    cluster = str(args.args.get("clusterId", ""))
+    return {"certificate": fake_pem("CERTIFICATE", "database-ca", cluster), "clusterId": cluster, "id": cluster}
+
+
 INVOKES: dict[str, Callable[[pulumi.runtime.MockCallArgs], dict[str, Any]]] = {
     "digitalocean:index/getKubernetesVersions:getKubernetesVersions": _versions,
     "cloudflare:index/getIpRanges:getIpRanges": _ip_ranges,
+    "digitalocean:index/getDatabaseCa:getDatabaseCa": _database_ca,
 }
 
 

@@ -42,7 +42,13 @@ class StackConfig:
 
 
 def stand_in(key: str) -> str:
-    return f"offline-stand-in-for-{key.replace(':', '-')}"
+    """What the program sees for a secret it cannot decrypt: shaped like what the key
+    holds, so its validation passes (a key named ...Url holds an https URL; .invalid is a
+    top-level domain that never resolves, RFC 2606)."""
+    name = key.replace(":", "-")
+    if key.endswith("Url"):
+        return f"https://offline-stand-in.invalid/{name}"
+    return f"offline-stand-in-for-{name}"
 
 
 # Bounds on what one stack file may expand to. A real stack file has a few hundred nodes,

@@ -3,8 +3,9 @@
 The estimate is the worst case the stack can reach without another deploy, from the list
 prices in data/prices.yaml: every node pool at its maximum size, HA control planes, one
 DigitalOcean load balancer per LoadBalancer Service and per Gateway (times its size unit),
-the Spaces subscription, and Cloudflare Load Balancing with its extra origins and steering
-add-on. Not counted: volumes, bandwidth overage, container registry.
+the Spaces subscription, Cloudflare Load Balancing with its extra origins and steering
+add-on, the log store's nodes and the uptime checks. Not counted: volumes, bandwidth
+overage, container registry.
 
 The budget is the policy's config, e.g. `pulumi preview --policy-pack policy
 --policy-pack-config policy/policy-config.json` with
@@ -34,6 +35,8 @@ from policy.storage import BUCKET
 PRICES_FILE = Path(__file__).resolve().parent.parent / "data" / "prices.yaml"
 DEFAULT_BUDGET_USD = 150.0
 SIZE_UNIT_ANNOTATION = "service.beta.kubernetes.io/do-loadbalancer-size-unit"
+DATABASE = "digitalocean:index/databaseCluster:DatabaseCluster"
+UPTIME_CHECK = "digitalocean:index/uptimeCheck:UptimeCheck"
 # Cloudflare's traffic steering add-on covers these policies.
 STEERING_ADD_ON = frozenset({"dynamic_latency", "geo", "proximity"})
 
@@ -101,6 +104,14 @@ def estimate(resources: list[PolicyResource], table: Mapping[str, Any] | None = 
             annotations = peek(proxy.props, "spec", "provider", "kubernetes", "envoyService", "annotations") if proxy else None
             units = _size_unit(annotations)
             lines.append((f"{resource.name}: gateway load balancer, {units} node(s)", units * per_lb_node))
+        elif resource.resource_type == DATABASE:
+            size, count = peek(props, "size"), whole(peek(props, "nodeCount"))
+            per_node = ((table.get("opensearch") or {}).get("nodes") or {}).get(str(size), {}).get("monthly")
+            if per_node is None or count is None:
+                raise UnpricedError(f"database size {size!r} x {count} node(s) is not priced in data/prices.yaml")
+            lines.append((f"{resource.name}: {count} x {size}", count * float(per_node)))
+        elif resource.resource_type == UPTIME_CHECK:
+            lines.append((f"{resource.name}: uptime check", float((table.get("uptime") or {}).get("perCheck", 0))))
 
     if any(r.resource_type == BUCKET for r in resources):
         lines.append(("Spaces subscription", float((table.get("spaces") or {}).get("subscription", 0))))

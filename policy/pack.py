@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, Policy
 
-from policy import clusters, cost, edge, storage, workloads
+from policy import clusters, cost, edge, observability, storage, workloads
 
 PACK_NAME = "marketplace-policies"
 ENFORCEMENT = EnforcementLevel.MANDATORY
@@ -16,4 +16,5 @@ POLICIES: list[Policy] = [
     *workloads.POLICIES,
     *edge.POLICIES,
     *cost.POLICIES,
+    *observability.POLICIES,
 ]

@@ -163,6 +163,31 @@ EDGE = [
     ),
 ]  # fmt: skip
 
+# Keys of observability (log store, hub region, alert destinations).
+OBSERVABILITY = [
+    BadStack(
+        "log store size not offered with its node count", "production", "marketplace:logStore.size",
+        "'db-s-1vcpu-2gb' is not offered with 3 node(s)",
+        {"marketplace:logStore": {"size": "db-s-1vcpu-2gb", "nodeCount": 3}},
+    ),
+    BadStack(
+        "hub region the stack does not run", "staging", "marketplace:observabilityRegion",
+        "'syd1' is not one of the stack's regions", {"marketplace:observabilityRegion": "syd1"},
+    ),
+    BadStack(
+        "alert webhook in plain text", "staging", "marketplace:alertWebhookUrl", "is a secret but is stored in plain text",
+        {"marketplace:alertWebhookUrl": "https://hooks.slack.com/services/T0/B0/x"},
+    ),
+    BadStack(
+        "Slack channel without its webhook", "production", "marketplace:alerting.slackChannel", "needs the Slack webhook",
+        {"marketplace:alerting": {"slackChannel": "#catalog-alerts"}},
+    ),
+    BadStack(
+        "log shipping to an undeclared endpoint", "dev", "marketplace:logShipping", "is no longer read",
+        {"marketplace:logShipping": {"host": "logs.example.com"}},
+    ),
+]  # fmt: skip
+
 
 def _file(*lines: str) -> str:
     return "\n".join(("config:", *(f"  {line}" for line in lines))) + "\n"
@@ -242,13 +267,14 @@ ACCEPTED_THOUGH_BAD = [
         "::/1, 8000::/1 together admit 100% of all IPv6 addresses",
         {"marketplace:controlPlaneAllowList": ["::/1", "8000::/1"]},
     ),
+    # The key is refused outright: logs go to the stack's own store, and no configured host
+    # ever reaches fluent-bit's configuration.
     BadStack(
-        "log host that writes its own fluent-bit section", "dev", "marketplace:logShipping.host",
-        "must be a DNS name or an IP address",
+        "log host that writes its own fluent-bit section", "dev", "marketplace:logShipping", "is no longer read",
         {"marketplace:logShipping": {"host": "logs.example.com\n[OUTPUT]\n    Name http\n    Host attacker.example"}},
     ),
     BadStack(
-        "log host with a space", "dev", "marketplace:logShipping.host", "must be a DNS name or an IP address",
+        "log host with a space", "dev", "marketplace:logShipping", "is no longer read",
         {"marketplace:logShipping": {"host": "logs example.com"}},
     ),
     BadStack(
@@ -404,7 +430,7 @@ MESSAGES = [
     ),
 ]  # fmt: skip
 
-TABLES = (*FOUNDATION, *WORKLOADS, *EDGE, *TRACEBACKS, *ACCEPTED_THOUGH_BAD, *MESSAGES)
+TABLES = (*FOUNDATION, *WORKLOADS, *EDGE, *OBSERVABILITY, *TRACEBACKS, *ACCEPTED_THOUGH_BAD, *MESSAGES)
 ROWS = [pytest.param(row, id=row.what) for row in TABLES]
 
 

@@ -35,15 +35,25 @@ GENERATED_SECRETS: dict[str, tuple[str, ...]] = {
     "tls:index/privateKey:PrivateKey": ("privateKeyPem", "privateKeyOpenssh", "privateKeyPemPkcs8"),
     "random:index/randomPassword:RandomPassword": ("result", "bcryptHash"),
     "cloudflare:index/originCaCertificate:OriginCaCertificate": ("privateKey",),
+    "digitalocean:index/databaseCluster:DatabaseCluster": ("password", "uri", "privateUri", "uiPassword", "uiUri"),
+    "digitalocean:index/databaseUser:DatabaseUser": ("password", "accessKey", "accessCert"),
 }
 PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
 
 WITH_SECURE_TOKEN = (ROOT / "Pulumi.dev.yaml").read_text() + (
     "  marketplace:kubernetesApiToken:\n    secure: v1:c2FsdA==:Y2lwaGVydGV4dCBvZiBhIHRva2Vu\n"
 )
+# Alert destinations' secrets travel to Alertmanager and to DigitalOcean's alerts; the log
+# store's passwords to the shippers and the retention Job (one region: the cheapest plan).
+WITH_ALERT_SECRETS = (ROOT / "Pulumi.dev.yaml").read_text() + (
+    "  marketplace:monitoring: true\n  marketplace:logStore: {enabled: true}\n"
+    "  marketplace:alerting:\n    slackChannel: '#catalog-alerts'\n    smtp: {username: alertmanager}\n"
+    "  marketplace:alertWebhookUrl:\n    secure: v1:c2FsdA==:d2ViaG9vaw==\n"
+    "  marketplace:alertSmtpPassword:\n    secure: v1:c2FsdA==:c210cA==\n"
+)
 # (stack, stack file text or None for the real one)
-CASES = [*((stack, None) for stack in STACKS), ("dev", WITH_SECURE_TOKEN)]
-IDS = [*STACKS, "dev-with-secure-token"]
+CASES = [*((stack, None) for stack in STACKS), ("dev", WITH_SECURE_TOKEN), ("dev", WITH_ALERT_SECRETS)]
+IDS = [*STACKS, "dev-with-secure-token", "dev-with-alert-and-log-secrets"]
 
 
 def needles(plan: Plan) -> dict[str, str]:

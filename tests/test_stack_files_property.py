@@ -35,7 +35,9 @@ from hypothesis import strategies as st
 
 from components.regions import REGIONS
 from components.settings import ZONE_STACK, ConfigError, StackSettings, parse_settings
+from components.settings.alerting import EMAIL, SLACK_CHANNEL, SMARTHOST
 from components.settings.cluster import droplet_prices
+from components.settings.monitoring import opensearch_options
 from components.settings.reader import ConfigReader
 from components.settings.stack import parse_zone_settings
 from components.settings.workloads import cpu_millicores, memory_bytes
@@ -256,6 +258,29 @@ def surface(hostile: bool) -> dict[str, st.SearchStrategy[Any]]:
             index=st.sampled_from(["catalog", "Catalog", "catalog\n", "-x"]),
             tls=st.sampled_from([True, False, "true"]),
         ),
+        "marketplace:observabilityRegion": st.sampled_from([*REGION_SLUGS, "mars1", "NYC3", "nyc3\n"]),
+        "marketplace:logStore": obj(
+            enabled=st.sampled_from([True, False, "yes"]),
+            size=st.sampled_from(["db-s-1vcpu-2gb", "db-s-2vcpu-4gb", "gd-2vcpu-8gb", "s-1vcpu-1gb", "db-s-1vcpu-2gb\n"]),
+            nodeCount=st.sampled_from([1, 3, 6, 2, 0]),
+            retentionDays=st.integers(-1, 400),
+            operatorNetworks=st.lists(
+                st.sampled_from(["203.0.113.0/24", "0.0.0.0/0", "2001:db8::/32", "10.0.0.0/33", "1.2.3.4\n"]), max_size=3
+            ),
+        ),
+        "marketplace:alerting": obj(
+            email=st.sampled_from(["oncall@example.com", "ops@exa\u0663mple.com", "a@b", "x@y.com\nBcc: z@w.com"]),
+            slackChannel=st.sampled_from(["#catalog-alerts", "catalog alerts", "#alerts\n"]),
+            latencyThresholdMs=st.integers(0, 40000),
+            smtp=obj(
+                smarthost=st.sampled_from(["smtp.example.com:587", "smtp.example.com", "smtp.example.com:99999", "smtp.exa mple.com:25"]),
+                username=st.sampled_from(["alertmanager", "a b", "user\n"]),
+                requireTls=st.sampled_from([True, False, "no"]),
+                **{"from": st.sampled_from(["am@example.com", "am@exa mple.com"])},
+            ),
+        ),
+        "marketplace:alertWebhookUrl": SECURE,
+        "marketplace:alertSmtpPassword": SECURE,
         "marketplace:steeringPolicy": st.sampled_from(["dynamic_latency", "geo", "off", "round_robin", ""]),
         "marketplace:sessionAffinity": st.sampled_from(["none", "cookie", "header"]),
         "marketplace:fallbackRegion": st.sampled_from([*REGION_SLUGS, "syd1"]),
@@ -425,9 +450,15 @@ def assert_sane(accepted: StackSettings, values: dict[str, str]) -> None:
         assert None not in cpu and None not in memory
         assert 10 <= cpu[0] <= cpu[1] <= 1000 * droplet_prices()[smallest]["vcpu"]  # type: ignore[operator]
         assert 6 * 2**20 <= memory[0] <= memory[1] < droplet_prices()[smallest]["memoryGiB"] * 2**30  # type: ignore[operator]
-    if accepted.monitoring.log_shipping:
-        host_name = accepted.monitoring.log_shipping.host
-        assert host_name and not any(character.isspace() for character in host_name)
+    monitoring, alerting = accepted.monitoring, accepted.alerting
+    assert monitoring.hub_region in accepted.regions
+    store = monitoring.log_store
+    assert store.size in opensearch_options()["layouts"][store.node_count] and 1 <= store.retention_days <= 365
+    assert all(ipaddress.ip_network(entry).version == 4 for entry in store.operator_networks)
+    assert accepted.kind != "production" or all(ipaddress.ip_network(entry).prefixlen > 0 for entry in store.operator_networks)
+    # Whatever reaches Alertmanager's configuration is one ASCII token.
+    assert EMAIL.fullmatch(alerting.email) and EMAIL.fullmatch(alerting.smtp.sender) and SMARTHOST.fullmatch(alerting.smtp.smarthost)
+    assert alerting.slack_channel is None or SLACK_CHANNEL.fullmatch(alerting.slack_channel)
 
 
 @dataclass(frozen=True)

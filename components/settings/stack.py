@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import pulumi
 
 from components.regions import REGIONS
+from components.settings.alerting import AlertingSettings, read_alerting
 from components.settings.assets import AssetsSettings, read_assets
 from components.settings.cluster import ClusterSettings, read_cluster, read_network_block, read_token, read_version
 from components.settings.edge import EdgeSettings, read_edge
@@ -47,6 +48,7 @@ class StackSettings:
     kubernetes_api_token: Secret
     workloads: WorkloadSettings
     monitoring: MonitoringSettings
+    alerting: AlertingSettings
     edge: EdgeSettings
     registry: RegistrySettings
     # Per region, its cluster generations; a region the stack file declares none for runs
@@ -192,7 +194,8 @@ def parse_settings(
     workers = NodePools(tuple(sorted(node_sizes)), cluster.node_pool.max_nodes)
     workloads = read_workloads(reader, kind, registry.prefix, workers)
     check_images(reader, registry, {"web": workloads.web.image, "api": workloads.api.image})
-    monitoring = read_monitoring(reader, kind)
+    monitoring = read_monitoring(reader, kind, regions, cluster.control_plane_allow_list)
+    alerting = read_alerting(reader, zone_name)
     edge = read_edge(
         reader, kind, regions, generations=generations, owner=owner, domain=domain, hostname=hostname, zone_name=zone_name
     )
@@ -216,6 +219,7 @@ def parse_settings(
         kubernetes_api_token=token,
         workloads=workloads,
         monitoring=monitoring,
+        alerting=alerting,
         edge=edge,
         registry=registry,
         generations=generations,

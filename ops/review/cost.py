@@ -243,6 +243,53 @@ def _cloudflare_items(document: Document, cloudflare: Mapping[str, Any]) -> list
     return items
 
 
+UNCONFIRMED = "price unconfirmed (data/prices.yaml)"
+
+
+def _observability_items(document: Document, prices: Mapping[str, Any], warnings: list[str]) -> list[CostItem]:
+    """The log store (nodes x size), uptime checks, and what is believed free (monitor
+    alert policies, VPC peerings), each saying when its price is unconfirmed."""
+    items = []
+    opensearch = prices.get("opensearch") or {}
+    for database in plandoc.of_type(document, plandoc.DATABASE):
+        size = str(database["inputs"].get("size", "?"))
+        count = _int(database["inputs"].get("nodeCount"), 1)
+        price = (opensearch.get("nodes") or {}).get(size, {}).get("monthly")
+        if price is None:
+            warnings.append(f"{database['name']}: OpenSearch size {size!r} has no price in data/prices.yaml (counted as 0)")
+        items.append(
+            CostItem(
+                key=f"database:{database['urn']}",
+                label=f"{database['name']} {database['inputs'].get('engine', 'database')} ({size})",
+                unit="node",
+                unit_price=float(price or 0),
+                min_quantity=count,
+                max_quantity=count,
+                note="" if opensearch.get("confirmed") else UNCONFIRMED,
+            )
+        )
+    for type_, key, label, unit, section, price_key in (
+        (plandoc.UPTIME_CHECK, "uptime-checks", "Uptime checks", "check", "uptime", "perCheck"),
+        (plandoc.MONITOR_ALERT, "monitor-alerts", "Monitor alert policies", "policy", "monitoring", "alertPolicy"),
+        (plandoc.VPC_PEERING, "vpc-peerings", "VPC peerings", "peering", "vpcPeering", "perPeering"),
+    ):
+        count = len(plandoc.of_type(document, type_))
+        if count:
+            table = prices.get(section) or {}
+            items.append(
+                CostItem(
+                    key=key,
+                    label=label,
+                    unit=unit,
+                    unit_price=float(table.get(price_key, 0)),
+                    min_quantity=count,
+                    max_quantity=count,
+                    note="" if table.get("confirmed") else UNCONFIRMED,
+                )
+            )
+    return items
+
+
 def estimate_cost(document: Document, prices: Mapping[str, Any] | None = None) -> CostEstimate:
     prices = load_prices() if prices is None else prices
     warnings: list[str] = []
@@ -251,6 +298,7 @@ def estimate_cost(document: Document, prices: Mapping[str, Any] | None = None) -
         *_load_balancer_items(document, prices.get("loadBalancer") or {}),
         *_spaces_items(document, prices.get("spaces") or {}),
         *_cloudflare_items(document, prices.get("cloudflare") or {}),
+        *_observability_items(document, prices, warnings),
     ]
     return CostEstimate(
         items=items, currency=str(prices.get("currency", "USD")), date=str(prices.get("date", "?")), warnings=warnings

@@ -26,6 +26,10 @@ BUCKET_CORS = "digitalocean:index/spacesBucketCorsConfiguration:SpacesBucketCors
 CDN = "digitalocean:index/cdn:Cdn"
 DO_PROJECT = "digitalocean:index/project:Project"
 DO_PROJECT_RESOURCES = "digitalocean:index/projectResources:ProjectResources"
+DATABASE = "digitalocean:index/databaseCluster:DatabaseCluster"
+UPTIME_CHECK = "digitalocean:index/uptimeCheck:UptimeCheck"
+MONITOR_ALERT = "digitalocean:index/monitorAlert:MonitorAlert"
+VPC_PEERING = "digitalocean:index/vpcPeering:VpcPeering"
 # Kubernetes
 K8S_PROVIDER = "pulumi:providers:kubernetes"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"

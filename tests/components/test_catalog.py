@@ -231,7 +231,7 @@ def test_the_namespace_denies_by_default_and_enforces_restricted_pods(stack: str
             ("TCP", 53),
             ("UDP", 53),
         ]
-        policies = objects(plan, region, "NetworkPolicy")
+        policies = [p for p in objects(plan, region, "NetworkPolicy") if "marketplace:index:Catalog" in p.urn]
         assert all(metadata(p)["namespace"] == CATALOG_NAMESPACE for p in policies)
         assert len(policies) == 4
 

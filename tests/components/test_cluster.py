@@ -194,7 +194,9 @@ def test_two_generations_plan_two_clusters_in_one_region_and_leave_the_others_un
     # Outputs keyed by region name the serving generation: blue, which takes 1 against 0.1.
     assert after.outputs["origins"]["nyc3"] == origins["blue"] and "nyc3-green" not in after.outputs["origins"]
     assert pool.inputs["originSteering"] == {"policy": "random"}, "weights split a region's traffic"
-    changed = {"nyc3-pool", "stack-resources"}
+    # What lists every cluster: the region's pool, the project, the log store's firewall and
+    # Grafana's data sources.
+    changed = {"nyc3-pool", "stack-resources", "logs-firewall", "nyc3-grafana-datasources"}
     now = {r.urn: r.inputs for r in after.resources}
     for resource in before.resources:
         if resource.name not in changed:

@@ -1,26 +1,32 @@
-"""Monitoring and log shipping: on where the stack wants them, scraping what runs there."""
+"""Monitoring on each cluster: on where the stack wants it, scraping what runs there,
+evaluating the program's rules, alerting through the stack's destinations, and (outside the
+hub) reachable by the hub's Grafana only."""
 
 from __future__ import annotations
 
-import pytest
+import re
 
+import pytest
+import yaml
+
+from components.alerting import alertmanager_config, cluster_rule_groups
 from components.catalog import app_labels
 from components.monitoring import (
-    FLUENT_BIT_REPO,
-    FLUENT_BIT_VERSION,
+    ALERTMANAGER_KEY,
+    ALERTMANAGER_SECRET,
+    PROMETHEUS_SERVER_LABELS,
     PROMETHEUS_STACK_REPO,
     PROMETHEUS_STACK_VERSION,
-    fluent_bit_values,
 )
 from components.namespaces import CATALOG_NAMESPACE, GATEWAY_NAMESPACE, MONITORING_NAMESPACE, PROXY_POD_LABELS
-from components.settings import parse_settings
-from components.settings.monitoring import LogShipping
+from components.network import cluster_network
+from components.regions import REGIONS
 from offline.engine import Plan, PlannedResource, SecretValue, reveal
-from offline.stack_config import load_stack_config, stand_in
+from offline.stack_config import stand_in
 from tests.conftest import plan_of
 from tests.k8s_objects import metadata, objects, on_cluster, one, regions_of, spec
-
-LOGS = {"marketplace:logShipping": {"host": "logs.example.com", "port": 9243, "index": "catalog-logs"}}
+from tests.plandocs import settings_of
+from tests.stack_settings import OBSERVED_DEV
 
 
 def releases(plan: Plan, region: str) -> dict[str, PlannedResource]:
@@ -47,7 +53,11 @@ def test_staging_and_production_monitor_every_region(stack: str) -> None:
         prometheus_spec = prometheus["values"]["prometheus"]["prometheusSpec"]
         assert prometheus_spec["serviceMonitorSelectorNilUsesHelmValues"] is False
         assert prometheus_spec["podMonitorSelectorNilUsesHelmValues"] is False
-        assert prometheus_spec["externalLabels"] == {"region": region, "stack": stack}
+        assert prometheus_spec["externalLabels"] == {"region": region, "cluster": region, "stack": stack}
+        # The program's configuration, never the chart's default (which routes to "null").
+        values = prometheus["values"]
+        assert values["alertmanager"]["alertmanagerSpec"] == {"useExistingSecret": True, "configSecret": ALERTMANAGER_SECRET}
+        assert values["defaultRules"]["disabled"] == {"KubePodCrashLooping": True, "KubeHpaMaxedOut": True}
 
 
 @pytest.mark.parametrize("stack", ["dev", "dev-alice"])
@@ -56,6 +66,7 @@ def test_dev_kinds_run_without_monitoring_by_default(stack: str) -> None:
     assert plan.of_type("marketplace:index:Monitoring") == []
     assert releases(plan, "nyc3").keys() == {"envoy-gateway", "metrics-server"}
     assert objects(plan, "nyc3", "ServiceMonitor") == []
+    assert objects(plan, "nyc3", "PrometheusRule") == []
 
 
 def test_a_dev_stack_may_turn_monitoring_on() -> None:
@@ -78,20 +89,33 @@ def test_catalog_workloads_and_envoy_proxies_are_scraped() -> None:
         proxies = one(plan, region, "PodMonitor", "envoy-proxies")
         assert metadata(proxies)["namespace"] == GATEWAY_NAMESPACE
         assert spec(proxies)["selector"] == {"matchLabels": PROXY_POD_LABELS}
-        assert spec(proxies)["podMetricsEndpoints"] == [{"port": "metrics", "path": "/stats/prometheus", "interval": "30s"}]
+        [endpoint] = spec(proxies)["podMetricsEndpoints"]
+        assert (endpoint["port"], endpoint["path"], endpoint["interval"]) == ("metrics", "/stats/prometheus", "30s")
+        # Catalog routes' series are labelled with their app at scrape time.
+        [relabeling] = endpoint["metricRelabelings"]
+        name = re.compile(relabeling["regex"])
+        match = name.fullmatch("httproute/catalog/catalog-api/rule/0")
+        assert match and match.group(1) == "catalog-api"
+        assert not name.fullmatch("httproute/envoy-gateway-system/other/rule/0")
+        assert (relabeling["sourceLabels"], relabeling["targetLabel"]) == (["envoy_cluster_name"], "app")
 
 
-def test_grafana_generates_its_password_unless_the_stack_sets_one() -> None:
-    values = releases(plan_of("production"), "fra1")["kube-prometheus-stack"].inputs["values"]
-    assert values["grafana"] == {}
+def test_grafana_runs_on_the_hub_and_generates_its_password_unless_the_stack_sets_one() -> None:
+    plan = plan_of("production")
+    assert releases(plan, "fra1")["kube-prometheus-stack"].inputs["values"]["grafana"] == {"enabled": False}
+    grafana = releases(plan, "nyc3")["kube-prometheus-stack"].inputs["values"]["grafana"]
+    assert grafana["enabled"] is True and "admin" not in grafana
+    assert grafana["sidecar"]["datasources"] == {"defaultDatasourceEnabled": False}
     key = "marketplace:grafanaAdminPassword"
     plan = plan_of("staging", overrides={key: {"secure": "v1:abc"}})
-    grafana = releases(plan, "sfo3")["kube-prometheus-stack"].inputs["values"]["grafana"]["admin"]
-    secret = one(plan, "sfo3", "Secret", grafana["existingSecret"])
+    admin = releases(plan, "nyc3")["kube-prometheus-stack"].inputs["values"]["grafana"]["admin"]
+    secret = one(plan, "nyc3", "Secret", admin["existingSecret"])
     assert metadata(secret)["namespace"] == MONITORING_NAMESPACE
     assert isinstance(secret.inputs["stringData"], SecretValue)
-    assert reveal(secret.inputs["stringData"])[grafana["passwordKey"]] == stand_in(key)
-    assert stand_in(key) not in str(grafana)
+    assert reveal(secret.inputs["stringData"])[admin["passwordKey"]] == stand_in(key)
+    assert stand_in(key) not in str(admin)
+    # Only the hub has a Grafana to log in to.
+    assert [s for s in objects(plan, "sfo3", "Secret") if "grafana" in s.name] == []
 
 
 def test_a_plain_text_grafana_password_is_refused() -> None:
@@ -105,30 +129,62 @@ def test_a_plain_text_grafana_password_is_refused() -> None:
     )
 
 
-def test_logs_are_shipped_only_where_an_endpoint_is_configured() -> None:
-    assert "fluent-bit" not in releases(plan_of("production"), "nyc3")
-    plan = plan_of("dev", overrides=LOGS)
-    # Log shipping alone brings the component, without Prometheus.
-    assert releases(plan, "nyc3").keys() == {"envoy-gateway", "metrics-server", "fluent-bit"}
-    fluent_bit = releases(plan, "nyc3")["fluent-bit"].inputs
-    assert (fluent_bit["repositoryOpts"]["repo"], fluent_bit["version"]) == (
-        FLUENT_BIT_REPO,
-        FLUENT_BIT_VERSION,
-    )
-    assert fluent_bit["namespace"] == "logging"
-    outputs = fluent_bit["values"]["config"]["outputs"]
-    assert "    Host logs.example.com\n" in outputs
-    assert "    Port 9243\n" in outputs
-    assert "    Index catalog-logs\n" in outputs
-    assert "    tls On\n" in outputs
-    assert "    Add region nyc3\n" in fluent_bit["values"]["config"]["filters"]
+def alertmanager_secret(plan: Plan, region: str) -> PlannedResource:
+    [secret] = [s for s in objects(plan, region, "Secret") if metadata(s)["name"] == ALERTMANAGER_SECRET]
+    assert metadata(secret)["namespace"] == MONITORING_NAMESPACE
+    return secret
 
 
-def test_no_value_writes_lines_of_its_own_into_fluent_bits_configuration() -> None:
-    # Settings refuse such a host (tests/test_bad_stacks.py); the writer refuses it too, so a
-    # value that slipped past them could still not add an [OUTPUT] of its own.
-    config = load_stack_config("dev")
-    settings = parse_settings("dev", config.values, config.secret_keys, environ={"DIGITALOCEAN_TOKEN": "dop_v1_test"})
-    smuggled = LogShipping(host="logs.example.com\n[OUTPUT]\n    Name http", port=9200, index="catalog", tls=True)
-    with pytest.raises(ValueError, match="is not one line of printable text"):
-        fluent_bit_values(settings, "nyc3", smuggled)
+def test_each_alertmanager_reads_the_programs_configuration() -> None:
+    plan = plan_of("production")
+    settings = settings_of("production")
+    for region in regions_of(plan):
+        secret = alertmanager_secret(plan, region)
+        rendered = yaml.safe_load(reveal(secret.inputs["stringData"])[ALERTMANAGER_KEY])
+        assert rendered == alertmanager_config(settings.alerting, None, None)
+        assert rendered["receivers"][1]["email_configs"] == [{"to": "alerts@example.com", "send_resolved": True}]
+        # The chart's release waits for it: Alertmanager starts with its routes.
+        assert secret.urn in releases(plan, region)["kube-prometheus-stack"].dependencies
+
+
+def test_a_webhook_makes_the_whole_configuration_secret() -> None:
+    plan = plan_of("dev", overrides=OBSERVED_DEV)
+    data = alertmanager_secret(plan, "nyc3").inputs["stringData"]
+    assert isinstance(data, SecretValue)
+    rendered = yaml.safe_load(reveal(data)[ALERTMANAGER_KEY])
+    page = next(r for r in rendered["receivers"] if r["name"] == "page")
+    url = stand_in("marketplace:alertWebhookUrl")
+    assert page["slack_configs"] == [{"api_url": url, "channel": "#catalog-alerts", "send_resolved": True}]
+    assert rendered["global"]["smtp_auth_password"] == stand_in("marketplace:alertSmtpPassword")
+
+
+def test_every_cluster_evaluates_the_rules_labelled_with_where_it_runs() -> None:
+    plan = plan_of("production")
+    for region in regions_of(plan):
+        [rule] = objects(plan, region, "PrometheusRule")
+        assert metadata(rule)["namespace"] == MONITORING_NAMESPACE
+        groups = spec(rule)["groups"]
+        # Both of production's pools autoscale: the system pool 2-3 nodes, the workers 3-10.
+        assert groups == cluster_rule_groups(region=region, cluster=region, pools={"system": 3, "workers": 10})
+        records = [r for g in groups for r in g["rules"] if "record" in r]
+        assert records and all(r["labels"] == {"region": region, "cluster": region} for r in records)
+        alerts = {r["alert"] for g in groups for r in g["rules"] if "alert" in r}
+        assert {"CatalogErrorBudgetBurn", "PodCrashLooping", "PodUnschedulable", "AutoscalerAtMaximum",
+                "NodePoolAtMaximum", "OriginCertificateExpiresSoon"} <= alerts  # fmt: skip
+        assert releases(plan, region)["kube-prometheus-stack"].urn in rule.dependencies
+
+
+def test_prometheus_outside_the_hub_answers_the_hubs_networks_only() -> None:
+    plan = plan_of("production")
+    hub = REGIONS["nyc3"]
+    # The hub's VPC and the pods of either generation the hub region may run.
+    expected = [cluster_network(0, hub.slot).vpc, cluster_network(0, hub.slot, 0).pods, cluster_network(0, hub.slot, 1).pods]
+    for region in set(regions_of(plan)) - {"nyc3"}:
+        service = one(plan, region, "Service", "prometheus-internal")
+        annotations = metadata(service)["annotations"]
+        assert annotations["service.beta.kubernetes.io/do-loadbalancer-network"] == "INTERNAL"
+        assert annotations["service.beta.kubernetes.io/do-loadbalancer-name"] == f"mkt-production-{region}-prometheus"
+        assert spec(service)["type"] == "LoadBalancer"
+        assert spec(service)["selector"] == PROMETHEUS_SERVER_LABELS
+        assert spec(service)["loadBalancerSourceRanges"] == expected
+    assert [s for s in objects(plan, "nyc3", "Service") if metadata(s)["name"] == "prometheus-internal"] == []

@@ -25,6 +25,13 @@ def test_secure_values_become_secret_stand_ins():
     assert key in config.secret_keys and config.stand_ins == {key: stand_in(key)}
 
 
+def test_a_stand_in_is_shaped_like_what_its_key_holds():
+    """A secret URL's stand-in is an https URL on a domain that never resolves, so the
+    program's checks of its shape pass offline; other stand-ins are plain markers."""
+    assert stand_in("marketplace:alertWebhookUrl") == "https://offline-stand-in.invalid/marketplace-alertWebhookUrl"
+    assert stand_in("marketplace:catalogApiKey") == "offline-stand-in-for-marketplace-catalogApiKey"
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

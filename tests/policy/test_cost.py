@@ -57,3 +57,22 @@ def test_the_estimate_counts_load_balancers_gateways_spaces_and_cloudflare():
 def test_an_unpriced_droplet_size_is_refused_rather_than_guessed():
     [message] = stack_check(cost.dev_budget, dev_stack(2, "s-64vcpu-1tb"))
     assert message == "cannot estimate this dev stack's cost: droplet size 's-64vcpu-1tb' is not in data/prices.yaml"
+
+
+def test_the_log_store_and_uptime_checks_count_against_a_dev_budget():
+    table = cost.prices()
+    store = {"engine": "opensearch", "size": "db-s-1vcpu-2gb", "nodeCount": 1}
+    check = {"target": "https://alice.dev.catalog.example.com/", "type": "https"}
+    resources = [
+        *dev_stack(2),
+        policy_resource(cost.DATABASE, store, stack="dev-alice", name="logs-opensearch"),
+        policy_resource(cost.UPTIME_CHECK, check, stack="dev-alice", name="uptime-site"),
+    ]
+    lines = dict(cost.estimate(resources))
+    assert lines["logs-opensearch: 1 x db-s-1vcpu-2gb"] == table["opensearch"]["nodes"]["db-s-1vcpu-2gb"]["monthly"]
+    assert lines["uptime-site: uptime check"] == table["uptime"]["perCheck"]
+    unpriced = policy_resource(cost.DATABASE, {**store, "size": "m3-8vcpu-64gb"}, stack="dev-alice", name="logs-opensearch")
+    [message] = stack_check(cost.dev_budget, [*dev_stack(2), unpriced])
+    assert message == (
+        "cannot estimate this dev stack's cost: database size 'm3-8vcpu-64gb' x 1 node(s) is not priced in data/prices.yaml"
+    )

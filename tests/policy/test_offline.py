@@ -21,7 +21,7 @@ from pulumi_policy import EnforcementLevel, Policy, ResourceValidationArgs, Reso
 
 from offline.engine import Plan
 from offline.stack_config import ROOT, stand_in
-from policy import clusters, storage
+from policy import clusters, observability, storage
 from policy.offline import analyze_plan, analyzer, reported, resource_args, to_struct
 from policy.pack import PACK_NAME, POLICIES
 from tests import policy_fixtures as fx
@@ -187,6 +187,15 @@ BREAKS: dict[str, Callable[[], Plan]] = {
         lambda p: p["spec"]["tls"]["clientValidation"].update(optional=True),
     ),
     "edge-gateways-locked": lambda: without(staged("production"), fx.CLIENT_TRAFFIC_POLICY),
+    "observability-alerts-routed": lambda: fx.edited(
+        small("production"),
+        fx.HELM_RELEASE,
+        lambda r: r["values"]["alertmanager"]["alertmanagerSpec"].update(useExistingSecret=False),
+        name="nyc3-monitoring-prometheus",
+    ),
+    "observability-production-log-store-protected": lambda: fx.edited(
+        small("production"), observability.DATABASE, protect=False
+    ),
     "cost-dev-monthly-budget": lambda: plan_of(
         "dev-alice", overrides={"marketplace:nodePool": {"size": "s-8vcpu-16gb", "maxNodes": 3}}
     ),

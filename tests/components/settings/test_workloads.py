@@ -37,7 +37,6 @@ def test_dev_kinds_default_small_without_monitoring_or_key() -> None:
     assert settings.monitoring.enabled is False
     assert workloads.catalog_api_key is None
     assert workloads.catalog_service_url == CATALOG_SERVICE_URLS["dev"]
-    assert settings.monitoring.log_shipping is None
     assert workloads.web.image == f"registry.digitalocean.com/marketplace/{DEFAULT_IMAGES['web']}"
 
 
@@ -60,11 +59,10 @@ def test_a_stack_overrides_single_fields_and_keeps_the_other_defaults() -> None:
             "marketplace:workloads": '{"api": {"replicas": 4, "maxReplicas": 8, "cpuLimit": "2"}}',
             "marketplace:images": '{"web": "ghcr.io/acme/web@sha256:' + "a" * 64 + '"}',
             "marketplace:monitoring": "false",
-            "marketplace:logShipping": '{"host": "logs.example.com"}',
             "marketplace:gateway": '{"loadBalancerSizeUnit": 3}',
         },
     )
-    workloads, log_shipping = settings.workloads, settings.monitoring.log_shipping
+    workloads = settings.workloads
     assert (workloads.api.replicas, workloads.api.max_replicas, workloads.api.resources.cpu_limit) == (
         4,
         8,
@@ -74,12 +72,6 @@ def test_a_stack_overrides_single_fields_and_keeps_the_other_defaults() -> None:
     assert workloads.web.image.endswith("a" * 64)
     assert workloads.api.image == f"registry.digitalocean.com/marketplace/{DEFAULT_IMAGES['api']}"
     assert settings.monitoring.enabled is False
-    assert log_shipping is not None
-    assert (log_shipping.port, log_shipping.index, log_shipping.tls) == (
-        9200,
-        "marketplace",
-        True,
-    )
     assert workloads.gateway.load_balancer_size_unit == 3
     assert workloads.gateway.replicas == 2
 
@@ -257,13 +249,6 @@ def test_the_catalog_service_must_be_https() -> None:
     assert message == (
         "stack 'dev': config 'marketplace:catalogServiceUrl': must be an https:// URL without credentials "
         "(the key is a secret of its own), got 'http://catalog.example.com'"
-    )
-
-
-def test_log_shipping_needs_a_host() -> None:
-    message = plan_error("dev", overrides={"marketplace:logShipping": {"port": 9243}})
-    assert message == (
-        "stack 'dev': config 'marketplace:logShipping.host': is missing: name the Elasticsearch host logs are shipped to"
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -74,11 +75,11 @@ def test_the_whole_upgrade_of_one_region(project: Path, capsys: pytest.CaptureFi
     ]
     expected_protected = [{"nyc3-doks", "nyc3-green-doks"}] * 3 + [{"nyc3-green-doks"}] * 2
     load_balancers: set[str] = set()
-    others_before = {
-        r.urn: r.inputs
-        for r in plan_of("production", stack_text=path.read_text()).resources
-        if "nyc3" not in r.urn and "Project" not in r.type
-    }
+    # What lists every cluster (the project, the log store's firewall) follows the clusters.
+    def elsewhere(plan: Plan) -> dict[str, Any]:
+        return {r.urn: r.inputs for r in plan.resources if "nyc3" not in r.urn and "Project" not in r.type and not r.type.endswith("Firewall")}
+
+    others_before = elsewhere(plan_of("production", stack_text=path.read_text()))
     for step, clusters, weights, protected in zip(STEPS, expected_clusters, expected_weights, expected_protected, strict=True):
         assert upgrade(project, "nyc3", "--to", "1.37", "--step", step) == 0
         out = capsys.readouterr().out
@@ -95,8 +96,7 @@ def test_the_whole_upgrade_of_one_region(project: Path, capsys: pytest.CaptureFi
         declared = yaml.safe_load(text)["config"]["marketplace:generations"]["nyc3"]
         assert {g["name"]: g["weight"] for g in declared} == weights, step
         assert any(weight > 0 for weight in weights.values()), f"{step} leaves nyc3 without traffic"
-        others = {r.urn: r.inputs for r in plan.resources if "nyc3" not in r.urn and "Project" not in r.type}
-        assert others == others_before, f"{step} touched another region"
+        assert elsewhere(plan) == others_before, f"{step} touched another region"
         # Outputs stay keyed by region: clusters.nyc3 is the generation that serves nyc3.
         serving = max(weights, key=lambda name: weights[name])
         cluster_id = next(
@@ -207,7 +207,13 @@ def test_each_step_plans_exactly_what_it_should_add_reweight_or_remove(project: 
 
     added = {name for op, name in add if op == "create"}
     assert added and all(name.startswith("nyc3-green") for name in added)
-    assert {(op, name) for op, name in add if op != "create"} == {("update", "nyc3-pool"), ("update", "stack-resources")}
+    assert {(op, name) for op, name in add if op != "create"} == {
+        ("update", "nyc3-pool"),
+        ("update", "stack-resources"),
+        ("update", "logs-firewall"),
+        # Grafana (on the hub, nyc3) gains the new cluster's Prometheus.
+        ("update", "nyc3-grafana-datasources"),
+    }
     # The weight steps touch the region's pool and nothing else.
     assert canary == {("update", "nyc3-pool")}
     assert promote == {("update", "nyc3-pool")}
@@ -215,5 +221,19 @@ def test_each_step_plans_exactly_what_it_should_add_reweight_or_remove(project: 
     assert unprotect == {("update", "nyc3-doks")}
     removed = {name for op, name in retire if op == "delete"}
     assert "nyc3-doks" in removed and "nyc3-gateway" in removed
-    assert not any(name.startswith("nyc3-green") or name == "nyc3-vpc" for name in removed)
-    assert {(op, name) for op, name in retire if op != "delete"} == {("update", "nyc3-pool"), ("update", "stack-resources")}
+    assert "nyc3-vpc" not in removed
+    # Grafana and the log retention Job move to the generation that remains (the hub region's
+    # first): green's Prometheus, now the hub's, needs no internal load balancer any more.
+    assert {name for name in removed if name.startswith("nyc3-green")} == {"nyc3-green-monitoring-prometheus-internal"}
+    assert {(op, name) for op, name in retire if op == "update"} == {
+        ("update", "nyc3-pool"),
+        ("update", "stack-resources"),
+        ("update", "logs-firewall"),
+        ("update", "nyc3-green-monitoring-prometheus"),
+    }
+    created = {name for op, name in retire if op == "create"}
+    assert created == {
+        "nyc3-green-grafana-datasources",
+        "nyc3-green-dashboards",
+        *(f"nyc3-green-logs-retention{part}" for part in ("", "-script", "-credentials")),
+    }

@@ -28,7 +28,9 @@ def expected_totals(stack: str, regions: list[str] | None = None, generations: i
     cluster its system and workers nodes at each pool's min and max, its control plane and its gateway's load
     balancer; the Spaces subscription (one bucket, its CDN free); for a load-balanced edge,
     Cloudflare's base, the origins beyond the included ones (one per cluster) and the
-    steering add-on. `generations` counts clusters beyond one per region."""
+    steering add-on; with monitoring, an internal load balancer per cluster but the hub's;
+    the log store's nodes; two uptime checks. `generations` counts clusters beyond one per
+    region."""
     settings = settings_of(stack, regions)
     pool, system = settings.cluster.node_pool, settings.cluster.system_pool
     node, system_node = PRICES["droplets"][pool.size]["monthly"], PRICES["droplets"][system.size]["monthly"]
@@ -41,6 +43,12 @@ def expected_totals(stack: str, regions: list[str] | None = None, generations: i
         fixed += cloudflare["loadBalancingBase"] + max(0, clusters - cloudflare["includedOrigins"]) * cloudflare["perExtraOrigin"]
         if settings.edge.steering_policy in cloudflare["steeringAddOnPolicies"]:
             fixed += cloudflare["perRegionSteering"]
+    if settings.monitoring.enabled:
+        fixed += (clusters - 1) * PRICES["loadBalancer"]["perNode"]
+    store = settings.monitoring.log_store
+    if store.enabled:
+        fixed += store.node_count * PRICES["opensearch"]["nodes"][store.size]["monthly"]
+    fixed += 2 * PRICES["uptime"]["perCheck"] + 3 * PRICES["monitoring"]["alertPolicy"]
     low = node * pool.min_nodes + system_node * system.min_nodes + plane + gateway_lb
     high = node * pool.max_nodes + system_node * system.max_nodes + plane + gateway_lb
     return clusters * low + fixed, clusters * high + fixed
@@ -77,6 +85,18 @@ def test_production_pays_five_pools_five_ha_control_planes_five_gateway_lbs_and_
         "Cloudflare load balancing": (cloudflare["loadBalancingBase"], 1, 1, "1 load balancer(s)"),
         f"Cloudflare origins beyond 2 included ({len(regions)} in all)": (cloudflare["perExtraOrigin"], extra, extra, ""),
         "Cloudflare steering add-on (proximity)": (cloudflare["perRegionSteering"], 1, 1, ""),
+        # The one pane: every Prometheus but the hub's on an internal load balancer.
+        **{
+            f"{r}-monitoring-prometheus-internal load balancer (service)": (PRICES["loadBalancer"]["perNode"], 1, 1, "")
+            for r in regions
+            if r != settings.monitoring.hub_region
+        },
+        "logs-opensearch opensearch (db-s-2vcpu-4gb)": (
+            PRICES["opensearch"]["nodes"]["db-s-2vcpu-4gb"]["monthly"], 3, 3, "price unconfirmed (data/prices.yaml)",
+        ),
+        "Uptime checks": (PRICES["uptime"]["perCheck"], 2, 2, ""),
+        "Monitor alert policies": (0, 3, 3, "price unconfirmed (data/prices.yaml)"),
+        "VPC peerings": (0, 4, 4, "price unconfirmed (data/prices.yaml)"),
     }
     document = real("production")
     assert items_by_label(document) == expected
@@ -240,6 +260,19 @@ def test_a_base_without_the_stack_costs_nothing():
     change = cost_change(None, real("dev"), PRICES)
     assert change.before.items == []
     assert (change.min_delta, change.max_delta) == expected_totals("dev")
+
+
+def test_a_log_store_is_priced_per_node_and_an_unconfirmed_price_says_so():
+    change = cost_change(real("dev"), real("dev", overrides={"marketplace:logStore": {"enabled": True}}), PRICES)
+    [(before, after)] = change.items
+    assert before is None and after is not None
+    assert (after.label, after.unit_price, after.min_quantity, after.note) == (
+        "logs-opensearch opensearch (db-s-1vcpu-2gb)", PRICES["opensearch"]["nodes"]["db-s-1vcpu-2gb"]["monthly"], 1,
+        "price unconfirmed (data/prices.yaml)",
+    )  # fmt: skip
+    confirmed = {**PRICES, "opensearch": {**PRICES["opensearch"], "confirmed": True}}
+    [store] = [i for i in estimate_cost(real("staging"), confirmed).items if i.label.startswith("logs-opensearch")]
+    assert store.note == ""
 
 
 def test_the_price_file_is_dated_sourced_and_complete():

@@ -30,6 +30,9 @@ TYPES = TABLE.types
 TWO = DEV_TWO_REGIONS["marketplace:regions"]
 NAMESPACE = "kubernetes:core/v1:Namespace"
 SERVICE_MONITOR = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"
+SECRET = "kubernetes:core/v1:Secret"
+SERVICE = "kubernetes:core/v1:Service"
+CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 
 
 def names(path) -> list[str]:
@@ -43,28 +46,35 @@ def rule(type_: str, **inputs: object) -> float:
 
 
 def test_production_critical_path_does_not_grow_with_regions():
-    one, five = real("production", ["nyc3"]), real("production")
-    assert len(plandoc.of_type(one, plandoc.DOKS)) == 1 and len(plandoc.of_type(five, plandoc.DOKS)) == 5
-    assert fresh_deploy(one).seconds == fresh_deploy(five).seconds > 0
-    # The longest branch, in every region alike: an HA cluster, then monitoring's namespace,
-    # kube-prometheus-stack and the monitors that need its CRDs.
+    # From two regions on: one region alone has no Prometheus for the hub's Grafana to wait for.
+    two, five = real("production", ["nyc3", "fra1"]), real("production")
+    assert len(plandoc.of_type(two, plandoc.DOKS)) == 2 and len(plandoc.of_type(five, plandoc.DOKS)) == 5
+    assert fresh_deploy(two).seconds == fresh_deploy(five).seconds > fresh_deploy(real("production", ["nyc3"])).seconds
+    # The longest branch, in every region but the hub alike: an HA cluster, monitoring's
+    # namespace and Alertmanager configuration, kube-prometheus-stack, the internal load
+    # balancer in front of Prometheus, and the hub Grafana's data sources that need its address.
     path = fresh_deploy(five)
     timed = [s for s in path.steps if s.seconds]
-    assert [s.type for s in timed] == [plandoc.VPC, plandoc.DOKS, NAMESPACE, plandoc.HELM_RELEASE, SERVICE_MONITOR]
+    assert [s.type for s in timed] == [plandoc.VPC, plandoc.DOKS, NAMESPACE, SECRET, plandoc.HELM_RELEASE, SERVICE, CONFIG_MAP]
     region = timed[0].name.split("-")[0]
-    assert [s.name for s in timed][:4] == [
+    assert region != "nyc3"
+    assert [s.name for s in timed] == [
         f"{region}-vpc",
         f"{region}-doks",
         f"{region}-monitoring-namespace",
+        f"{region}-monitoring-alertmanager-config",
         f"{region}-monitoring-prometheus",
+        f"{region}-monitoring-prometheus-internal",
+        "nyc3-grafana-datasources",
     ]
     assert all(a.finish == b.start for a, b in itertools.pairwise(timed))
     objects = TYPES["kubernetes:*"]["create"]
     expected = (
         TYPES[plandoc.VPC]["create"]
         + rule(plandoc.DOKS, ha=True)
-        + objects
+        + objects * 2
         + rule(plandoc.HELM_RELEASE, chart="kube-prometheus-stack")
+        + rule(SERVICE, **{"spec.type": "LoadBalancer"})
         + objects
     )
     assert path.seconds == expected
