@@ -85,8 +85,9 @@ count = int(sys.argv[1])
 template = regions.REGIONS["nyc3"]
 used = {{r.slot for r in regions.REGIONS.values()}}
 free = [slot for slot in range(64) if slot not in used]
-names = []
-for index in range(count):
+# nyc3 itself stays first: the stack's log store and Grafana live in a real region.
+names = ["nyc3"]
+for index in range(count - 1):
     slug = f"syn{{index:02d}}"
     regions.REGIONS[slug] = dataclasses.replace(template, slug=slug, slot=free[index])
     names.append(slug)

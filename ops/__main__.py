@@ -1,3 +1,4 @@
+import gc
 import os
 import sys
 
@@ -8,7 +9,10 @@ if python_problem():
     sys.stderr.write(f"ops: {python_problem()}\n")
     sys.exit(2)
 
-from ops.cli import main
+from ops.cli import PLANNING_COMMANDS, main
+
+if sys.argv[1:2] and sys.argv[1] in PLANNING_COMMANDS:
+    gc.disable()
 
 
 def _exit(code: int) -> None:

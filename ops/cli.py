@@ -22,6 +22,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+# Commands that plan: they import the cloud SDKs (hundreds of thousands of objects) and end
+# within seconds. The cyclic garbage collector would spend about a second walking those
+# objects and free next to nothing (bench/plan_bench.py shows both), so `python -m ops` runs
+# them without it. The others keep it: `ops dev` and `ops smoke --load` may run for minutes.
+PLANNING_COMMANDS = frozenset({"plan", "diff", "diagram"})
+
+
 class Command(Protocol):
     def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
 

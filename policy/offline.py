@@ -284,13 +284,18 @@ def analyzer(
 
 
 class _DecodeOnce:
-    """json_format as the policy SDK uses it, decoding each message once: the SDK's analyzer
-    turns a resource's properties (and its provider's) into a dict again for every policy,
-    which is most of the pack's time over a plan (the same plan, 0.77 s then 0.22 s).
-    Sharing is safe: the SDK only reads the dict, building its own objects from it."""
+    """json_format, deserialize_properties and unknown_checking_proxy as the policy SDK uses
+    them, each doing its work once per message: the SDK's analyzer decodes a resource's
+    properties (and its provider's) into a dict, converts it and wraps it in read-only proxies
+    again for every policy, which was most of the pack's time over a plan (production: 0.77 s,
+    then 0.22 s with messages decoded once, less again with the proxies shared). Sharing is
+    safe: the dicts are only read, and the proxies are read-only views."""
 
     def __init__(self) -> None:
         self._decoded: dict[tuple[Any, ...], Any] = {}
+        # Keyed by the id of an object the cache itself keeps alive, so no id is reused.
+        self._converted: dict[tuple[int, tuple[Any, ...]], tuple[Any, Any]] = {}
+        self._proxied: dict[int, tuple[Any, Any]] = {}
 
     def __getattr__(self, name: str) -> Any:
         return getattr(json_format, name)
@@ -301,15 +306,29 @@ class _DecodeOnce:
             self._decoded[key] = json_format.MessageToDict(message, *args, **kwargs)
         return self._decoded[key]
 
+    def deserialize_properties(self, decoded: Any, *args: Any) -> Any:
+        key = (id(decoded), args)
+        if key not in self._converted:
+            self._converted[key] = (decoded, deserialize_properties(decoded, *args))
+        return self._converted[key][1]
+
+    def unknown_checking_proxy(self, value: Any) -> Any:
+        if id(value) not in self._proxied:
+            self._proxied[id(value)] = (value, unknown_checking_proxy(value))
+        return self._proxied[id(value)][1]
+
 
 @contextmanager
 def _decoding_once() -> Iterator[None]:
-    original = sdk_policy.json_format
-    sdk_policy.json_format = _DecodeOnce()
+    once = _DecodeOnce()
+    saved = (sdk_policy.json_format, sdk_policy.deserialize_properties, sdk_policy.unknown_checking_proxy)
+    sdk_policy.json_format = once
+    sdk_policy.deserialize_properties = once.deserialize_properties  # type: ignore[assignment]
+    sdk_policy.unknown_checking_proxy = once.unknown_checking_proxy  # type: ignore[assignment]
     try:
         yield
     finally:
-        sdk_policy.json_format = original
+        sdk_policy.json_format, sdk_policy.deserialize_properties, sdk_policy.unknown_checking_proxy = saved
 
 
 def analyze_plan(
