@@ -94,8 +94,10 @@ def name_collisions(documents: Sequence[Document]) -> list[Finding]:
 
 
 def value_problems(document: Document) -> list[Finding]:
-    """Every input a platform would refuse (data/platform-rules.yaml allowed_values)."""
-    findings = []
+    """Every input a platform would refuse (data/platform-rules.yaml allowed_values): one
+    finding per problem, naming every resource that has it (five clusters with the same
+    placeholder allow-list are one warning, not five)."""
+    found: dict[tuple[str, str, str, str], list[str]] = {}
     for rule in platform_rules().allowed_values:
         for resource in _targets(document, rule.target):
             for where, value in values_at(resource.get("inputs") or {}, rule.path):
@@ -103,10 +105,11 @@ def value_problems(document: Document) -> list[Finding]:
                     continue
                 problem = value_problem(rule, value)
                 if problem:
-                    findings.append(
-                        Finding(f"{rule.what} of {_where(document, resource)} ({where}): {problem} ({rule.source})", rule.source)
-                    )
-    return findings
+                    found.setdefault((rule.what, where, problem, rule.source), []).append(resource["name"])
+    return [
+        Finding(f"{what} of {document.get('stack', '?')}:{', '.join(sorted(names))} ({where}): {problem} ({source})", source)
+        for (what, where, problem, source), names in sorted(found.items())
+    ]
 
 
 def version_lifecycle(document: Document, today: datetime.date) -> list[Finding]:
@@ -126,11 +129,15 @@ def version_lifecycle(document: Document, today: datetime.date) -> list[Finding]
 
 def plan_findings(document: Document, today: datetime.date | None = None) -> list[Finding]:
     """What `ops plan` warns about in one stack's plan."""
-    return [
-        *name_collisions([document]),
-        *value_problems(document),
-        *version_lifecycle(document, today or datetime.date.today()),
-    ]
+    # Sorted: resources register concurrently, and a review must not reorder between runs.
+    return sorted(
+        [
+            *name_collisions([document]),
+            *value_problems(document),
+            *version_lifecycle(document, today or datetime.date.today()),
+        ],
+        key=lambda finding: finding.message,
+    )
 
 
 def _origin_weights(document: Document | None) -> dict[str, float]:

@@ -47,6 +47,14 @@ def test_every_stacks_plan_has_only_the_placeholder_allow_list_to_warn_about():
         assert all("203.0.113.0/24 is a documentation range (RFC 5737)" in m for m in found), found
 
 
+def test_one_problem_shared_by_many_resources_is_one_warning_naming_them_all():
+    (message,) = messages(plan_findings(real("production"), TODAY))
+    assert message.startswith(
+        "control-plane firewall address of production:blr1-doks, fra1-doks, nyc3-doks, sfo3-doks, sgp1-doks "
+        "(controlPlaneFirewall.allowedAddresses[0]): 203.0.113.0/24 is a documentation range"
+    )
+
+
 def test_two_generations_asking_for_one_load_balancer_name_are_a_collision():
     document = real("dev", ["nyc3", "fra1"])
     proxies = plandoc.of_type(document, "kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy")
