@@ -82,6 +82,7 @@ plan: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check --quiet .
 
 typecheck: $(VENV)/.installed
 	$(PY) -m mypy

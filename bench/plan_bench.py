@@ -121,7 +121,9 @@ def sample(args: list[str]) -> Sample:
 
 
 def modules_of_a_plan(stack: str) -> list[str]:
-    result = subprocess.run([sys.executable, "-c", _MODULES_OF_A_PLAN, stack], cwd=ROOT, capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", _MODULES_OF_A_PLAN, stack], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     found = json.loads(result.stdout.strip().splitlines()[-1])
     if found["code"] != 0:
         raise SystemExit(f"bench: `ops plan --stack {stack}` failed")
@@ -169,7 +171,9 @@ def ratio_table(medians: dict[str, Sample]) -> list[str]:
     floor = medians["import floor"]
     lines = ["| measurement | wall (s) | vs. floor | CPU (s) | vs. floor |", "|---|---:|---:|---:|---:|"]
     for name, taken in medians.items():
-        lines.append(f"| {name} | {taken.wall:.2f} | {taken.wall / floor.wall:.2f}x | {taken.cpu:.2f} | {taken.cpu / floor.cpu:.2f}x |")
+        lines.append(
+            f"| {name} | {taken.wall:.2f} | {taken.wall / floor.wall:.2f}x | {taken.cpu:.2f} | {taken.cpu / floor.cpu:.2f}x |"
+        )
     return lines
 
 
@@ -212,7 +216,9 @@ def main(argv: list[str] | None = None) -> int:
         results: dict[int, dict[str, float]] = {}
         for count in args.regions:
             results[count] = result = synthetic(count, args.repeat)
-            print(f"| {count} | {int(result['resources'])} | {result['plan']:.3f} | {result['peak_kib'] / 1024:.0f} |", flush=True)
+            print(
+                f"| {count} | {int(result['resources'])} | {result['plan']:.3f} | {result['peak_kib'] / 1024:.0f} |", flush=True
+            )
         if 5 in results and 50 in results:
             growth = results[50]["plan"] / results[5]["plan"]
             print(f"\n50 regions cost {growth:.1f}x the plan time of 5 (linear would be 10x; target at most 11x).")

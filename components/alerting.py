@@ -62,9 +62,7 @@ def slo_rule_groups() -> list[dict[str, Any]]:
     groups = []
     for slo in spec["slos"]:
         name, budget = slo["name"], round(1 - slo["objective"], 6)
-        records = [
-            {"record": slo_error_record(name, window), "expr": _error_ratio(slo, window)} for window in windows
-        ]
+        records = [{"record": slo_error_record(name, window), "expr": _error_ratio(slo, window)} for window in windows]
         alerts = []
         for rate in spec["burn_rates"]:
             threshold = f"({rate['factor']} * {budget})"

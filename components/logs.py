@@ -161,7 +161,9 @@ def fluent_bit_values(config: pulumi.Input[str], *, events: bool) -> dict[str, A
         "config": {"extraFiles": {CONFIG_FILE: config}},
         "env": secret_env,
         # The CA only: the credentials reach the process as environment variables.
-        "extraVolumes": [{"name": "log-store-ca", "secret": {"secretName": CREDENTIALS_SECRET, "items": [{"key": CA_KEY, "path": CA_KEY}]}}],
+        "extraVolumes": [
+            {"name": "log-store-ca", "secret": {"secretName": CREDENTIALS_SECRET, "items": [{"key": CA_KEY, "path": CA_KEY}]}}
+        ],
         "extraVolumeMounts": [{"name": "log-store-ca", "mountPath": CA_DIR, "readOnly": True}],
     }
     if events:

@@ -253,9 +253,7 @@ class Monitoring(pulumi.ComponentResource):
             api_version=MONITORING_API,
             kind="PrometheusRule",
             metadata=meta.ObjectMetaArgs(name=RULES_NAME, namespace=namespace.metadata.name),
-            spec={
-                "groups": cluster_rule_groups(region=region, cluster=cluster_name, pools=autoscaled_pools(settings))
-            },
+            spec={"groups": cluster_rule_groups(region=region, cluster=cluster_name, pools=autoscaled_pools(settings))},
             opts=after_chart,
         )
         if hub:

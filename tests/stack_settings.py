@@ -34,7 +34,11 @@ def settings_of(stack: str, extra: dict[str, str] | None = None, *, plain: froze
 OBSERVED_DEV = {
     "marketplace:monitoring": True,
     "marketplace:logStore": {"enabled": True},
-    "marketplace:alerting": {"email": "oncall@example.com", "slackChannel": "#catalog-alerts", "smtp": {"username": "alertmanager"}},
+    "marketplace:alerting": {
+        "email": "oncall@example.com",
+        "slackChannel": "#catalog-alerts",
+        "smtp": {"username": "alertmanager"},
+    },
     "marketplace:alertWebhookUrl": {"secure": "v1:abc"},
     "marketplace:alertSmtpPassword": {"secure": "v1:abd"},
 }

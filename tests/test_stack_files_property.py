@@ -273,7 +273,9 @@ def surface(hostile: bool) -> dict[str, st.SearchStrategy[Any]]:
             slackChannel=st.sampled_from(["#catalog-alerts", "catalog alerts", "#alerts\n"]),
             latencyThresholdMs=st.integers(0, 40000),
             smtp=obj(
-                smarthost=st.sampled_from(["smtp.example.com:587", "smtp.example.com", "smtp.example.com:99999", "smtp.exa mple.com:25"]),
+                smarthost=st.sampled_from(
+                    ["smtp.example.com:587", "smtp.example.com", "smtp.example.com:99999", "smtp.exa mple.com:25"]
+                ),
                 username=st.sampled_from(["alertmanager", "a b", "user\n"]),
                 requireTls=st.sampled_from([True, False, "no"]),
                 **{"from": st.sampled_from(["am@example.com", "am@exa mple.com"])},
@@ -457,7 +459,9 @@ def assert_sane(accepted: StackSettings, values: dict[str, str]) -> None:
     assert all(ipaddress.ip_network(entry).version == 4 for entry in store.operator_networks)
     assert accepted.kind != "production" or all(ipaddress.ip_network(entry).prefixlen > 0 for entry in store.operator_networks)
     # Whatever reaches Alertmanager's configuration is one ASCII token.
-    assert EMAIL.fullmatch(alerting.email) and EMAIL.fullmatch(alerting.smtp.sender) and SMARTHOST.fullmatch(alerting.smtp.smarthost)
+    assert (
+        EMAIL.fullmatch(alerting.email) and EMAIL.fullmatch(alerting.smtp.sender) and SMARTHOST.fullmatch(alerting.smtp.smarthost)
+    )
     assert alerting.slack_channel is None or SLACK_CHANNEL.fullmatch(alerting.slack_channel)
 
 

@@ -62,10 +62,15 @@ def test_warnings_go_by_email_pages_also_to_the_webhook() -> None:
 def test_with_a_slack_channel_the_webhook_is_slacks() -> None:
     alerting = settings_of(
         "staging",
-        {"marketplace:alerting": '{"slackChannel": "#catalog"}', "marketplace:alertWebhookUrl": "https://hooks.slack.com/services/x"},
+        {
+            "marketplace:alerting": '{"slackChannel": "#catalog"}',
+            "marketplace:alertWebhookUrl": "https://hooks.slack.com/services/x",
+        },
     ).alerting
     page = receivers(alertmanager_config(alerting, "https://hooks.slack.com/services/x", None))["page"]
-    assert page["slack_configs"] == [{"api_url": "https://hooks.slack.com/services/x", "channel": "#catalog", "send_resolved": True}]
+    assert page["slack_configs"] == [
+        {"api_url": "https://hooks.slack.com/services/x", "channel": "#catalog", "send_resolved": True}
+    ]
     assert "webhook_configs" not in page
 
 

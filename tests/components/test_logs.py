@@ -127,7 +127,10 @@ def test_the_shippers_credentials_stay_secret_end_to_end() -> None:
         secret = one(plan, region, "Secret", CREDENTIALS_SECRET)
         assert isinstance(secret.inputs["stringData"], SecretValue)
         data = reveal(secret.inputs["stringData"])
-        assert {key: data[key] for key in ("username", "password")} == {"username": "mkt-staging-log-shipper", "password": password}
+        assert {key: data[key] for key in ("username", "password")} == {
+            "username": "mkt-staging-log-shipper",
+            "password": password,
+        }
         assert data["ca.crt"].startswith("-----BEGIN CERTIFICATE-----")
         for release in shippers(plan, region).values():
             assert password not in str(reveal(release.inputs))
@@ -164,14 +167,18 @@ def test_retention_is_applied_from_the_hub_by_a_hardened_job() -> None:
     # The admin credentials arrive as files, readable by the job's user only.
     [volume] = [v for v in pod["volumes"] if v["name"] == "credentials"]
     assert volume["secret"]["defaultMode"] == 0o400
-    assert {"name": "credentials", "mountPath": env["OPENSEARCH_CREDENTIALS_DIR"]["value"], "readOnly": True} in container["volumeMounts"]
+    assert {"name": "credentials", "mountPath": env["OPENSEARCH_CREDENTIALS_DIR"]["value"], "readOnly": True} in container[
+        "volumeMounts"
+    ]
     admin = one(plan, "nyc3", "Secret", volume["secret"]["secretName"])
     assert isinstance(admin.inputs["stringData"], SecretValue)
     assert set(reveal(admin.inputs["stringData"])) == {"username", "password"}
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert POLICY_ID in script.inputs["data"]["log_retention.py"]
     # The logging namespace is closed by default; the shippers and the job reach DNS, the API and the store.
-    policies = {metadata(p)["name"]: p for p in objects(plan, "nyc3", "NetworkPolicy") if metadata(p)["namespace"] == LOGGING_NAMESPACE}
+    policies = {
+        metadata(p)["name"]: p for p in objects(plan, "nyc3", "NetworkPolicy") if metadata(p)["namespace"] == LOGGING_NAMESPACE
+    }
     assert policies.keys() == {"logging-default-deny", "log-shippers"}
     ports = {p["port"] for rule in policies["log-shippers"].inputs["spec"]["egress"] for p in rule["ports"]}
     assert ports == {53, 443, 6443, STORE_PORT}

@@ -29,7 +29,7 @@ def targets(panel: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def expressions() -> dict[str, str]:
-    """"<file> panel <id> <refId>" -> expression, Grafana's variables substituted."""
+    """ "<file> panel <id> <refId>" -> expression, Grafana's variables substituted."""
     found = {}
     for path in sorted(DASHBOARDS_DIR.glob("*.json")):
         for panel in json.loads(path.read_text())["panels"]:

@@ -21,7 +21,10 @@ def test_every_stack_checks_its_url_and_health_endpoint_from_everywhere(stack: s
     plan = plan_of(stack)
     url = plan.outputs["url"]
     checks = {c.name: c.inputs for c in plan.of_type(CHECK)}
-    assert {name: inputs["target"] for name, inputs in checks.items()} == {"uptime-site": f"{url}/", "uptime-health": f"{url}/healthz"}
+    assert {name: inputs["target"] for name, inputs in checks.items()} == {
+        "uptime-site": f"{url}/",
+        "uptime-health": f"{url}/healthz",
+    }
     for inputs in checks.values():
         assert (inputs["type"], inputs["regions"], inputs["enabled"]) == ("https", list(CHECK_REGIONS), True)
     alerts = {a.name: a.inputs for a in plan.of_type(UPTIME_ALERT)}

@@ -29,7 +29,11 @@ def release(**alertmanager_spec: Any) -> dict[str, Any]:
 
 def secret(config: Any = CONFIG, *, encoded: bool = False, name: str = "alertmanager-marketplace") -> dict[str, Any]:
     text = yaml.safe_dump(config)
-    data = {"data": {"alertmanager.yaml": base64.b64encode(text.encode()).decode()}} if encoded else {"stringData": {"alertmanager.yaml": text}}
+    data = (
+        {"data": {"alertmanager.yaml": base64.b64encode(text.encode()).decode()}}
+        if encoded
+        else {"stringData": {"alertmanager.yaml": text}}
+    )
     return {"metadata": {"name": name, "namespace": "monitoring"}, **data}
 
 
@@ -62,10 +66,22 @@ SILENT["receivers"][1].pop("email_configs")
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        ({"uptime": {**UPTIME, "notifications": [{"emails": [], "slacks": []}]}}, "has no uptime alerts (digitalocean.UptimeAlert) that notify"),
-        ({"nodes": {**NODES, "alerts": {"emails": [], "slacks": []}}}, "has no node monitor alerts (digitalocean.MonitorAlert) that notify"),
-        ({"kps": release(useExistingSecret=False)}, "Helm release nyc3-monitoring-prometheus uses the chart's Alertmanager configuration, which routes every alert to the 'null' receiver"),
-        ({"kps": {**release(), "values": {"alertmanager": {"enabled": False}}}}, "has no Alertmanager (values.alertmanager.enabled false)"),
+        (
+            {"uptime": {**UPTIME, "notifications": [{"emails": [], "slacks": []}]}},
+            "has no uptime alerts (digitalocean.UptimeAlert) that notify",
+        ),
+        (
+            {"nodes": {**NODES, "alerts": {"emails": [], "slacks": []}}},
+            "has no node monitor alerts (digitalocean.MonitorAlert) that notify",
+        ),
+        (
+            {"kps": release(useExistingSecret=False)},
+            "Helm release nyc3-monitoring-prometheus uses the chart's Alertmanager configuration, which routes every alert to the 'null' receiver",
+        ),
+        (
+            {"kps": {**release(), "values": {"alertmanager": {"enabled": False}}}},
+            "has no Alertmanager (values.alertmanager.enabled false)",
+        ),
         ({"config": secret(name="other")}, "names an Alertmanager configuration Secret this cluster does not hold"),
         ({"config": secret(SILENT)}, "routes alerts by default to a receiver with no email, webhook or other destination"),
     ],

@@ -193,9 +193,7 @@ BREAKS: dict[str, Callable[[], Plan]] = {
         lambda r: r["values"]["alertmanager"]["alertmanagerSpec"].update(useExistingSecret=False),
         name="nyc3-monitoring-prometheus",
     ),
-    "observability-production-log-store-protected": lambda: fx.edited(
-        small("production"), observability.DATABASE, protect=False
-    ),
+    "observability-production-log-store-protected": lambda: fx.edited(small("production"), observability.DATABASE, protect=False),
     "cost-dev-monthly-budget": lambda: plan_of(
         "dev-alice", overrides={"marketplace:nodePool": {"size": "s-8vcpu-16gb", "maxNodes": 3}}
     ),

@@ -29,14 +29,26 @@ def test_a_stack_sets_its_destinations_and_secrets() -> None:
         "production",
         {
             "marketplace:alerting": json.dumps(
-                {"email": "oncall+catalog@example.org", "slackChannel": "#catalog-alerts", "latencyThresholdMs": 800,
-                 "smtp": {"smarthost": "smtp.mailgun.org:2525", "from": "am@example.org", "username": "postmaster@example.org"}}
+                {
+                    "email": "oncall+catalog@example.org",
+                    "slackChannel": "#catalog-alerts",
+                    "latencyThresholdMs": 800,
+                    "smtp": {
+                        "smarthost": "smtp.mailgun.org:2525",
+                        "from": "am@example.org",
+                        "username": "postmaster@example.org",
+                    },
+                }
             ),
             WEBHOOK: "https://hooks.slack.com/services/T01/B02/abc",
             "marketplace:alertSmtpPassword": "pw",
         },
     ).alerting
-    assert (alerting.email, alerting.slack_channel, alerting.latency_threshold_ms) == ("oncall+catalog@example.org", "#catalog-alerts", 800)
+    assert (alerting.email, alerting.slack_channel, alerting.latency_threshold_ms) == (
+        "oncall+catalog@example.org",
+        "#catalog-alerts",
+        800,
+    )
     assert alerting.webhook_url == Secret(WEBHOOK, "https://hooks.slack.com/services/T01/B02/abc")
     assert "hooks.slack.com" not in repr(alerting)
     assert (alerting.smtp.smarthost, alerting.smtp.username) == ("smtp.mailgun.org:2525", "postmaster@example.org")
@@ -51,18 +63,56 @@ def refusal(extra: dict[str, str], plain: frozenset[str] = frozenset()) -> str:
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        ({"marketplace:alerting": '{"email": "ops@example.com\\nBcc: x@evil.example"}'}, "config 'marketplace:alerting.email': must be one email address, got 'ops@example.com\\nBcc: x@evil.example'"),
-        ({"marketplace:alerting": '{"email": "ops@exämple.com"}'}, "config 'marketplace:alerting.email': must be one email address, got 'ops@exämple.com'"),
-        ({"marketplace:alerting": '{"slackChannel": "catalog alerts"}'}, "config 'marketplace:alerting.slackChannel': must be a Slack channel name such as #catalog-alerts, got 'catalog alerts'"),
-        ({"marketplace:alerting": '{"slackChannel": "#alerts"}'}, "config 'marketplace:alerting.slackChannel': needs the Slack webhook: pulumi config set --secret marketplace:alertWebhookUrl <url> -s staging"),
-        ({"marketplace:alerting": '{"latencyThresholdMs": 50}'}, "config 'marketplace:alerting.latencyThresholdMs': must be between 100 and 30000, got 50"),
-        ({"marketplace:alerting": '{"smtp": {"smarthost": "smtp.example.com"}}'}, "config 'marketplace:alerting.smtp.smarthost': must be host:port of a mail relay, got 'smtp.example.com'"),
-        ({"marketplace:alerting": '{"smtp": {"smarthost": "smtp.example.com:99999"}}'}, "config 'marketplace:alerting.smtp.smarthost': must be host:port of a mail relay, got 'smtp.example.com:99999'"),
-        ({"marketplace:alerting": '{"smtp": {"username": "a b"}}'}, "config 'marketplace:alerting.smtp.username': must be printable ASCII without spaces"),
-        ({"marketplace:alerting": '{"smtp": {"smarthosts": "a:25"}}'}, "config 'marketplace:alerting.smtp.smarthosts': unknown field; did you mean 'smarthost'?"),
+        (
+            {"marketplace:alerting": '{"email": "ops@example.com\\nBcc: x@evil.example"}'},
+            "config 'marketplace:alerting.email': must be one email address, got 'ops@example.com\\nBcc: x@evil.example'",
+        ),
+        (
+            {"marketplace:alerting": '{"email": "ops@exämple.com"}'},
+            "config 'marketplace:alerting.email': must be one email address, got 'ops@exämple.com'",
+        ),
+        (
+            {"marketplace:alerting": '{"slackChannel": "catalog alerts"}'},
+            "config 'marketplace:alerting.slackChannel': must be a Slack channel name such as #catalog-alerts, got 'catalog alerts'",
+        ),
+        (
+            {"marketplace:alerting": '{"slackChannel": "#alerts"}'},
+            "config 'marketplace:alerting.slackChannel': needs the Slack webhook: pulumi config set --secret marketplace:alertWebhookUrl <url> -s staging",
+        ),
+        (
+            {"marketplace:alerting": '{"latencyThresholdMs": 50}'},
+            "config 'marketplace:alerting.latencyThresholdMs': must be between 100 and 30000, got 50",
+        ),
+        (
+            {"marketplace:alerting": '{"smtp": {"smarthost": "smtp.example.com"}}'},
+            "config 'marketplace:alerting.smtp.smarthost': must be host:port of a mail relay, got 'smtp.example.com'",
+        ),
+        (
+            {"marketplace:alerting": '{"smtp": {"smarthost": "smtp.example.com:99999"}}'},
+            "config 'marketplace:alerting.smtp.smarthost': must be host:port of a mail relay, got 'smtp.example.com:99999'",
+        ),
+        (
+            {"marketplace:alerting": '{"smtp": {"username": "a b"}}'},
+            "config 'marketplace:alerting.smtp.username': must be printable ASCII without spaces",
+        ),
+        (
+            {"marketplace:alerting": '{"smtp": {"smarthosts": "a:25"}}'},
+            "config 'marketplace:alerting.smtp.smarthosts': unknown field; did you mean 'smarthost'?",
+        ),
         ({"marketplace:alerting": '{"pager": "x"}'}, "config 'marketplace:alerting.pager': unknown field"),
     ],
-    ids=["email newline", "email non-ascii", "channel", "channel without webhook", "latency", "smarthost no port", "smarthost port", "username", "smtp field", "field"],
+    ids=[
+        "email newline",
+        "email non-ascii",
+        "channel",
+        "channel without webhook",
+        "latency",
+        "smarthost no port",
+        "smarthost port",
+        "username",
+        "smtp field",
+        "field",
+    ],
 )
 def test_bad_destinations_are_refused(extra: dict[str, str], message: str) -> None:
     assert refusal(extra) == message
@@ -86,4 +136,7 @@ def test_a_bad_webhook_is_refused_without_repeating_it(url: str) -> None:
 
 def test_a_plain_text_webhook_is_refused() -> None:
     message = refusal({WEBHOOK: "https://alerts.example.net/hook"}, plain=frozenset({WEBHOOK}))
-    assert message == f"config '{WEBHOOK}': is a secret but is stored in plain text: set it with pulumi config set --secret {WEBHOOK} -s staging"
+    assert (
+        message
+        == f"config '{WEBHOOK}': is a secret but is stored in plain text: set it with pulumi config set --secret {WEBHOOK} -s staging"
+    )

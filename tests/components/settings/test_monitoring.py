@@ -81,8 +81,16 @@ def refusal(stack: str, extra: dict[str, str]) -> str:
             "config 'marketplace:logStore.size': 'db-s-1vcpu-2gb' is not offered with 3 node(s); offered: db-s-2vcpu-4gb, "
             "gd-2vcpu-8gb, m3-2vcpu-16gb, db-s-4vcpu-8gb, gd-4vcpu-16gb, m3-4vcpu-32gb, m3-8vcpu-64gb",
         ),
-        ("staging", {"marketplace:logStore": '{"retentionDays": 0}'}, "config 'marketplace:logStore.retentionDays': must be between 1 and 365, got 0"),
-        ("dev", {"marketplace:logStore": '{"enabled": "yes"}'}, "config 'marketplace:logStore.enabled': must be true or false, got 'yes'"),
+        (
+            "staging",
+            {"marketplace:logStore": '{"retentionDays": 0}'},
+            "config 'marketplace:logStore.retentionDays': must be between 1 and 365, got 0",
+        ),
+        (
+            "dev",
+            {"marketplace:logStore": '{"enabled": "yes"}'},
+            "config 'marketplace:logStore.enabled': must be true or false, got 'yes'",
+        ),
         (
             "production",
             {"marketplace:logStore": '{"operatorNetworks": ["0.0.0.0/0"]}'},

@@ -75,9 +75,14 @@ def test_the_whole_upgrade_of_one_region(project: Path, capsys: pytest.CaptureFi
     ]
     expected_protected = [{"nyc3-doks", "nyc3-green-doks"}] * 3 + [{"nyc3-green-doks"}] * 2
     load_balancers: set[str] = set()
+
     # What lists every cluster (the project, the log store's firewall) follows the clusters.
     def elsewhere(plan: Plan) -> dict[str, Any]:
-        return {r.urn: r.inputs for r in plan.resources if "nyc3" not in r.urn and "Project" not in r.type and not r.type.endswith("Firewall")}
+        return {
+            r.urn: r.inputs
+            for r in plan.resources
+            if "nyc3" not in r.urn and "Project" not in r.type and not r.type.endswith("Firewall")
+        }
 
     others_before = elsewhere(plan_of("production", stack_text=path.read_text()))
     for step, clusters, weights, protected in zip(STEPS, expected_clusters, expected_weights, expected_protected, strict=True):

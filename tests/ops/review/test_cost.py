@@ -92,7 +92,10 @@ def test_production_pays_five_pools_five_ha_control_planes_five_gateway_lbs_and_
             if r != settings.monitoring.hub_region
         },
         "logs-opensearch opensearch (db-s-2vcpu-4gb)": (
-            PRICES["opensearch"]["nodes"]["db-s-2vcpu-4gb"]["monthly"], 3, 3, "price unconfirmed (data/prices.yaml)",
+            PRICES["opensearch"]["nodes"]["db-s-2vcpu-4gb"]["monthly"],
+            3,
+            3,
+            "price unconfirmed (data/prices.yaml)",
         ),
         "Uptime checks": (PRICES["uptime"]["perCheck"], 2, 2, ""),
         "Monitor alert policies": (0, 3, 3, "price unconfirmed (data/prices.yaml)"),

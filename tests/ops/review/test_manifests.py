@@ -250,7 +250,10 @@ def normalized(text: str, region: str) -> str:
 HUB_ONLY = {
     "monitoring.configmap.marketplace-datasources.yaml",
     "monitoring.configmap.marketplace-dashboards.yaml",
-    *(f"logging.{kind}.<region>-logs-retention{part}-<auto>.yaml" for kind, part in (("job", ""), ("configmap", "-script"), ("secret", "-credentials"))),
+    *(
+        f"logging.{kind}.<region>-logs-retention{part}-<auto>.yaml"
+        for kind, part in (("job", ""), ("configmap", "-script"), ("secret", "-credentials"))
+    ),
 }
 SPOKE_ONLY = {"monitoring.service.prometheus-internal.yaml"}
 
