@@ -466,10 +466,15 @@ def test_a_fresh_zone_deploys_end_to_end_in_the_pipelines_order() -> None:
         assert zone_settings(later) == {}, later
     # Each stack is smoked once its hostname answers over valid TLS: a new hostname's edge
     # certificate is issued minutes after `pulumi up` returns.
+    action = yaml.safe_load((ROOT / ".github" / "actions" / "wait-for-tls" / "action.yml").read_text(encoding="utf-8"))
+    (waiting,) = action["runs"]["steps"]
+    assert "pulumi stack output url" in waiting["run"] and "curl --silent --fail" in waiting["run"]
+    assert "exit 1" in waiting["run"]
     for stack in order[1:]:
-        runs = [step.get("run", "") for step in jobs("deploy.yml")[stack]["steps"]]
-        wait = next(index for index, run in enumerate(runs) if "curl" in run and "--fail" in run)
-        assert "pulumi stack output url" in runs[wait] and "exit 1" in runs[wait]
+        steps = jobs("deploy.yml")[stack]["steps"]
+        runs = [step.get("run", "") for step in steps]
+        wait = next(index for index, step in enumerate(steps) if step.get("uses") == "$/.github/actions/wait-for-tls")
+        assert steps[wait]["with"] == {"stack": stack}
         assert wait < runs.index(f"venv/bin/python -m ops smoke --stack {stack}")
 
 
