@@ -73,8 +73,12 @@ def resolve_base(root: Path, revision: str | None) -> tuple[str, str]:
 
 
 # Runs in the base revision's directory, on that revision's own code: its `ops plan --json`,
-# with secrets fingerprinted instead of blanked where its engine allows it.
+# with secrets fingerprinted instead of blanked where its engine allows it. Like `python -m
+# ops plan` (ops/__main__.py), without the cyclic collector, and it leaves by `os._exit` once
+# the document is written: tearing down the imported SDKs would cost more than the plan.
 _BASE_PLAN = """
+import gc
+gc.disable()
 import hashlib, hmac, json, os, sys
 sys.path.insert(0, os.getcwd())
 key = bytes.fromhex(os.environ.pop(sys.argv[2], ""))
@@ -101,7 +105,10 @@ try:  # what that revision's `ops plan` knows of the flags a comparison wants
 except Exception:
     flags = ()
 from ops.cli import main
-sys.exit(main(["plan", "--stack", sys.argv[1], "--json", *flags]))
+code = main(["plan", "--stack", sys.argv[1], "--json", *flags])
+sys.stdout.flush()
+sys.stderr.flush()
+os._exit(code)
 """
 
 
