@@ -187,12 +187,6 @@ class BasePlan:
         self.close()
 
 
-def plan_revision(root: Path, commit: str, stack: str, key: bytes, timeout: float = 300) -> tuple[Document | None, str | None]:
-    """(plan document, None), or (None, why not) when that revision cannot plan the stack."""
-    with BasePlan(root, commit, stack, key, timeout) as base:
-        return base.result()
-
-
 def _json_document(stdout: str) -> tuple[Document | None, str | None]:
     # A program may log a line before the plan; the document is the object that follows.
     start = 0 if stdout.startswith("{") else stdout.find("\n{") + 1
@@ -280,10 +274,7 @@ def run(args: argparse.Namespace) -> int:
         with BasePlan(args.root, commit, args.stack, key) as planning:
             plan = head_plan(args.stack, args.root)
             base, why = planning.result()
-    except PlanError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except DiffError as error:
+    except (PlanError, DiffError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     note = f"The base {label} cannot plan stack `{args.stack}` ({why}): everything is new." if why else None
