@@ -36,7 +36,6 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from components.kubernetes_versions import MINOR, SLUG, minor_number, slug_key, version_table
 from offline.stack_config import ROOT, StackConfig, StackConfigError, load_stack_config
-from ops.live.edge_quota import QuotaError, check_headroom
 
 STEPS = ("add", "canary", "promote", "retire")
 KEY = "marketplace:generations"
@@ -198,7 +197,9 @@ def next_step(
 
 
 def run(args: argparse.Namespace) -> int:
+    # Here, not at the top: both load the Pulumi SDK, which `ops upgrade --help` need not wait for.
     from components.settings import ConfigError
+    from ops.live.edge_quota import QuotaError, check_headroom
 
     path = args.root / f"Pulumi.{args.stack}.yaml"
     if not path.exists():

@@ -6,6 +6,8 @@ production cluster loses its protection in a reviewed step of its own before it 
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -303,3 +305,13 @@ def test_a_generation_without_a_version_of_its_own_runs_the_stacks(project: Path
     assert upgrade(project, "nyc3", "--to", "1.37", "--step", "canary") == 0
     declared = yaml.safe_load(path.read_text())["config"]["marketplace:generations"]["nyc3"]
     assert {g["name"]: g["weight"] for g in declared} == {"blue": 0.9, "green": 0.1}
+
+
+def test_its_usage_loads_no_cloud_sdk():
+    code = (
+        "import sys; from ops.cli import main\n"
+        "try:\n    main(['upgrade', '--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0].startswith(('pulumi', 'grpc'))))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False, timeout=60)
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stderr
