@@ -34,7 +34,7 @@ from ruamel.yaml import YAML, YAMLError
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
-from components.kubernetes_versions import MINOR, SLUG, minor_number, slug_key, version_table
+from components.kubernetes_versions import MINOR, SLUG, minor_number, minor_of, slug_key, version_table
 from offline.stack_config import ROOT, StackConfig, StackConfigError, load_stack_config
 
 STEPS = ("add", "canary", "promote", "retire")
@@ -108,7 +108,7 @@ def resolve(to: str) -> str:
 
 
 def _matches(version: str, to: str) -> bool:
-    return version == to if SLUG.match(to) else ".".join(version.split(".")[:2]) == to
+    return version == to if SLUG.match(to) else minor_of(version) == to
 
 
 def next_step(

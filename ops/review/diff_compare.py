@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from components.kubernetes_versions import SLUG, slug_key
 from components.platform import platform_rules
 from ops.review import plandoc
 from ops.review.computed import AFTER_DEPLOY, OUTPUTS_KEY, RESOURCE_KEY, Deployed, as_changed, substitute
@@ -171,10 +172,6 @@ def compare(before: Any, after: Any, path: str = "") -> list[PropertyChange]:
     return [PropertyChange(path, before, after)]
 
 
-def _version_key(version: Any) -> tuple[int, ...]:
-    return tuple(int(n) for n in re.findall(r"\d+", str(version)))
-
-
 def ignored(path: str, ignore_changes: Sequence[str]) -> bool:
     """Whether the engine ignores a property path (the resource's ignore_changes option)."""
     plain = re.sub(r"\[[^\]]*\]", "", path)
@@ -197,12 +194,12 @@ def replace_reasons(
     ]
     # DOKS upgrades a cluster in place; only a lower version means a new cluster
     # (resource_kubernetes_cluster.go: ForceNewIfChange), unless the engine ignores it.
-    old_version, new_version = _version_key(before.get("version")), _version_key(after.get("version"))
+    old_version, new_version = str(before.get("version")), str(after.get("version"))
     if (
         type_ == plandoc.DOKS
-        and old_version
-        and new_version
-        and new_version < old_version
+        and SLUG.match(old_version)
+        and SLUG.match(new_version)
+        and slug_key(new_version) < slug_key(old_version)
         and not ignored("version", ignore_changes)
     ):
         reasons.append("version (downgrade)")
