@@ -10,8 +10,9 @@ on stderr for each thing a real deploy would stumble on that the mock engine acc
 an API refuses, Kubernetes minors near their end. `--account` also plans the other stacks
 with a stack file and checks names and ranges across them (the stacks of one account).
 
-Exit status: 0 planned, 1 the stack's config was refused (one message on stderr), 3 planned
-but the policy pack has a mandatory violation (`pulumi up` would refuse it).
+Exit status: 0 planned, 1 the stack's config was refused (one message on stderr), 2 the
+--manifests directory cannot be written (one message), 3 planned but the policy pack has a
+mandatory violation (`pulumi up` would refuse it).
 """
 
 from __future__ import annotations
@@ -45,6 +46,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-policy", action="store_true", help="skip the policy pack (it runs by default)")
     parser.add_argument("--mock-values", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
+
+
+def unwritable(path: Path, *, directory: bool = False) -> str | None:
+    """Why `path` cannot be written as a file (or made a directory, with its parents), told
+    before seconds of planning; None when nothing stands in the way that can be seen."""
+    if path.exists():
+        if directory != path.is_dir():
+            return "not a directory" if directory else "is a directory"
+        return None
+    if not directory:
+        return None if path.parent.is_dir() else f"no directory {path.parent}"
+    ancestor = next((parent for parent in path.parents if parent.exists()), None)
+    return None if ancestor is None or ancestor.is_dir() else f"{ancestor} is not a directory"
+
+
+def os_problem(error: OSError) -> str:
+    """An OSError in one line: what the system says, and of which file."""
+    return f"{error.strerror or error}: {error.filename}" if error.filename else str(error.strerror or error)
 
 
 def account_stacks(root: Path) -> list[str]:
@@ -162,6 +181,10 @@ def render_text(document: dict[str, Any], policy: Any = None, details: bool = Fa
 def run(args: argparse.Namespace) -> int:
     from offline.engine import PlanError, run_plan
 
+    problem = args.manifests and unwritable(args.manifests, directory=True)
+    if problem:
+        print(f"error: --manifests {args.manifests}: {problem}", file=sys.stderr)
+        return 2
     try:
         plan = run_plan(args.stack, root=args.root)
     except PlanError as error:
@@ -171,7 +194,11 @@ def run(args: argparse.Namespace) -> int:
     if args.manifests:
         from ops.review.manifests import write_manifests
 
-        written = write_manifests(plan, args.manifests)
+        try:
+            written = write_manifests(plan, args.manifests)
+        except OSError as error:
+            print(f"error: --manifests {args.manifests}: {os_problem(error)}", file=sys.stderr)
+            return 2
         print(f"wrote {len(written)} manifest files under {args.manifests}", file=sys.stderr)
     policy = None
     # Flags read with defaults: callers may build the Namespace themselves.
