@@ -69,7 +69,7 @@ def type_of(urn: str) -> str:
     return parts[2].rsplit("$", 1)[-1] if len(parts) >= 4 else ""
 
 
-_KINDS = {dict: "an object", list: "a list", str: "text"}
+_KINDS: dict[type, str] = {dict: "an object", list: "a list", str: "text"}
 
 
 def _expect(value: Any, kind: type, where: str) -> Any:
