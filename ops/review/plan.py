@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from offline.stack_config import ROOT
+from offline.stack_config import ROOT, stack_names
 
 # What `ops diff` asks of the base revision's `ops plan` (when that revision knows these
 # flags): the mocks' stand-in values, to compare with, and no policy run, which the base
@@ -67,8 +67,9 @@ def os_problem(error: OSError) -> str:
 
 
 def account_stacks(root: Path) -> list[str]:
-    """The stacks with a stack file: the ones that share the team's account."""
-    return sorted(path.name.removeprefix("Pulumi.").removesuffix(".yaml") for path in root.glob("Pulumi.*.yaml"))
+    """The stacks with a stack file, the zone stack among them: the ones that share the
+    team's account, and with it its names and address ranges."""
+    return stack_names(root)
 
 
 def warnings_of(document: dict[str, Any], root: Path, account: bool) -> list[str]:
