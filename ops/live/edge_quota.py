@@ -11,6 +11,7 @@ file in the repository, before it writes the change. The quotas are the plan's
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -58,8 +59,12 @@ def over_quota(used: Usage, quotas: LoadBalancingQuotas) -> list[str]:
 
 def _settings(stack: str, root: Path, text: str | None) -> StackSettings:
     config = load_stack_config(stack, root, stack_text=text)
-    # Only the shape matters here: a stand-in token, as the plan check of `ops upgrade` uses.
-    return parse_settings(stack, config.values, config.secret_keys, environ={"DIGITALOCEAN_TOKEN": "check"})
+    # Only the shape matters here: a stand-in token, as the plan check of `ops upgrade` uses,
+    # and no minor's end of life (the count does not depend on it, and a stack past one is
+    # what `ops upgrade` is run to cure).
+    return parse_settings(
+        stack, config.values, config.secret_keys, environ={"DIGITALOCEAN_TOKEN": "check"}, today=datetime.date.min
+    )
 
 
 def _counted(stack: str, root: Path, text: str | None) -> StackSettings:

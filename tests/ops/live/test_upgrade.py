@@ -315,3 +315,13 @@ def test_its_usage_loads_no_cloud_sdk():
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False, timeout=60)
     assert result.stdout.strip().splitlines()[-1] == "[]", result.stderr
+
+
+def test_a_region_past_its_minors_end_of_life_can_still_be_upgraded(project: Path, capsys: pytest.CaptureFixture[str]):
+    """The program refuses a region whose only cluster runs an ended minor; the upgrade that
+    cures it must not be refused for the same reason."""
+    path = project / "Pulumi.production.yaml"
+    nyc3 = '{name: blue, kubernetesVersion: "1.34.5-do.3", weight: 1}'
+    path.write_text(f"{path.read_text()}{GENERATIONS_KEY}\n    nyc3:\n      - {nyc3}\n")
+    assert upgrade(project, "nyc3", "--to", "1.35", "--step", "add") == 0
+    assert "nyc3: added green on 1.35.6-do.0 at weight 0 beside blue on 1.34.5-do.3" in capsys.readouterr().out
