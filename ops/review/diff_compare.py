@@ -338,11 +338,14 @@ def diff_documents(base: Document | None, head: Document, base_note: str | None 
             ops[urn] = "create"
             continue
         previous = old[pairs[urn]]
-        properties[urn] = _property_changes(previous, resource)
         reasons[urn] = replace_reasons(
             resource["type"], previous.get("inputs") or {}, resource.get("inputs") or {}, resource.get("ignoreChanges") or ()
         )
-        ops[urn] = "replace" if reasons[urn] else "update" if properties[urn] else None
+        # A resource that lists its values known after deploy compares once what is created
+        # anew is known (below); only the replacements are needed before that.
+        if resource.get(RESOURCE_KEY) is None:
+            properties[urn] = _property_changes(previous, resource)
+        ops[urn] = "replace" if reasons[urn] else "update" if properties.get(urn) else None
 
     # Replacements travel along references until nothing more changes.
     while True:
