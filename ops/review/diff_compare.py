@@ -17,7 +17,7 @@ from typing import Any
 from components.kubernetes_versions import SLUG, slug_key
 from components.platform import platform_rules
 from ops.review import plandoc
-from ops.review.computed import AFTER_DEPLOY, OUTPUTS_KEY, RESOURCE_KEY, Deployed, as_changed, substitute
+from ops.review.computed import AFTER_DEPLOY, OUTPUTS_KEY, RESOURCE_KEY, Deployed, as_changed, is_secret, substitute
 from ops.review.plandoc import Document, Resource
 
 # Properties whose change the provider cannot apply in place: it replaces the resource
@@ -33,8 +33,6 @@ KUBERNETES_REPLACE_PROPERTIES = ("metadata.name", "metadata.namespace")
 # provider pointed at a new cluster is a new provider, but a rotated token is not.
 REFERENCE_REPLACE_PROPERTIES: dict[str, tuple[str, ...]] = {plandoc.K8S_PROVIDER: ("kubeconfig",)}
 
-_SECRET = re.compile(r"^\[secret(?::[0-9a-f]+)?\]$")
-
 
 class _Missing:
     def __repr__(self) -> str:
@@ -42,10 +40,6 @@ class _Missing:
 
 
 MISSING: Any = _Missing()
-
-
-def is_secret(value: Any) -> bool:
-    return isinstance(value, str) and bool(_SECRET.match(value))
 
 
 def fingerprint_secrets(value: Any, key: bytes) -> Any:
