@@ -323,6 +323,12 @@ def _secure_problem(value: Any) -> str | None:
     return None
 
 
+def stack_names(root: Path = ROOT) -> list[str]:
+    """The stacks with a stack file (`Pulumi.<stack>.yaml`) in `root`, sorted; dev-<name>
+    stacks without one are not among them."""
+    return sorted(path.name.removeprefix("Pulumi.").removesuffix(".yaml") for path in root.glob("Pulumi.*.yaml"))
+
+
 def load_stack_config(
     stack: str,
     root: Path = ROOT,

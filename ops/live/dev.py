@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pulumi.automation import LocalWorkspace, Stack
+    from pulumi.automation import LocalWorkspace, Stack, StackSummary
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,13 +35,8 @@ DEFAULT_TTL_DAYS = 7
 # A forgotten stack runs a DOKS cluster: a month is the most anyone may book at once.
 MAX_TTL_DAYS = 30
 
-# The program accepts exactly these owners (components/settings.py, _PERSONAL_STACK), so a
-# stack this module creates is always one the program can deploy.
-_OWNER = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?", re.ASCII)
-_PERSONAL_STACK = re.compile(r"dev-([a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?)", re.ASCII)
 # What the Pulumi CLI accepts as a stack name.
 _STACK_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}", re.ASCII)
-SHARED_STACKS = frozenset({"dev", "staging", "production"})
 
 # Each entry: the variables any one of which provides that credential. `up`, `down` and
 # `reap` need them all: the program creates clusters, a Spaces bucket and Cloudflare
@@ -116,8 +111,22 @@ def resolve_owner(explicit: str | None) -> str:
     return owner
 
 
+def personal_owner(stack_name: str) -> str | None:
+    """The owner of a personal `dev-<owner>` stack by the program's own rule
+    (components/settings/stack.py), so that a stack this module creates is always one the
+    program can deploy; None for a shared stack or any other name."""
+    # Here, not at the top: it loads the Pulumi SDK, which `ops dev --help` need not wait for.
+    from components.settings import ConfigError
+    from components.settings.stack import stack_kind
+
+    try:
+        return stack_kind(stack_name)[1]
+    except ConfigError:
+        return None
+
+
 def check_owner(owner: str) -> None:
-    if not _OWNER.fullmatch(owner) or not _STACK_NAME.fullmatch(f"dev-{owner}"):
+    if personal_owner(f"dev-{owner}") != owner or not _STACK_NAME.fullmatch(f"dev-{owner}"):
         raise DevStackError(
             f"invalid owner {owner!r}: use 1-40 lowercase letters, digits and hyphens, starting and ending with a letter or digit"
         )
@@ -130,7 +139,7 @@ def personal_stack_name(owner: str) -> str:
 
 def refuse_unless_personal(stack_name: str) -> None:
     """The one gate in front of every destroy: only `dev-<owner>` stacks, never shared ones."""
-    if stack_name in SHARED_STACKS or not _PERSONAL_STACK.fullmatch(stack_name):
+    if personal_owner(stack_name) is None:
         raise DevStackError(f"refusing to touch stack {stack_name!r}: ops dev only manages personal dev-<owner> stacks")
 
 
@@ -181,11 +190,13 @@ def preflight(args: argparse.Namespace, environ: Mapping[str, str] | None = None
     from ops.live.prereq import cli_problem, collect, credentials_problem, packages_problem, python_problem
 
     env = os.environ if environ is None else environ
-    problems = collect(python_problem(), packages_problem(), cli_problem())
+    missing_packages = packages_problem()
+    problems = collect(python_problem(), missing_packages, cli_problem())
     # Creating and destroying need every provider; listing, and a dry run, only the backend.
     if args.action in ("up", "down") or (args.action == "reap" and not args.dry_run):
         problems += collect(credentials_problem(DEPLOY_CREDENTIALS, env))
-    if args.action in ("up", "down"):
+    # The owner is judged by the program's rule, which needs the program's packages.
+    if args.action in ("up", "down") and missing_packages is None:
         try:
             resolve_owner(args.owner)
         except DevStackError as error:
@@ -209,37 +220,27 @@ def _parse_expiry(value: str | None) -> date | None:
         return None
 
 
+def _tagged(workspace: LocalWorkspace, summary: StackSummary) -> DevStack:
+    """A listed stack with its tags, read without selecting it (selecting would change the
+    user's current stack and, for a missing stack, fail)."""
+    name = _short_name(summary.name)
+    tags = workspace.list_tags(name)
+    return DevStack(
+        name=name,
+        owner=tags.get(OWNER_TAG),
+        expires=_parse_expiry(tags.get(EXPIRES_TAG)),
+        resource_count=summary.resource_count,
+    )
+
+
 def _dev_stacks(workspace: LocalWorkspace) -> list[DevStack]:
-    stacks = []
-    for summary in workspace.list_stacks():
-        name = _short_name(summary.name)
-        if not _PERSONAL_STACK.fullmatch(name):
-            continue
-        tags = workspace.list_tags(name)
-        stacks.append(
-            DevStack(
-                name=name,
-                owner=tags.get(OWNER_TAG),
-                expires=_parse_expiry(tags.get(EXPIRES_TAG)),
-                resource_count=summary.resource_count,
-            )
-        )
-    return sorted(stacks, key=lambda stack: stack.name)
+    personal = [summary for summary in workspace.list_stacks() if personal_owner(_short_name(summary.name))]
+    return sorted((_tagged(workspace, summary) for summary in personal), key=lambda stack: stack.name)
 
 
 def _find(workspace: LocalWorkspace, stack_name: str) -> DevStack | None:
-    """The stack's tags, read without selecting it (selecting would change the user's
-    current stack and, for a missing stack, fail)."""
     names = {_short_name(summary.name): summary for summary in workspace.list_stacks()}
-    if stack_name not in names:
-        return None
-    tags = workspace.list_tags(stack_name)
-    return DevStack(
-        name=stack_name,
-        owner=tags.get(OWNER_TAG),
-        expires=_parse_expiry(tags.get(EXPIRES_TAG)),
-        resource_count=names[stack_name].resource_count,
-    )
+    return _tagged(workspace, names[stack_name]) if stack_name in names else None
 
 
 def _print_line(line: str) -> None:
@@ -308,12 +309,10 @@ def _up(args: argparse.Namespace) -> int:
 def _down(args: argparse.Namespace) -> int:
     from pulumi.automation import CommandError
 
-    if args.stack is not None:
-        # Checked before anything else, even before who the caller is: never negotiable.
-        refuse_unless_personal(args.stack)
+    # A --stack was refused by run() before anything else if not personal; the caller's own
+    # stack is personal by its name. _destroy still passes the gate, as every destroy does.
     owner = resolve_owner(args.owner)
     stack_name = args.stack or personal_stack_name(owner)
-    refuse_unless_personal(stack_name)
     workspace = _workspace()
     _require_login(workspace)
 

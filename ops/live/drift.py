@@ -45,11 +45,17 @@ PROVIDER_NOISE = frozenset(
 NO_CHANGE = frozenset({"same", "read", "read-discard", "read-replacement", "refresh"})
 
 
+class PreviewError(ValueError):
+    """A file that is not the JSON `pulumi preview --json` prints."""
+
+
 @dataclass(frozen=True)
 class Step:
     op: str
     urn: str
     properties: tuple[str, ...]  # top-level property names that differ
+    # Inputs the program gives a value (names only: values are never kept).
+    set_by_program: frozenset[str] = frozenset()
 
 
 def top_level(path: str) -> str:
@@ -63,36 +69,56 @@ def type_of(urn: str) -> str:
     return parts[2].rsplit("$", 1)[-1] if len(parts) >= 4 else ""
 
 
-def steps(preview: dict[str, Any]) -> list[Step]:
+_KINDS: dict[type, str] = {dict: "an object", list: "a list", str: "text"}
+
+
+def _expect(value: Any, kind: type, where: str) -> Any:
+    if not isinstance(value, kind):
+        found = "null" if value is None else _KINDS.get(type(value), json.dumps(value))
+        raise PreviewError(f"{where} must be {_KINDS[kind]}, got {found}")
+    return value
+
+
+def steps(preview: Any) -> list[Step]:
+    """The preview's steps; PreviewError naming the first field of the wrong shape."""
+    _expect(preview, dict, "the preview")
     found = []
-    for step in preview.get("steps") or []:
-        paths = list((step.get("detailedDiff") or {}).keys()) or list(step.get("diffReasons") or [])
-        found.append(Step(step["op"], step["urn"], tuple(sorted({top_level(path) for path in paths}))))
+    for index, raw in enumerate(_expect(preview.get("steps") or [], list, "steps")):
+        where = f"steps[{index}]"
+        _expect(raw, dict, where)
+        diff = _expect(raw.get("detailedDiff") or {}, dict, f"{where}.detailedDiff")
+        reasons = _expect(raw.get("diffReasons") or [], list, f"{where}.diffReasons")
+        paths = list(diff) or [_expect(reason, str, f"{where}.diffReasons[{n}]") for n, reason in enumerate(reasons)]
+        new_state = _expect(raw.get("newState") or {}, dict, f"{where}.newState")
+        inputs = _expect(new_state.get("inputs") or {}, dict, f"{where}.newState.inputs")
+        found.append(
+            Step(
+                _expect(raw.get("op"), str, f"{where}.op"),
+                _expect(raw.get("urn"), str, f"{where}.urn"),
+                tuple(sorted({top_level(path) for path in paths})),
+                frozenset(name for name, value in inputs.items() if value not in (None, {}, [])),
+            )
+        )
     return found
 
 
-def _set_by_program(step: dict[str, Any], prop: str) -> bool:
-    inputs = ((step.get("newState") or {}).get("inputs")) or {}
-    return inputs.get(prop) not in (None, {}, [])
-
-
-def is_provider_noise(step: dict[str, Any]) -> bool:
+def is_provider_noise(step: Step) -> bool:
     """An update of a load balancer in which only computed attributes the program leaves
     unset differ (an empty diff is not noise: it is a change nobody can explain)."""
-    if step.get("op") != "update" or type_of(step.get("urn", "")) != LOAD_BALANCER:
+    if step.op != "update" or type_of(step.urn) != LOAD_BALANCER:
         return False
-    properties = {top_level(path) for path in (step.get("detailedDiff") or {})} or set(step.get("diffReasons") or [])
-    return bool(properties) and properties <= PROVIDER_NOISE and not any(_set_by_program(step, p) for p in properties)
+    properties = set(step.properties)
+    return bool(properties) and properties <= PROVIDER_NOISE and not properties & step.set_by_program
 
 
-def classify(preview: dict[str, Any]) -> tuple[list[Step], list[Step]]:
+def classify(preview: Any) -> tuple[list[Step], list[Step]]:
     """(drift, ignored provider noise) of a preview."""
     drift: list[Step] = []
     noise: list[Step] = []
-    for raw, step in zip(preview.get("steps") or [], steps(preview), strict=True):
+    for step in steps(preview):
         if step.op in NO_CHANGE:
             continue
-        (noise if is_provider_noise(raw) else drift).append(step)
+        (noise if is_provider_noise(step) else drift).append(step)
     return drift, noise
 
 
@@ -107,11 +133,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        preview = json.loads(args.preview.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
+        # ValueError: JSONDecodeError, UnicodeDecodeError and PreviewError alike.
+        drift, noise = classify(json.loads(args.preview.read_text(encoding="utf-8")))
+    except (OSError, ValueError) as error:
         print(f"error: cannot read the preview {args.preview}: {error}", file=sys.stderr)
         return 2
-    drift, noise = classify(preview)
     for step in noise:
         print(f"ignored, provider noise (terraform-provider-cloudflare#7339): {describe(step)}")
     for step in drift:

@@ -11,13 +11,14 @@ file in the repository, before it writes the change. The quotas are the plan's
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 from components.settings import ZONE_STACK, ConfigError, StackSettings, parse_settings
 from components.settings.edge import LoadBalancingQuotas
-from offline.stack_config import load_stack_config
+from offline.stack_config import load_stack_config, stack_names
 
 
 class QuotaError(Exception):
@@ -58,23 +59,25 @@ def over_quota(used: Usage, quotas: LoadBalancingQuotas) -> list[str]:
 
 def _settings(stack: str, root: Path, text: str | None) -> StackSettings:
     config = load_stack_config(stack, root, stack_text=text)
-    # Only the shape matters here: a stand-in token, as the plan check of `ops upgrade` uses.
-    return parse_settings(stack, config.values, config.secret_keys, environ={"DIGITALOCEAN_TOKEN": "check"})
+    # Only the shape matters here: a stand-in token, as the plan check of `ops upgrade` uses,
+    # and no minor's end of life (the count does not depend on it, and a stack past one is
+    # what `ops upgrade` is run to cure).
+    return parse_settings(
+        stack, config.values, config.secret_keys, environ={"DIGITALOCEAN_TOKEN": "check"}, today=datetime.date.min
+    )
+
+
+def _counted(stack: str, root: Path, text: str | None) -> StackSettings:
+    try:
+        return _settings(stack, root, text)
+    except ConfigError as error:
+        raise QuotaError(f"cannot count Cloudflare usage: {error}") from None
 
 
 def repository_stacks(root: Path, replaced: Mapping[str, str]) -> list[StackSettings]:
-    """The settings of every stack file in `root` (the zone stack holds no load balancer),
-    with the texts in `replaced` instead of the files' own."""
-    names = sorted(path.name.removeprefix("Pulumi.").removesuffix(".yaml") for path in root.glob("Pulumi.*.yaml"))
-    stacks = []
-    for name in names:
-        if name == ZONE_STACK:
-            continue
-        try:
-            stacks.append(_settings(name, root, replaced.get(name)))
-        except ConfigError as error:
-            raise QuotaError(f"cannot count Cloudflare usage: {error}") from None
-    return stacks
+    """The settings of every stack file in `root` but the zone stack's (it holds no load
+    balancer), with the texts in `replaced` instead of the files' own."""
+    return [_counted(name, root, replaced.get(name)) for name in stack_names(root) if name != ZONE_STACK]
 
 
 def account_quotas(stacks: Iterable[StackSettings], account: str) -> LoadBalancingQuotas:
@@ -88,9 +91,11 @@ def check_headroom(stack: str, root: Path, before: str, after: str) -> str:
     QuotaError when the change adds objects past a quota."""
     stacks_after = repository_stacks(root, {stack: after})
     edited = next(s for s in stacks_after if s.stack == stack)
+    # The other stacks are the same on both sides: only the edited one is read again.
+    stacks_before = [_counted(stack, root, before) if s is edited else s for s in stacks_after]
     account = edited.cloudflare_account_id
     quotas = account_quotas(stacks_after, account)
-    used_before = account_usage(repository_stacks(root, {stack: before}), account)
+    used_before = account_usage(stacks_before, account)
     used_after = account_usage(stacks_after, account)
     exceeded = over_quota(used_after, quotas)
     grows = any(getattr(used_after, f.name) > getattr(used_before, f.name) for f in fields(Usage))

@@ -23,19 +23,19 @@ diff, and a file the program would refuse is never written.
 from __future__ import annotations
 
 import argparse
+import datetime
 import difflib
 import io
 import sys
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
+from ruamel.yaml import YAML, YAMLError
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
-from components.kubernetes_versions import MINOR, SLUG, minor_number, slug_key, version_table
-from offline.stack_config import ROOT, StackConfigError, load_stack_config
-from ops.live.edge_quota import QuotaError, check_headroom
+from components.kubernetes_versions import MINOR, SLUG, minor_number, minor_of, slug_key, version_table
+from offline.stack_config import ROOT, StackConfig, StackConfigError, load_stack_config
 
 STEPS = ("add", "canary", "promote", "retire")
 KEY = "marketplace:generations"
@@ -108,7 +108,7 @@ def resolve(to: str) -> str:
 
 
 def _matches(version: str, to: str) -> bool:
-    return version == to if SLUG.match(to) else ".".join(version.split(".")[:2]) == to
+    return version == to if SLUG.match(to) else minor_of(version) == to
 
 
 def next_step(
@@ -133,15 +133,20 @@ def next_step(
     all_generations = config.get(KEY)
     if all_generations is None:
         all_generations = config[KEY] = CommentedMap()
+    stack_version = stack_values["marketplace:kubernetesVersion"]
     current = all_generations.get(region)
     if current is None:
-        current = CommentedSeq([_generation("blue", stack_values["marketplace:kubernetesVersion"], 1)])
+        current = CommentedSeq([_generation("blue", stack_version, 1)])
+
+    def version_of(entry: Any) -> str:
+        # A generation without a version of its own runs the stack's (components/settings/generations.py).
+        return str(entry.get("kubernetesVersion", stack_version))
 
     if step == "add":
         if len(current) != 1:
             raise UpgradeError(f"{region} already runs {len(current)} generations; finish that upgrade first")
         (old,) = current
-        target, serving = resolve(to), str(old["kubernetesVersion"])
+        target, serving = resolve(to), version_of(old)
         if serving == target:
             raise UpgradeError(f"{region} already runs {target}")
         if slug_key(target) < slug_key(serving):
@@ -153,7 +158,7 @@ def next_step(
         all_generations[region] = current
         return f"{region}: added {new_name} on {target} at weight 0 beside {old['name']} on {serving}"
 
-    candidates = [entry for entry in current if _matches(str(entry["kubernetesVersion"]), to)] if len(current) == 2 else []
+    candidates = [entry for entry in current if _matches(version_of(entry), to)] if len(current) == 2 else []
     if len(candidates) > 1:
         raise UpgradeError(f"both generations of {region} run {to}: name the new one's exact version (--to 1.x.y-do.z)")
     new = candidates[0] if candidates else None
@@ -188,22 +193,28 @@ def next_step(
             f"run --step retire again to remove it"
         )
     current.remove(old)
-    return f"{region}: retired {old['name']}; {new['name']} on {new['kubernetesVersion']} serves alone"
+    return f"{region}: retired {old['name']}; {new['name']} on {version_of(new)} serves alone"
 
 
 def run(args: argparse.Namespace) -> int:
+    # Here, not at the top: both load the Pulumi SDK, which `ops upgrade --help` need not wait for.
+    from components.settings import ConfigError
+    from ops.live.edge_quota import QuotaError, check_headroom
+
     path = args.root / f"Pulumi.{args.stack}.yaml"
     if not path.exists():
         print(f"error: no stack file {path.name}", file=sys.stderr)
         return 2
-    before = path.read_text(encoding="utf-8")
     yaml = _yaml()
-    document = yaml.load(before) or CommentedMap()
     try:
-        values = load_stack_config(args.stack, args.root).values
+        current = load_stack_config(args.stack, args.root)
+        # The steps read the generations as the program does: a file it would refuse
+        # is refused here, in its words, before any step is worked out.
+        _check(args.stack, current, today=_BEFORE_ANY_END_OF_LIFE)
+        before, document = _load(yaml, path)
         summary = next_step(
             document,
-            values,
+            current.values,
             args.region,
             args.to,
             args.step,
@@ -214,9 +225,16 @@ def run(args: argparse.Namespace) -> int:
         buffer = io.StringIO()
         yaml.dump(document, buffer)
         after = buffer.getvalue()
-        _check(args.stack, args.root, after)
+        try:
+            _check(args.stack, load_stack_config(args.stack, args.root, stack_text=after))
+        except ConfigError as error:
+            raise UpgradeError(f"the result would be refused: {error.key}: {error.problem}") from None
         headroom = check_headroom(args.stack, args.root, before, after)
-    except (UpgradeError, StackConfigError, QuotaError) as error:
+    except (StackConfigError, ConfigError) as error:
+        # Their messages name the stack already.
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except (UpgradeError, QuotaError) as error:
         print(f"error: stack '{args.stack}': {error}", file=sys.stderr)
         return 1
     sys.stdout.writelines(
@@ -240,12 +258,33 @@ def _protected(stack: str) -> bool:
         raise UpgradeError(error.problem) from None
 
 
-def _check(stack: str, root: Path, text: str) -> None:
-    """Refuse to write a file the program would refuse (the same settings guards)."""
-    from components.settings import ConfigError, parse_settings
+# A minor past its end of life is what an upgrade cures: the current file is checked as of a
+# day before any minor ended, the result as of today.
+_BEFORE_ANY_END_OF_LIFE = datetime.date.min
 
-    config = load_stack_config(stack, root, stack_text=text)
+
+def _check(stack: str, config: StackConfig, today: datetime.date | None = None) -> None:
+    """The program's settings guards on a stack's config: raises their ConfigError."""
+    from components.settings import parse_settings
+
+    parse_settings(
+        stack,
+        config.values,
+        config.secret_keys | {"digitalocean:token"},
+        environ={"DIGITALOCEAN_TOKEN": "check"},
+        today=today,
+    )
+
+
+def _load(yaml: YAML, path: Path) -> tuple[str, Any]:
+    """The stack file's text and its round-trip document (comments and layout kept). The
+    program reads some files this cannot edit in place (UTF-16 text, as the CLI does)."""
     try:
-        parse_settings(stack, config.values, config.secret_keys | {"digitalocean:token"}, environ={"DIGITALOCEAN_TOKEN": "check"})
-    except ConfigError as error:
-        raise UpgradeError(f"the result would be refused: {error.key}: {error.problem}") from None
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise UpgradeError(f"{path.name} is not UTF-8 text (offset {error.start}): ops upgrade edits UTF-8 files") from None
+    try:
+        return text, yaml.load(text) or CommentedMap()
+    except YAMLError as error:
+        problem = " ".join(str(getattr(error, "problem", None) or error).split())
+        raise UpgradeError(f"{path.name} cannot be edited in place: {problem}") from None

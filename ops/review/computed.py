@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -31,6 +32,20 @@ Entry = dict[str, Any]
 
 RESOURCE_KEY = "knownAfterDeploy"
 OUTPUTS_KEY = "outputsKnownAfterDeploy"
+
+# A secret as a plan document holds it: "[secret]" (offline.engine.redact), or a keyed
+# fingerprint "[secret:<hex>]" where `ops diff` compares two plans.
+_SECRET_MARK = re.compile(r"\[secret(?::[0-9a-f]+)?\]")
+
+
+def is_secret(value: Any) -> bool:
+    return isinstance(value, str) and bool(_SECRET_MARK.fullmatch(value))
+
+
+def is_hidden(value: Any) -> bool:
+    """A mark where a plan document shows no value: a secret, or a value the engine did not
+    know (offline.engine.UNKNOWN)."""
+    return value == UNKNOWN or is_secret(value)
 
 
 class _AfterDeploy:
@@ -137,7 +152,7 @@ def _replace(value: Any, path: Path, new: Any) -> Any:
     lead anywhere (a secret blanked as a whole hides what is inside it) or leads to a secret:
     a secret shows nothing either way, and says more as "[secret]"."""
     if not path:
-        return value if _is_secret_mark(value) else new(value) if callable(new) else new
+        return value if is_secret(value) else new(value) if callable(new) else new
     head, rest = path[0], path[1:]
     if isinstance(value, dict) and head in value:
         return {**value, head: _replace(value[head], rest, new)}
@@ -164,10 +179,6 @@ def as_changed(value: Any, entries: Iterable[Entry], created: Iterable[str]) -> 
     entries = list(entries)
     value = substitute(value, [e for e in entries if created.intersection(e["from"])], AFTER_DEPLOY)
     return substitute(value, [e for e in entries if not created.intersection(e["from"])], Deployed)
-
-
-def _is_secret_mark(value: Any) -> bool:
-    return isinstance(value, str) and value.startswith("[secret")
 
 
 def published(document: Mapping[str, Any]) -> dict[str, Any]:

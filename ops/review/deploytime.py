@@ -42,59 +42,47 @@ ACTIONS = ("create", "update", "delete")
 
 @dataclass(frozen=True)
 class TimeTable:
-    default: float
     types: Mapping[str, Mapping[str, Any]]
-    # Per action, for a type whose entry gives no time for it.
-    defaults: Mapping[str, float] | None = None
+    # Per action, for a type not listed or whose entry gives no time for it.
+    defaults: Mapping[str, float]
 
     @classmethod
     def load(cls, path: Path = TIMES_FILE) -> TimeTable:
         with path.open(encoding="utf-8") as handle:
             data = yaml.safe_load(handle)
         defaults = {action: float(data["default"][action]) for action in ACTIONS if action in data["default"]}
-        return cls(default=defaults["create"], types=data.get("types") or {}, defaults=defaults)
+        return cls(types=data.get("types") or {}, defaults=defaults)
+
+    @property
+    def default(self) -> float:
+        """The creation time of a type the table does not list."""
+        return self.defaults["create"]
 
     def seconds(self, resource: Resource, action: str) -> float:
-        """Typical time of one action (create, update, delete) on one resource."""
-        if action == "create":
-            return self.create_seconds(resource)
+        """Typical time of one action (create, update, delete) on one resource.
+
+        Components take none of their own: they are done when their children are. The
+        exception is the creation of a component listed by its exact type: a remote
+        component (Helm v4's Chart) whose children the provider registers at deploy time,
+        so that the offline plan shows the component without them."""
         if not resource.get("custom", True):
-            return 0.0
-        entry = self.entry(resource["type"]) or {}
+            if action != "create" or resource["type"] not in self.types:
+                return 0.0
+            entry: Mapping[str, Any] = self.types[resource["type"]]
+        else:
+            entry = self.entry(resource["type"]) or {}
+        inputs = resource.get("inputs") or {}
         for rule in entry.get("when") or []:
             wanted = rule.get("inputs") or {}
-            if action in rule and all(_matches(plandoc.get_path(resource.get("inputs") or {}, k), v) for k, v in wanted.items()):
+            if action in rule and all(_matches(plandoc.get_path(inputs, k), v) for k, v in wanted.items()):
                 return float(rule[action])
-        if action in entry:
-            return float(entry[action])
-        return float((self.defaults or {}).get(action, self.default))
+        return float(entry.get(action, self.defaults[action]))
 
     def entry(self, type_: str) -> Mapping[str, Any] | None:
         if type_ in self.types:
             return self.types[type_]
         patterns = [p for p in self.types if p.endswith("*") and type_.startswith(p[:-1])]
         return self.types[max(patterns, key=len)] if patterns else None
-
-    def create_seconds(self, resource: Resource) -> float:
-        """Typical creation time of one resource.
-
-        Components take none of their own: they are done when their children are. The
-        exception is a component listed by its exact type: a remote component (Helm v4's
-        Chart) whose children the provider registers at deploy time, so that the offline
-        plan shows the component without them."""
-        if not resource.get("custom", True):
-            if resource["type"] not in self.types:
-                return 0.0
-            entry: Mapping[str, Any] | None = self.types[resource["type"]]
-        else:
-            entry = self.entry(resource["type"])
-        if entry is None:
-            return self.default
-        for rule in entry.get("when") or []:
-            wanted = rule.get("inputs") or {}
-            if all(_matches(plandoc.get_path(resource.get("inputs") or {}, k), v) for k, v in wanted.items()):
-                return float(rule["create"])
-        return float(entry["create"])
 
 
 @dataclass(frozen=True)
@@ -186,7 +174,7 @@ def critical_path(document: Document, seconds: Mapping[str, float]) -> CriticalP
 def fresh_deploy(document: Document, table: TimeTable | None = None) -> CriticalPath:
     """The critical path of `pulumi up` creating the whole stack."""
     table = table or TimeTable.load()
-    return critical_path(document, {r["urn"]: table.create_seconds(r) for r in document["resources"]})
+    return critical_path(document, {r["urn"]: table.seconds(r, "create") for r in document["resources"]})
 
 
 @dataclass(frozen=True)

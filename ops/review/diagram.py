@@ -404,8 +404,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from offline.engine import PlanError, run_plan
-    from ops.review.plan import plan_document
+    from ops.review.plan import os_problem, plan_document, unwritable
 
+    problem = args.output and unwritable(args.output)
+    if problem:
+        print(f"error: --output {args.output}: {problem}", file=sys.stderr)
+        return 2
     try:
         plan = run_plan(args.stack, root=args.root)
     except PlanError as error:
@@ -416,6 +420,10 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(source)
         return 0
     text = as_markdown(source, args.stack) if args.output.suffix.lower() == ".md" else source
-    args.output.write_text(text, encoding="utf-8")
+    try:
+        args.output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        print(f"error: --output {args.output}: {os_problem(error)}", file=sys.stderr)
+        return 2
     print(f"wrote {args.output}", file=sys.stderr)
     return 0

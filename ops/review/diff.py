@@ -73,8 +73,12 @@ def resolve_base(root: Path, revision: str | None) -> tuple[str, str]:
 
 
 # Runs in the base revision's directory, on that revision's own code: its `ops plan --json`,
-# with secrets fingerprinted instead of blanked where its engine allows it.
+# with secrets fingerprinted instead of blanked where its engine allows it. Like `python -m
+# ops plan` (ops/__main__.py), without the cyclic collector, and it leaves by `os._exit` once
+# the document is written: tearing down the imported SDKs would cost more than the plan.
 _BASE_PLAN = """
+import gc
+gc.disable()
 import hashlib, hmac, json, os, sys
 sys.path.insert(0, os.getcwd())
 key = bytes.fromhex(os.environ.pop(sys.argv[2], ""))
@@ -101,7 +105,10 @@ try:  # what that revision's `ops plan` knows of the flags a comparison wants
 except Exception:
     flags = ()
 from ops.cli import main
-sys.exit(main(["plan", "--stack", sys.argv[1], "--json", *flags]))
+code = main(["plan", "--stack", sys.argv[1], "--json", *flags])
+sys.stdout.flush()
+sys.stderr.flush()
+os._exit(code)
 """
 
 
@@ -178,12 +185,6 @@ class BasePlan:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def plan_revision(root: Path, commit: str, stack: str, key: bytes, timeout: float = 300) -> tuple[Document | None, str | None]:
-    """(plan document, None), or (None, why not) when that revision cannot plan the stack."""
-    with BasePlan(root, commit, stack, key, timeout) as base:
-        return base.result()
 
 
 def _json_document(stdout: str) -> tuple[Document | None, str | None]:
@@ -273,10 +274,7 @@ def run(args: argparse.Namespace) -> int:
         with BasePlan(args.root, commit, args.stack, key) as planning:
             plan = head_plan(args.stack, args.root)
             base, why = planning.result()
-    except PlanError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except DiffError as error:
+    except (PlanError, DiffError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     note = f"The base {label} cannot plan stack `{args.stack}` ({why}): everything is new." if why else None

@@ -14,9 +14,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from components.kubernetes_versions import SLUG, slug_key
 from components.platform import platform_rules
 from ops.review import plandoc
-from ops.review.computed import AFTER_DEPLOY, OUTPUTS_KEY, RESOURCE_KEY, Deployed, as_changed, substitute
+from ops.review.computed import AFTER_DEPLOY, OUTPUTS_KEY, RESOURCE_KEY, Deployed, as_changed, is_secret, substitute
 from ops.review.plandoc import Document, Resource
 
 # Properties whose change the provider cannot apply in place: it replaces the resource
@@ -32,8 +33,6 @@ KUBERNETES_REPLACE_PROPERTIES = ("metadata.name", "metadata.namespace")
 # provider pointed at a new cluster is a new provider, but a rotated token is not.
 REFERENCE_REPLACE_PROPERTIES: dict[str, tuple[str, ...]] = {plandoc.K8S_PROVIDER: ("kubeconfig",)}
 
-_SECRET = re.compile(r"^\[secret(?::[0-9a-f]+)?\]$")
-
 
 class _Missing:
     def __repr__(self) -> str:
@@ -41,10 +40,6 @@ class _Missing:
 
 
 MISSING: Any = _Missing()
-
-
-def is_secret(value: Any) -> bool:
-    return isinstance(value, str) and bool(_SECRET.match(value))
 
 
 def fingerprint_secrets(value: Any, key: bytes) -> Any:
@@ -171,10 +166,6 @@ def compare(before: Any, after: Any, path: str = "") -> list[PropertyChange]:
     return [PropertyChange(path, before, after)]
 
 
-def _version_key(version: Any) -> tuple[int, ...]:
-    return tuple(int(n) for n in re.findall(r"\d+", str(version)))
-
-
 def ignored(path: str, ignore_changes: Sequence[str]) -> bool:
     """Whether the engine ignores a property path (the resource's ignore_changes option)."""
     plain = re.sub(r"\[[^\]]*\]", "", path)
@@ -197,12 +188,12 @@ def replace_reasons(
     ]
     # DOKS upgrades a cluster in place; only a lower version means a new cluster
     # (resource_kubernetes_cluster.go: ForceNewIfChange), unless the engine ignores it.
-    old_version, new_version = _version_key(before.get("version")), _version_key(after.get("version"))
+    old_version, new_version = str(before.get("version")), str(after.get("version"))
     if (
         type_ == plandoc.DOKS
-        and old_version
-        and new_version
-        and new_version < old_version
+        and SLUG.match(old_version)
+        and SLUG.match(new_version)
+        and slug_key(new_version) < slug_key(old_version)
         and not ignored("version", ignore_changes)
     ):
         reasons.append("version (downgrade)")
@@ -341,11 +332,14 @@ def diff_documents(base: Document | None, head: Document, base_note: str | None 
             ops[urn] = "create"
             continue
         previous = old[pairs[urn]]
-        properties[urn] = _property_changes(previous, resource)
         reasons[urn] = replace_reasons(
             resource["type"], previous.get("inputs") or {}, resource.get("inputs") or {}, resource.get("ignoreChanges") or ()
         )
-        ops[urn] = "replace" if reasons[urn] else "update" if properties[urn] else None
+        # A resource that lists its values known after deploy compares once what is created
+        # anew is known (below); only the replacements are needed before that.
+        if resource.get(RESOURCE_KEY) is None:
+            properties[urn] = _property_changes(previous, resource)
+        ops[urn] = "replace" if reasons[urn] else "update" if properties.get(urn) else None
 
     # Replacements travel along references until nothing more changes.
     while True:

@@ -21,6 +21,7 @@ from typing import Any
 from components.kubernetes_versions import slug_key, support
 from components.platform import Target, UniqueName, platform_rules, value_problem, values_at
 from ops.review import plandoc
+from ops.review.computed import is_hidden
 from ops.review.diff_compare import PlanDiff, ResourceChange
 from ops.review.plandoc import Document, Resource
 
@@ -64,7 +65,7 @@ def _claims(documents: Sequence[Document], rule: UniqueName) -> list[tuple[str, 
     for document in documents:
         for resource in _targets(document, rule.target):
             for _, value in values_at(resource.get("inputs") or {}, rule.path):
-                if isinstance(value, str) and value and value != "[unknown]":
+                if isinstance(value, str) and value and not is_hidden(value):
                     claims.append((_scope_key(rule, resource), _where(document, resource), value))
     return claims
 
@@ -101,7 +102,7 @@ def value_problems(document: Document) -> list[Finding]:
     for rule in platform_rules().allowed_values:
         for resource in _targets(document, rule.target):
             for where, value in values_at(resource.get("inputs") or {}, rule.path):
-                if value == "[unknown]" or (isinstance(value, str) and value.startswith("[secret")):
+                if is_hidden(value):
                     continue
                 problem = value_problem(rule, value)
                 if problem:
@@ -261,7 +262,7 @@ def protected_changes(diff: PlanDiff) -> list[Finding]:
 
 
 def _shown(value: Any) -> bool:
-    return isinstance(value, str) and value != "[unknown]" and not value.startswith("[secret")
+    return isinstance(value, str) and not is_hidden(value)
 
 
 def unique_name_changes(diff: PlanDiff) -> list[Finding]:

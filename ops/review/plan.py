@@ -10,8 +10,9 @@ on stderr for each thing a real deploy would stumble on that the mock engine acc
 an API refuses, Kubernetes minors near their end. `--account` also plans the other stacks
 with a stack file and checks names and ranges across them (the stacks of one account).
 
-Exit status: 0 planned, 1 the stack's config was refused (one message on stderr), 3 planned
-but the policy pack has a mandatory violation (`pulumi up` would refuse it).
+Exit status: 0 planned, 1 the stack's config was refused (one message on stderr), 2 the
+--manifests directory cannot be written (one message), 3 planned but the policy pack has a
+mandatory violation (`pulumi up` would refuse it).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from offline.stack_config import ROOT
+from offline.stack_config import ROOT, stack_names
 
 # What `ops diff` asks of the base revision's `ops plan` (when that revision knows these
 # flags): the mocks' stand-in values, to compare with, and no policy run, which the base
@@ -47,9 +48,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
 
 
+def unwritable(path: Path, *, directory: bool = False) -> str | None:
+    """Why `path` cannot be written as a file (or made a directory, with its parents), told
+    before seconds of planning; None when nothing stands in the way that can be seen."""
+    if path.exists():
+        if directory != path.is_dir():
+            return "not a directory" if directory else "is a directory"
+        return None
+    if not directory:
+        return None if path.parent.is_dir() else f"no directory {path.parent}"
+    ancestor = next((parent for parent in path.parents if parent.exists()), None)
+    return None if ancestor is None or ancestor.is_dir() else f"{ancestor} is not a directory"
+
+
+def os_problem(error: OSError) -> str:
+    """An OSError in one line: what the system says, and of which file."""
+    return f"{error.strerror or error}: {error.filename}" if error.filename else str(error.strerror or error)
+
+
 def account_stacks(root: Path) -> list[str]:
-    """The stacks with a stack file: the ones that share the team's account."""
-    return sorted(path.name.removeprefix("Pulumi.").removesuffix(".yaml") for path in root.glob("Pulumi.*.yaml"))
+    """The stacks with a stack file, the zone stack among them: the ones that share the
+    team's account, and with it its names and address ranges."""
+    return stack_names(root)
 
 
 def warnings_of(document: dict[str, Any], root: Path, account: bool) -> list[str]:
@@ -162,6 +182,10 @@ def render_text(document: dict[str, Any], policy: Any = None, details: bool = Fa
 def run(args: argparse.Namespace) -> int:
     from offline.engine import PlanError, run_plan
 
+    problem = args.manifests and unwritable(args.manifests, directory=True)
+    if problem:
+        print(f"error: --manifests {args.manifests}: {problem}", file=sys.stderr)
+        return 2
     try:
         plan = run_plan(args.stack, root=args.root)
     except PlanError as error:
@@ -171,7 +195,11 @@ def run(args: argparse.Namespace) -> int:
     if args.manifests:
         from ops.review.manifests import write_manifests
 
-        written = write_manifests(plan, args.manifests)
+        try:
+            written = write_manifests(plan, args.manifests)
+        except OSError as error:
+            print(f"error: --manifests {args.manifests}: {os_problem(error)}", file=sys.stderr)
+            return 2
         print(f"wrote {len(written)} manifest files under {args.manifests}", file=sys.stderr)
     policy = None
     # Flags read with defaults: callers may build the Namespace themselves.

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from offline.stack_config import ROOT, StackConfigError, load_stack_config, stand_in
+from offline.stack_config import ROOT, StackConfigError, load_stack_config, stack_names, stand_in
 from tests.conftest import plan_error
 
 
@@ -120,3 +120,9 @@ def test_small_aliases_and_merge_keys_still_work():
     text = "base: &pool {size: s-2vcpu-4gb, minNodes: 1}\nconfig:\n  marketplace:nodePool: {<<: *pool, maxNodes: 3}\n"
     values = load_stack_config("dev", stack_text=text).values
     assert values["marketplace:nodePool"] == '{"size": "s-2vcpu-4gb", "minNodes": 1, "maxNodes": 3}'
+
+
+def test_the_stacks_are_those_with_a_stack_file(tmp_path):
+    for name in ("Pulumi.yaml", "Pulumi.staging.yaml", "Pulumi.zone.yaml", "Pulumi.dev-alice.yaml", "notes.yaml"):
+        (tmp_path / name).write_text("config: {}\n")
+    assert stack_names(tmp_path) == ["dev-alice", "staging", "zone"]

@@ -87,6 +87,40 @@ def test_an_unreadable_preview_is_an_error(tmp_path: Path, capsys: pytest.Captur
     assert capsys.readouterr().err.startswith("error: cannot read the preview")
 
 
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"[]", "the preview must be an object, got a list"),
+        (b"null", "the preview must be an object, got null"),
+        (b'{"steps": 5}', "steps must be a list, got 5"),
+        (b'{"steps": [5]}', "steps[0] must be an object, got 5"),
+        (json.dumps({"steps": [{"urn": LB_URN}]}).encode(), "steps[0].op must be text, got null"),
+        (json.dumps({"steps": [{"op": "update", "urn": 7}]}).encode(), "steps[0].urn must be text, got 7"),
+        (
+            json.dumps({"steps": [{"op": "update", "urn": LB_URN, "detailedDiff": ["countryPools"]}]}).encode(),
+            "steps[0].detailedDiff must be an object, got a list",
+        ),
+        (
+            json.dumps({"steps": [{"op": "update", "urn": LB_URN, "diffReasons": [1]}]}).encode(),
+            "steps[0].diffReasons[0] must be text, got 1",
+        ),
+        (
+            json.dumps({"steps": [{"op": "update", "urn": LB_URN, "newState": {"inputs": "x"}}]}).encode(),
+            "steps[0].newState.inputs must be an object, got text",
+        ),
+        (b'{"steps": []}\xff', "'utf-8' codec can't decode byte 0xff in position 13: invalid start byte"),
+    ],
+)
+def test_a_file_that_is_no_preview_is_an_error_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, problem: str
+) -> None:
+    # Not drift (1): the check itself could not run.
+    preview = tmp_path / "preview.json"
+    preview.write_bytes(content)
+    assert main(["drift", str(preview)]) == 2
+    assert capsys.readouterr() == ("", f"error: cannot read the preview {preview}: {problem}\n")
+
+
 def test_property_paths_are_cut_to_their_property() -> None:
     assert top_level("sessionAffinityAttributes.drainDuration") == "sessionAffinityAttributes"
     assert top_level('countryPools["US"]') == "countryPools"

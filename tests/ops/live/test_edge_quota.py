@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from components.settings import StackSettings
 from components.settings.edge import LoadBalancingQuotas
 from offline.stack_config import ROOT
 from ops.cli import main
@@ -69,3 +70,21 @@ def test_an_upgrade_past_the_endpoint_quota_is_refused_and_writes_nothing(
         "subscription and set marketplace:cloudflareQuotas"
     )
     assert (project / "Pulumi.production.yaml").read_text() == before
+
+
+def test_each_stack_is_read_once_and_the_edited_one_on_both_sides(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ops.live import edge_quota
+
+    read: list[str] = []
+    settings = edge_quota._settings
+
+    def counted(stack: str, root: Path, text: str | None) -> StackSettings:
+        read.append(stack)
+        return settings(stack, root, text)
+
+    monkeypatch.setattr(edge_quota, "_settings", counted)
+    assert upgrade(project, "production", "nyc3") == 0
+    # The zone stack holds no load balancer: never read.
+    assert sorted(read) == ["production", "production", "staging"]

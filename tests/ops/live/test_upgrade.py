@@ -6,6 +6,8 @@ production cluster loses its protection in a reviewed step of its own before it 
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -242,3 +244,84 @@ def test_each_step_plans_exactly_what_it_should_add_reweight_or_remove(project: 
         "nyc3-green-dashboards",
         *(f"nyc3-green-logs-retention{part}" for part in ("", "-script", "-credentials")),
     }
+
+
+GENERATIONS_KEY = "  marketplace:generations:"
+
+
+@pytest.mark.parametrize(
+    ("generations", "refusal"),
+    [
+        (" [1, 2]", "config 'marketplace:generations': must be an object, got '[1, 2]'"),
+        (" abc", "config 'marketplace:generations': must be an object, got 'abc'"),
+        ("\n    nyc3: abc", "config 'marketplace:generations.nyc3': must be a list, got 'abc'"),
+        (
+            "\n    nyc3:\n      - 5",
+            "config 'marketplace:generations.nyc3[0]': must be an object {name, kubernetesVersion, weight}, got 5",
+        ),
+        (
+            '\n    nyc3:\n      - {name: red, kubernetesVersion: "1.36.1-do.0", weight: 1}',
+            "config 'marketplace:generations.nyc3[0].name': must be 'blue' or 'green', got 'red'",
+        ),
+        (
+            '\n    nyc3:\n      - {name: blue, weight: 1}\n      - {name: green, kubernetesVersion: "1.37.1-do.0"}',
+            "config 'marketplace:generations.nyc3[1].weight': must be a number from 0 to 1, got null",
+        ),
+    ],
+)
+def test_a_stack_file_the_program_refuses_is_refused_in_its_words_before_any_step(
+    project: Path, capsys: pytest.CaptureFixture[str], generations: str, refusal: str
+):
+    path = project / "Pulumi.production.yaml"
+    path.write_text(f"{path.read_text()}{GENERATIONS_KEY}{generations}\n")
+    original = path.read_text()
+    for step in ("add", "promote"):
+        assert upgrade(project, "nyc3", "--to", "1.37", "--step", step) == 1
+        assert capsys.readouterr().err == f"error: stack 'production': {refusal}\n"
+    assert path.read_text() == original
+
+
+def test_a_stack_file_that_cannot_be_read_is_refused_in_one_line_naming_the_stack_once(
+    project: Path, capsys: pytest.CaptureFixture[str]
+):
+    path = project / "Pulumi.production.yaml"
+    original = path.read_text()
+    path.write_text(original + "  marketplace:regions: [\n")
+    assert upgrade(project, "nyc3", "--to", "1.37", "--step", "add") == 1
+    assert capsys.readouterr().err.startswith("error: stack 'production': Pulumi.production.yaml is not valid YAML at line ")
+    # The program reads UTF-16 as the CLI does; the tool that rewrites the file in place does not.
+    path.write_text(original, encoding="utf-16")
+    assert upgrade(project, "nyc3", "--to", "1.37", "--step", "add") == 1
+    assert capsys.readouterr().err == (
+        "error: stack 'production': Pulumi.production.yaml is not UTF-8 text (offset 0): ops upgrade edits UTF-8 files\n"
+    )
+
+
+def test_a_generation_without_a_version_of_its_own_runs_the_stacks(project: Path, capsys: pytest.CaptureFixture[str]):
+    path = project / "Pulumi.production.yaml"
+    path.write_text(f"{path.read_text()}{GENERATIONS_KEY}\n    nyc3:\n      - {{name: blue, weight: 1}}\n")
+    assert upgrade(project, "nyc3", "--to", "1.37", "--step", "add") == 0
+    assert capsys.readouterr().out.splitlines()[-2] == "nyc3: added green on 1.37.1-do.0 at weight 0 beside blue on 1.36.1-do.0"
+    assert upgrade(project, "nyc3", "--to", "1.37", "--step", "canary") == 0
+    declared = yaml.safe_load(path.read_text())["config"]["marketplace:generations"]["nyc3"]
+    assert {g["name"]: g["weight"] for g in declared} == {"blue": 0.9, "green": 0.1}
+
+
+def test_its_usage_loads_no_cloud_sdk():
+    code = (
+        "import sys; from ops.cli import main\n"
+        "try:\n    main(['upgrade', '--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0].startswith(('pulumi', 'grpc'))))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False, timeout=60)
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stderr
+
+
+def test_a_region_past_its_minors_end_of_life_can_still_be_upgraded(project: Path, capsys: pytest.CaptureFixture[str]):
+    """The program refuses a region whose only cluster runs an ended minor; the upgrade that
+    cures it must not be refused for the same reason."""
+    path = project / "Pulumi.production.yaml"
+    nyc3 = '{name: blue, kubernetesVersion: "1.34.5-do.3", weight: 1}'
+    path.write_text(f"{path.read_text()}{GENERATIONS_KEY}\n    nyc3:\n      - {nyc3}\n")
+    assert upgrade(project, "nyc3", "--to", "1.35", "--step", "add") == 0
+    assert "nyc3: added green on 1.35.6-do.0 at weight 0 beside blue on 1.34.5-do.3" in capsys.readouterr().out

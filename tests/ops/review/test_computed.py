@@ -11,7 +11,16 @@ import pytest
 
 from offline.engine import PlannedResource, SecretValue
 from ops.cli import main
-from ops.review.computed import AFTER_DEPLOY, Deployed, as_text, known_after_deploy, provider_values, substitute
+from ops.review.computed import (
+    AFTER_DEPLOY,
+    Deployed,
+    as_text,
+    is_hidden,
+    is_secret,
+    known_after_deploy,
+    provider_values,
+    substitute,
+)
 from tests.conftest import plan_of
 
 
@@ -105,3 +114,12 @@ def test_ops_plan_shows_them_as_known_after_deploy_and_the_json_as_unknown(capsy
     assert main(["plan", "--stack", "dev", "--json", "--no-policy", "--mock-values"]) == 0
     raw = json.loads(capsys.readouterr().out)
     assert next(r for r in raw["resources"] if r["name"] == "nyc3-pool")["inputs"]["origins"][0]["address"] == gateway_address
+
+
+def test_the_marks_of_secrets_and_unknowns_are_told_from_values():
+    for mark in ("[secret]", "[secret:0123456789abcdef]"):
+        assert is_secret(mark) and is_hidden(mark)
+    assert is_hidden("[unknown]") and not is_secret("[unknown]")
+    # Values that merely look alike are values.
+    for value in ("[secret] and more", "[secrets]", "[secret:XYZ]", "secret", "", None, 7, ["[secret]"]):
+        assert not is_secret(value) and not is_hidden(value), value

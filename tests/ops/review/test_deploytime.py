@@ -118,7 +118,7 @@ def test_regions_deployed_one_after_another_would_be_caught():
     plandocs.find(document, plandoc.VPC, "fra1-vpc")["dependencies"].append(first["urn"])
     chained = fresh_deploy(document)
     parallel = fresh_deploy(real("dev", TWO))
-    assert chained.seconds >= parallel.seconds + TABLE.create_seconds(first)
+    assert chained.seconds >= parallel.seconds + TABLE.seconds(first, "create")
     assert names(chained)[:3] == ["nyc3-vpc", "nyc3-doks", "fra1-vpc"]
 
 
@@ -126,21 +126,21 @@ def test_an_ha_control_plane_takes_longer_and_charts_have_their_own_times():
     production = real("production", ["nyc3"])
     ha = plandocs.find(production, plandoc.DOKS, "nyc3-doks")
     standard = plandocs.find(real("dev"), plandoc.DOKS, "nyc3-doks")
-    assert TABLE.create_seconds(ha) > TABLE.create_seconds(standard) >= 300
+    assert TABLE.seconds(ha, "create") > TABLE.seconds(standard, "create") >= 300
     monitoring = plandocs.find(production, plandoc.HELM_RELEASE, "nyc3-monitoring-prometheus")
     envoy = plandocs.find(production, plandoc.HELM_RELEASE, "nyc3-gateway-controller")
-    assert TABLE.create_seconds(monitoring) > TABLE.create_seconds(envoy) > 0
+    assert TABLE.seconds(monitoring, "create") > TABLE.seconds(envoy, "create") > 0
     # Patterns and the default: any Kubernetes object, providers, components, unknown types.
     hpa = plandocs.find(production, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "nyc3-catalog-api-autoscaler")
-    assert TABLE.create_seconds(hpa) == TYPES["kubernetes:*"]["create"]
-    assert TABLE.create_seconds(plandocs.find(production, plandoc.K8S_PROVIDER, "nyc3-k8s")) == 0
-    assert TABLE.create_seconds(plandocs.find(production, "marketplace:index:RegionalCluster", "nyc3")) == 0
-    assert TABLE.create_seconds({"type": "acme:index:Thing", "custom": True, "inputs": {}}) == TABLE.default
+    assert TABLE.seconds(hpa, "create") == TYPES["kubernetes:*"]["create"]
+    assert TABLE.seconds(plandocs.find(production, plandoc.K8S_PROVIDER, "nyc3-k8s"), "create") == 0
+    assert TABLE.seconds(plandocs.find(production, "marketplace:index:RegionalCluster", "nyc3"), "create") == 0
+    assert TABLE.seconds({"type": "acme:index:Thing", "custom": True, "inputs": {}}, "create") == TABLE.default
     # The CRD chart is a component whose objects the offline plan does not show: it is
     # listed by type and takes its own time, where another component takes none.
     crds = plandocs.find(production, "kubernetes:helm.sh/v4:Chart", "nyc3-gateway-crds")
     assert crds["custom"] is False and not [r for r in production["resources"] if r.get("parent") == crds["urn"]]
-    assert TABLE.create_seconds(crds) == TYPES["kubernetes:helm.sh/v4:Chart"]["create"] > 0
+    assert TABLE.seconds(crds, "create") == TYPES["kubernetes:helm.sh/v4:Chart"]["create"] > 0
 
 
 def test_depending_on_a_component_waits_for_its_slowest_child():
@@ -202,7 +202,7 @@ def test_a_change_counts_its_updates_and_then_its_deletions_in_reverse_order():
     vpc = plandocs.find(before, plandoc.VPC, "fra1-vpc")
     assert TABLE.seconds(vpc, "delete") == TYPES[plandoc.VPC]["delete"] > TABLE.seconds(vpc, "create")
     # A type without a time for an action takes the default's.
-    assert TABLE.seconds({"type": "example:index/thing:Thing", "inputs": {}}, "update") == (TABLE.defaults or {})["update"]
+    assert TABLE.seconds({"type": "example:index/thing:Thing", "inputs": {}}, "update") == TABLE.defaults["update"]
 
 
 def test_rendering_shows_each_timed_step_with_its_start():

@@ -225,3 +225,20 @@ def test_the_readme_shows_productions_current_diagram():
     assert current in (ROOT / "README.md").read_text(), (
         "README's diagram is stale: python -m ops diagram --stack production --output FILE.md and paste it"
     )
+
+
+def test_an_output_that_cannot_be_written_is_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+):
+    with monkeypatch.context() as unplanned:
+        unplanned.setattr("offline.engine.run_plan", lambda *_, **__: pytest.fail("planned before checking --output"))
+        missing = tmp_path / "no-such-folder" / "stack.md"
+        for target, problem in ((missing, f"no directory {missing.parent}"), (tmp_path, "is a directory")):
+            assert main(["diagram", "--stack", "dev", "--output", str(target)]) == 2
+            assert capsys.readouterr() == ("", f"error: --output {target}: {problem}\n")
+    # What only the write itself finds: a link to a folder that is not there.
+    monkeypatch.setattr("offline.engine.run_plan", lambda stack, root=None: plan_of(stack))
+    link = tmp_path / "stack.md"
+    link.symlink_to(missing)
+    assert main(["diagram", "--stack", "dev", "--output", str(link)]) == 2
+    assert capsys.readouterr() == ("", f"error: --output {link}: No such file or directory: {link}\n")

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,39 @@ def test_the_base_plan_is_read_past_anything_logged_before_it():
     assert _json_document('warning: deprecated\n{"resources": []}\n') == ({"resources": []}, None)
     for junk in ("", "Traceback", "[1, 2]", '{"no": "resources"}'):
         assert _json_document(junk)[0] is None
+
+
+def _commit_all(repo: Path) -> str:
+    env = {k: v for k, v in os.environ.items() if k not in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE")}
+    identity = ("-c", "user.name=ops test", "-c", "user.email=ops@example.com", "-c", "commit.gpgsign=false")
+    for args in (("init", "-q", "-b", "main"), ("add", "-A"), ("commit", "-q", "-m", "base"), ("rev-parse", "HEAD")):
+        done = subprocess.run(["git", "-C", str(repo), *identity, *args], check=True, capture_output=True, text=True, env=env)
+    return done.stdout.strip()
+
+
+def test_the_base_plan_runs_without_the_collector_and_skips_interpreter_teardown(tmp_path: Path):
+    """As `python -m ops plan` does: a base revision's plan is not a second slower."""
+    repo, torn_down = tmp_path / "repo", tmp_path / "torn-down"
+    (repo / "ops").mkdir(parents=True)
+    (repo / "Pulumi.yaml").write_text("name: marketplace\n")
+    (repo / "ops" / "__init__.py").write_text("")
+    # A revision with neither engine module: the script's fallback import must not stop it.
+    (repo / "ops" / "cli.py").write_text(
+        textwrap.dedent(
+            f"""
+            import atexit, gc, json, pathlib
+            def main(argv):
+                atexit.register(pathlib.Path({str(torn_down)!r}).touch)
+                print(json.dumps({{"resources": [], "argv": argv, "collector": gc.isenabled()}}))
+                return 0
+            """
+        )
+    )
+    with BasePlan(repo, _commit_all(repo), "dev", KEY) as base:
+        document, why = base.result()
+    assert why is None
+    assert document == {"resources": [], "argv": ["plan", "--stack", "dev", "--json"], "collector": False}
+    assert not torn_down.exists()
 
 
 class GitDiff:

@@ -80,6 +80,16 @@ def test_overlapping_ranges_and_shared_names_across_stacks_are_found():
     assert not any("Cloudflare load balancer hostname" in m for m in found)
 
 
+def test_values_a_plan_does_not_show_never_collide():
+    # Every secret reads "[secret]" in a plan document and every unknown "[unknown]": two
+    # of them are no evidence of one name.
+    dev, staging = real("dev"), real("staging")
+    for hidden in ("[secret]", "[unknown]"):
+        for document in (dev, staging):
+            plandocs.find(document, plandoc.VPC, "nyc3-vpc")["inputs"]["name"] = hidden
+        assert not any(m.startswith("VPC name") for m in messages(name_collisions([dev, staging]))), hidden
+
+
 def test_values_an_api_refuses_are_named_with_their_source():
     document = real("dev")
     plandocs.find(document, plandoc.CDN, "assets-cdn")["inputs"]["ttl"] = 7200

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -90,3 +91,22 @@ def test_warnings_go_to_stderr_one_line_each_and_the_account_is_checked_on_reque
     assert main(["plan", "--stack", "dev-bob", "--account"]) == 0
     account_err = capsys.readouterr().err
     assert "warning: VPC IP range " in account_err and "dev-bob:nyc3-vpc and dev-alice:nyc3-vpc" in account_err
+
+
+def test_a_manifests_directory_that_cannot_be_written_is_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+):
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("")
+    # Refused before any planning: the engine is not even asked.
+    with monkeypatch.context() as unplanned:
+        unplanned.setattr("offline.engine.run_plan", lambda *_, **__: pytest.fail("planned before checking --manifests"))
+        for target, problem in ((a_file, "not a directory"), (a_file / "out", f"{a_file} is not a directory")):
+            assert main(["plan", "--stack", "dev", "--manifests", str(target)]) == 2
+            assert capsys.readouterr() == ("", f"error: --manifests {target}: {problem}\n")
+    # What only the write itself finds: a file where a region's folder goes.
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "nyc3").write_text("")
+    assert main(["plan", "--stack", "dev", "--manifests", str(tmp_path / "out")]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith(f"error: --manifests {tmp_path / 'out'}: ") and len(err.splitlines()) == 1
