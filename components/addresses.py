@@ -33,6 +33,10 @@ _ALL_DIGITS = re.compile(r"[0-9]+", re.ASCII)
 # the .internal namespace cloud providers use for metadata services).
 _PRIVATE_SUFFIXES = ("localhost", "local", "internal")
 
+# RFC 5737 documentation ranges: placeholders that reach no one (the shipped default of
+# marketplace:controlPlaneAllowList is one; `ops preflight` refuses them before a deploy).
+DOCUMENTATION_RANGES = tuple(ipaddress.IPv4Network(block) for block in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"))
+
 
 def parse_network(entry: str) -> IPNetwork | None:
     """An address or CIDR range written in plain ASCII (no zone index), or None."""
@@ -110,11 +114,31 @@ def dns_name_problem(name: str, *, min_labels: int = 2) -> str | None:
     return None
 
 
+def is_documentation_range(network: IPNetwork) -> bool:
+    return isinstance(network, ipaddress.IPv4Network) and any(network.subnet_of(block) for block in DOCUMENTATION_RANGES)
+
+
+def public_network_problem(network: IPNetwork) -> str | None:
+    """Why a range holds addresses that are not public internet hosts, or None; the reason
+    reads after the range ("10.0.0.0/8 is not a public address").
+
+    Public is the standard library's `is_global` (the IANA special-purpose registries) of
+    the range's first and last address: a network's own `is_global` only asks whether the
+    whole range sits inside one special block, so it would pass 0.0.0.0/1 or 100.0.0.0/9,
+    which reach into 0.0.0.0/8 and the shared (CGNAT) 100.64.0.0/10. Multicast is global
+    to the registry but no host."""
+    if is_documentation_range(network):
+        return "is a documentation range (RFC 5737): a placeholder that reaches no one"
+    if not (network.network_address.is_global and network.broadcast_address.is_global) or network.is_multicast:
+        return "is not a public address"
+    return None
+
+
 def private_host_problem(host: str) -> str | None:
     """Why `host` (a DNS name or an IP literal) is no public internet host, or None."""
     address = parse_address(host)
     if address is not None:
-        if not address.is_global:
+        if public_network_problem(ipaddress.ip_network(address)):
             return f"{host} is a private, loopback, link-local or reserved address"
         return None
     if host.rsplit(".", 1)[-1] in _PRIVATE_SUFFIXES:

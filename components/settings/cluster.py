@@ -13,10 +13,10 @@ from typing import Any
 
 import yaml
 
-from components.addresses import allow_list_breadth_problem, parse_network
+from components.addresses import allow_list_breadth_problem, is_documentation_range, parse_network
 from components.kubernetes_versions import MINOR, SLUG
 from components.network import MAX_BLOCKS
-from components.platform import is_documentation_range, platform_rules, value_problem
+from components.platform import platform_rules, value_problem
 from components.settings.reader import ConfigReader, Secret, shown
 
 PRICES_FILE = Path(__file__).resolve().parents[2] / "data" / "prices.yaml"

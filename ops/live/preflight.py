@@ -40,7 +40,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from components.platform import is_documentation_range
+from components.addresses import is_documentation_range, parse_network
+from components.platform import platform_rules, value_problem
 from offline.stack_config import ROOT, StackConfigError, load_stack_config
 
 # The ids Pulumi.yaml ships: stand-ins until a team sets its own.
@@ -57,6 +58,7 @@ _RESERVED_ZONES = ("example.com", "example.net", "example.org")
 ECHO_SERVICES = ("https://api.ipify.org", "https://checkip.amazonaws.com")
 DIGITALOCEAN_API = "https://api.digitalocean.com/v2"
 TIMEOUT_SECONDS = 5.0
+CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"
 
 # (status, body) of a GET; an OSError when there is no response at all.
 Get = Callable[[str, Mapping[str, str]], tuple[int, bytes]]
@@ -78,20 +80,19 @@ def _get(url: str, headers: Mapping[str, str]) -> tuple[int, bytes]:
 
 
 def allow_list_problems(entries: Sequence[str]) -> list[str]:
-    """Why the allow-list cannot work for a real deploy (empty when it can)."""
+    """Why the allow-list cannot work for a real deploy (empty when it can): the platform
+    rule the stack settings check, and no placeholder, which the settings let through for
+    the offline plan."""
+    rule = platform_rules().allowed(CLUSTER, "controlPlaneFirewall", "allowedAddresses", "[*]")
     problems = []
     for entry in entries:
-        try:
-            network = ipaddress.ip_network(entry, strict=False)
-        except ValueError:
+        network = parse_network(entry)
+        if network is None:
             problems.append(f"{entry!r} is not an IP address or CIDR range")
-            continue
-        if network.version == 6:
-            problems.append(f"{entry} is IPv6: the control-plane firewall takes public IPv4 addresses or CIDRs only")
         elif is_documentation_range(network):
             problems.append(f"{entry} is a documentation range (RFC 5737), the shipped placeholder: list your runners' egress")
-        elif not network.is_global:
-            problems.append(f"{entry} is not a public address: the control-plane firewall takes public IPv4 only")
+        elif problem := value_problem(rule, entry):
+            problems.append(f"{problem}: the control-plane firewall takes public IPv4 addresses or CIDRs only")
     return problems
 
 

@@ -119,6 +119,11 @@ def test_token_sources_in_order_and_never_shown():
             "config 'marketplace:controlPlaneAllowList': 10.1.0.0/16 is not a public address",
         ),
         (
+            # Shared address space (RFC 6598): carrier-grade NAT, no public host.
+            {"marketplace:controlPlaneAllowList": '["100.64.0.0/10"]'},
+            "config 'marketplace:controlPlaneAllowList': 100.64.0.0/10 is not a public address",
+        ),
+        (
             {"marketplace:cdnTtlSeconds": "7200"},
             "config 'marketplace:cdnTtlSeconds': 7200 is not a TTL the DigitalOcean CDN takes: one of 60, 600, 3600, "
             "86400, 604800",

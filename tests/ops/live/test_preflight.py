@@ -89,8 +89,16 @@ def test_a_configured_stack_passes_from_an_allowed_runner(tmp_path: Path, capsys
 @pytest.mark.parametrize(
     ("entry", "problem"),
     [
-        ("2606:4700::/32", "2606:4700::/32 is IPv6: the control-plane firewall takes public IPv4 addresses or CIDRs only"),
-        ("10.10.0.0/16", "10.10.0.0/16 is not a public address: the control-plane firewall takes public IPv4 only"),
+        (
+            "2606:4700::/32",
+            "2606:4700::/32 is IPv6; only IPv4 is accepted: the control-plane firewall takes public IPv4 addresses or CIDRs only",
+        ),
+        (
+            "10.10.0.0/16",
+            "10.10.0.0/16 is not a public address: the control-plane firewall takes public IPv4 addresses or CIDRs only",
+        ),
+        ("100.64.0.0/10", "100.64.0.0/10 is not a public address"),
+        ("100.0.0.0/9", "100.0.0.0/9 is not a public address"),
         ("198.51.100.0/24", "198.51.100.0/24 is a documentation range (RFC 5737)"),
         ("192.0.2.10", "192.0.2.10 is a documentation range (RFC 5737)"),
     ],
