@@ -63,6 +63,19 @@ def check(policy: Policy, type_: str, props: dict[str, Any], stack: str = "produ
 
 DEPLOYMENT = fx.deployment()
 
+# Allow-lists of public or placeholder ranges, so that the breadth rule alone decides: the
+# first three pass in production, the others admit too large a share of the internet.
+ALLOW_LISTS = [
+    ["203.0.113.0/24"],
+    ["203.0.113.0/24", "198.51.100.0/24"],
+    ["8.0.0.0/9"],
+    ["0.0.0.0/0"],
+    ["0.0.0.0/1", "128.0.0.0/1"],
+    ["0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/2", "192.0.0.0/2"],
+    ["198.51.100.0/24", "8.0.0.0/8"],
+    ["1.0.0.0/9", "2.0.0.0/9"],
+]
+
 
 class Case(NamedTuple):
     policy: Policy

@@ -194,6 +194,11 @@ BREAKS: dict[str, Callable[[], Plan]] = {
         name="nyc3-monitoring-prometheus",
     ),
     "observability-production-log-store-protected": lambda: fx.edited(small("production"), observability.DATABASE, protect=False),
+    "observability-production-log-store-firewall": lambda: fx.edited(
+        small("production"),
+        observability.DATABASE_FIREWALL,
+        lambda f: f["rules"].append({"type": "ip_addr", "value": "0.0.0.0/0"}),
+    ),
     "cost-dev-monthly-budget": lambda: plan_of(
         "dev-alice", overrides={"marketplace:nodePool": {"size": "s-8vcpu-16gb", "maxNodes": 3}}
     ),
