@@ -274,7 +274,7 @@ RESOURCE_CASES = [
             DEPLOYMENT,
             edit(DEPLOYMENT, lambda d: web(d).update(image="registry.example.com:5000/catalog-web")),
             "dev",
-            "has no tag, which means 'latest'",
+            "has no tag or digest, so every node may pull a different image",
         ),
         (
             workloads.pinned_images,
