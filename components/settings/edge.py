@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from components.regions import by_distance, cloudflare_regions, nearest_cloudflare_regions
+from components.regions import ALL_REGIONS, by_distance, cloudflare_regions, nearest_cloudflare_regions
 from components.settings.generations import Generation
 from components.settings.reader import ConfigReader, qualified, shown, unknown
 
@@ -119,8 +119,6 @@ STEERING_POLICIES = (
 SESSION_AFFINITIES = ("none", "cookie", "ip_cookie")
 # Cloudflare load-balancing region codes (region_pools keys, monitor check regions).
 CLOUDFLARE_REGIONS = tuple(cloudflare_regions())
-# The check_regions value for all 13 regions at once; Enterprise only (data/cloudflare-plans.yaml).
-ALL_REGIONS = "ALL_REGIONS"
 # Pools checked from this many regions nearest their cluster (when steering needs no more).
 NEAR_CHECK_REGIONS = 3
 # Validity periods the Origin CA issues (days).
