@@ -33,6 +33,16 @@ _ALL_DIGITS = re.compile(r"[0-9]+", re.ASCII)
 # the .internal namespace cloud providers use for metadata services).
 _PRIVATE_SUFFIXES = ("localhost", "local", "internal")
 
+# One email address, ASCII only: a local part of at most 64 characters (RFC 5321 4.5.3.1.1)
+# of the characters mail systems take unquoted, a domain of DNS labels (any case) ending in a
+# top-level label of 2..63 characters that is not all digits (no one-letter or numeric
+# top-level domain exists), at most 254 characters in all (RFC 5321 4.5.3.1.3 with errata).
+EMAIL = re.compile(
+    r"(?=.{1,254}\Z)[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+    r"(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9-]{0,61}[A-Za-z0-9]",
+    re.ASCII,
+)
+
 # RFC 5737 documentation ranges: placeholders that reach no one (the shipped default of
 # marketplace:controlPlaneAllowList is one; `ops preflight` refuses them before a deploy).
 DOCUMENTATION_RANGES = tuple(ipaddress.IPv4Network(block) for block in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"))
@@ -132,6 +142,11 @@ def public_network_problem(network: IPNetwork) -> str | None:
     if not (network.network_address.is_global and network.broadcast_address.is_global) or network.is_multicast:
         return "is not a public address"
     return None
+
+
+def email_problem(address: str) -> str | None:
+    """Why `address` is not one email address, or None; the reason reads after the config key."""
+    return None if EMAIL.fullmatch(address) else "must be one email address"
 
 
 def private_host_problem(host: str) -> str | None:

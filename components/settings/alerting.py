@@ -12,7 +12,8 @@ import re
 import urllib.parse
 from dataclasses import dataclass
 
-from components.settings.reader import ConfigReader, Secret
+from components.addresses import EMAIL  # noqa: F401 (re-exported: what every accepted address matches)
+from components.settings.reader import ConfigReader, Secret, shown
 
 
 @dataclass(frozen=True)
@@ -39,9 +40,6 @@ class AlertingSettings:
     latency_threshold_ms: int
 
 
-EMAIL = re.compile(
-    r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
-)
 _HOST = r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?"
 SMARTHOST = re.compile(rf"(?P<host>{_HOST}):(?P<port>[0-9]{{1,5}})")
 HOSTNAME = re.compile(_HOST)
@@ -60,12 +58,10 @@ def read_alerting(reader: ConfigReader, zone_name: str) -> AlertingSettings:
     """Defaults are addresses in the stack's own zone: replace them with your own (the
     README's "Deploying for real")."""
     given = reader.obj("alerting", _FIELDS) or {}
-    email = given.get("email", f"alerts@{zone_name}")
-    if not EMAIL.fullmatch(email):
-        raise reader.error("alerting.email", f"must be one email address, got {email!r}")
+    email = reader.email("alerting.email", given.get("email", f"alerts@{zone_name}"))
     channel = given.get("slackChannel")
     if channel is not None and not SLACK_CHANNEL.fullmatch(channel):
-        raise reader.error("alerting.slackChannel", f"must be a Slack channel name such as #catalog-alerts, got {channel!r}")
+        raise reader.error("alerting.slackChannel", f"must be a Slack channel name such as #catalog-alerts, got {shown(channel)}")
     latency = given.get("latencyThresholdMs", 2000)
     low, high = LATENCY_BOUNDS
     if not low <= latency <= high:
@@ -113,10 +109,8 @@ def _read_smtp(reader: ConfigReader, raw: object, zone_name: str) -> SmtpSetting
     smarthost = given.get("smarthost", f"smtp.{zone_name}:587")
     match = SMARTHOST.fullmatch(smarthost)
     if not match or not 1 <= int(match.group("port")) <= 65535:
-        raise reader.error("alerting.smtp.smarthost", f"must be host:port of a mail relay, got {smarthost!r}")
-    sender = given.get("from", f"alertmanager@{zone_name}")
-    if not EMAIL.fullmatch(sender):
-        raise reader.error("alerting.smtp.from", f"must be one email address, got {sender!r}")
+        raise reader.error("alerting.smtp.smarthost", f"must be host:port of a mail relay, got {shown(smarthost)}")
+    sender = reader.email("alerting.smtp.from", given.get("from", f"alertmanager@{zone_name}"))
     username = given.get("username")
     if username is not None and not SMTP_USERNAME.fullmatch(username):
         raise reader.error("alerting.smtp.username", "must be printable ASCII without spaces")

@@ -17,7 +17,7 @@ from typing import Any
 
 import pulumi
 
-from components.addresses import dns_name_problem
+from components.addresses import dns_name_problem, email_problem
 
 PROJECT = "marketplace"
 
@@ -198,6 +198,12 @@ class ConfigReader:
             raise self.error(
                 key, f"must be a lowercase DNS name such as catalog.example.com, got {shown(value)}, which {problem}"
             )
+        return value
+
+    def email(self, key: str, value: str) -> str:
+        problem = email_problem(value)
+        if problem:
+            raise self.error(key, f"{problem}, got {shown(value)}")
         return value
 
     def check_namespaces(self) -> None:

@@ -72,6 +72,16 @@ def refusal(extra: dict[str, str], plain: frozenset[str] = frozenset()) -> str:
             "config 'marketplace:alerting.email': must be one email address, got 'ops@exämple.com'",
         ),
         (
+            # No one-letter top-level domain exists: the edge's notificationEmail refused it already.
+            {"marketplace:alerting": '{"email": "a@b.c"}'},
+            "config 'marketplace:alerting.email': must be one email address, got 'a@b.c'",
+        ),
+        (
+            {"marketplace:alerting": json.dumps({"smtp": {"smarthost": "relay" * 20}})},
+            "config 'marketplace:alerting.smtp.smarthost': must be host:port of a mail relay, got "
+            "'relayrelayrelayrelayrelayr...yrelayrelayrelayrelayrelay' (100 characters)",
+        ),
+        (
             {"marketplace:alerting": '{"slackChannel": "catalog alerts"}'},
             "config 'marketplace:alerting.slackChannel': must be a Slack channel name such as #catalog-alerts, got 'catalog alerts'",
         ),
@@ -104,6 +114,8 @@ def refusal(extra: dict[str, str], plain: frozenset[str] = frozenset()) -> str:
     ids=[
         "email newline",
         "email non-ascii",
+        "email one-letter tld",
+        "long value shortened",
         "channel",
         "channel without webhook",
         "latency",

@@ -450,3 +450,10 @@ def test_the_zone_stack_reads_the_zone_alone() -> None:
     assert plan_error("zone", overrides={"marketplace:cloudflareZoneId": "example"}) == (
         "stack 'zone': config 'marketplace:cloudflareZoneId': must be 32 lowercase hex digits, got 'example'"
     )
+
+
+@pytest.mark.parametrize("email", ["ops@example.com", "Oncall+LB@Example.org", "ops@example.xn--p1ai"])
+def test_the_notification_email_follows_the_one_address_rule(email: str) -> None:
+    # An internationalised top-level domain (xn--p1ai) was refused here and taken by alerting.email.
+    assert settings_of("production", {"marketplace:notificationEmail": email}).edge.notification_email == email
+    assert settings_of("production", {"marketplace:alerting": {"email": email}}).alerting.email == email
