@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import urllib.parse
 from collections.abc import Iterable
 from fractions import Fraction
 
@@ -42,6 +43,13 @@ EMAIL = re.compile(
     r"(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9-]{0,61}[A-Za-z0-9]",
     re.ASCII,
 )
+
+# What a URL carries unescaped (RFC 3986): after the host, unreserved characters,
+# sub-delims, ':', '@', '/', '?' and '%' escapes; in the host part, a name, an IPv4 address or
+# a bracketed IPv6 one, and a port.
+_URL_REST = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@/?%-]*", re.ASCII)
+_URL_NETLOC = re.compile(r"[A-Za-z0-9.:\[\]-]+", re.ASCII)
+_URL_CHARACTERS = "must be a URL without spaces, quotes, control characters or non-ASCII characters (escape them as %XX)"
 
 # RFC 5737 documentation ranges: placeholders that reach no one (the shipped default of
 # marketplace:controlPlaneAllowList is one; `ops preflight` refuses them before a deploy).
@@ -147,6 +155,34 @@ def public_network_problem(network: IPNetwork) -> str | None:
 def email_problem(address: str) -> str | None:
     """Why `address` is not one email address, or None; the reason reads after the config key."""
     return None if EMAIL.fullmatch(address) else "must be one email address"
+
+
+def https_url_problem(url: str) -> str | None:
+    """Why `url` is not a plain https:// URL of a named host, or None. The reason reads after
+    the config key and never repeats the URL: a webhook URL is a secret."""
+    if not url.isascii() or not url.isprintable() or " " in url:
+        return _URL_CHARACTERS
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return "has a malformed [IPv6] host"
+    try:
+        port = parts.port
+    except ValueError:
+        return "has a port that is no number between 0 and 65535"
+    if parts.scheme != "https" or not parts.hostname:
+        return "must be an https:// URL with a host name"
+    if parts.username is not None or parts.password is not None or "#" in url:
+        return "must carry no user, password or #fragment"
+    if not _URL_NETLOC.fullmatch(parts.netloc) or not _URL_REST.fullmatch(url[len("https://") + len(parts.netloc) :]):
+        return _URL_CHARACTERS
+    if port == 0:
+        return "has port 0: name the port the service listens on (1..65535), or none for 443"
+    host = parts.hostname
+    problem = None if parse_address(host) is not None else dns_name_problem(host)
+    if problem:
+        return f"must name its host by a DNS name or an IP address; its host {problem}"
+    return None
 
 
 def private_host_problem(host: str) -> str | None:

@@ -9,10 +9,12 @@ a rendered configuration never carries a newline, a quote or a Unicode look-alik
 from __future__ import annotations
 
 import re
-import urllib.parse
 from dataclasses import dataclass
 
-from components.addresses import EMAIL  # noqa: F401 (re-exported: what every accepted address matches)
+from components.addresses import (
+    EMAIL,  # noqa: F401 (re-exported: what every accepted address matches)
+    https_url_problem,
+)
 from components.settings.reader import ConfigReader, Secret, shown
 
 
@@ -42,12 +44,9 @@ class AlertingSettings:
 
 _HOST = r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?"
 SMARTHOST = re.compile(rf"(?P<host>{_HOST}):(?P<port>[0-9]{{1,5}})")
-HOSTNAME = re.compile(_HOST)
 SLACK_CHANNEL = re.compile(r"#?[a-z0-9][a-z0-9_-]{0,79}")
 # Printable ASCII, no space: what an SMTP user name can be without quoting.
 SMTP_USERNAME = re.compile(r"[\x21-\x7e]{1,256}")
-# Path and query characters of a webhook URL (RFC 3986 unreserved, sub-delims, ':', '@', '/', '?', '%').
-URL_REST = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@/?%-]*")
 LATENCY_BOUNDS = (100, 30000)
 
 _FIELDS = {"email": str, "slackChannel": str, "smtp": dict, "latencyThresholdMs": int}
@@ -68,7 +67,7 @@ def read_alerting(reader: ConfigReader, zone_name: str) -> AlertingSettings:
         raise reader.error("alerting.latencyThresholdMs", f"must be between {low} and {high}, got {latency}")
     webhook = reader.secret("alertWebhookUrl")
     if webhook is not None:
-        problem = webhook_problem(webhook.value)
+        problem = https_url_problem(webhook.value)
         if problem:
             # Never the value itself: it is a secret.
             raise reader.error("alertWebhookUrl", problem)
@@ -85,23 +84,6 @@ def read_alerting(reader: ConfigReader, zone_name: str) -> AlertingSettings:
         smtp_password=reader.secret("alertSmtpPassword"),
         latency_threshold_ms=latency,
     )
-
-
-def webhook_problem(url: str) -> str | None:
-    """Why a webhook URL cannot be used, or None; the message never repeats the URL."""
-    parsed = urllib.parse.urlsplit(url)
-    if parsed.scheme != "https" or not parsed.hostname or not HOSTNAME.fullmatch(parsed.hostname):
-        return "must be an https:// URL with a host name"
-    if parsed.username or parsed.password or parsed.fragment:
-        return "must carry no user, password or #fragment (put credentials in the path or query the service gives you)"
-    try:
-        parsed.port  # noqa: B018 (reading it validates it)
-    except ValueError:
-        return "has a port that is no number between 0 and 65535"
-    rest = url[len(f"{parsed.scheme}://{parsed.netloc}") :]
-    if not URL_REST.fullmatch(rest) or not HOSTNAME.fullmatch(parsed.netloc.rsplit(":", 1)[0]):
-        return "contains characters a URL cannot carry unescaped (spaces, quotes, newlines or non-ASCII)"
-    return None
 
 
 def _read_smtp(reader: ConfigReader, raw: object, zone_name: str) -> SmtpSettings:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from components.addresses import dns_name_problem, parse_address, private_host_problem
+from components.addresses import https_url_problem, private_host_problem
 from components.images import image_problem
 from components.settings.cluster import node_capacity
 from components.settings.reader import ConfigReader, Secret, shown
@@ -237,27 +237,13 @@ def _read_app(reader: ConfigReader, kind: str, app: str, image: str, given: Any,
 
 
 def _catalog_url_problem(url: str) -> str | None:
-    got = f"got {shown(url)}"
-    if not url.isascii() or not url.isprintable() or " " in url:
-        return f"must be a URL without spaces, control characters or non-ASCII characters, {got}"
-    parts = urllib.parse.urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        port = -1
-    if parts.scheme != "https" or not parts.hostname or port == -1 or parts.username is not None or parts.password is not None:
-        return f"must be an https:// URL without credentials (the key is a secret of its own), {got}"
-    if port == 0:
-        return f"has port 0: name the port the service listens on (1..65535), or none for 443, {got}"
-    host = parts.hostname
-    if parse_address(host) is None:
-        problem = dns_name_problem(host)
-        if problem:
-            return f"must name its host by a DNS name or an IP address, {got}, whose host {problem}"
-    # The API's egress network policy (components/catalog.py) admits public addresses only.
-    problem = private_host_problem(host)
+    problem = https_url_problem(url)
     if problem:
-        return f"must point at a public host (the API's egress policy blocks others), {got}: {problem}"
+        return f"{problem}, got {shown(url)}"
+    # The API's egress network policy (components/catalog.py) admits public addresses only.
+    problem = private_host_problem(str(urllib.parse.urlsplit(url).hostname))
+    if problem:
+        return f"must point at a public host (the API's egress policy blocks others), got {shown(url)}: {problem}"
     return None
 
 

@@ -226,8 +226,8 @@ def test_an_api_key_in_plain_text_is_refused() -> None:
 def test_the_catalog_service_must_be_https() -> None:
     message = plan_error("dev", overrides={"marketplace:catalogServiceUrl": "http://catalog.example.com"})
     assert message == (
-        "stack 'dev': config 'marketplace:catalogServiceUrl': must be an https:// URL without credentials "
-        "(the key is a secret of its own), got 'http://catalog.example.com'"
+        "stack 'dev': config 'marketplace:catalogServiceUrl': must be an https:// URL with a host name, "
+        "got 'http://catalog.example.com'"
     )
 
 
