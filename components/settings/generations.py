@@ -27,6 +27,9 @@ class Generation:
     # False once `ops upgrade --step retire` has lifted a production cluster's protection,
     # the reviewed step before its removal.
     protect: bool = True
+    # The config key the version was read from: the generation's own kubernetesVersion, or
+    # the stack's, which a generation without one runs.
+    version_key: str = "kubernetesVersion"
 
 
 GENERATION_NAMES = ("blue", "green")
@@ -72,10 +75,11 @@ def read_generations(
             name = entry.get("name")
             if name not in GENERATION_NAMES:
                 raise reader.error(f"{where}.name", f"must be 'blue' or 'green', got {shown(name)}")
+            version_key = f"{where}.kubernetesVersion" if "kubernetesVersion" in entry else "kubernetesVersion"
             generation_version = entry.get("kubernetesVersion", version)
             problem = version_problem(generation_version)
             if problem:
-                raise reader.error(f"{where}.kubernetesVersion", problem)
+                raise reader.error(version_key, problem)
             weight = entry.get("weight")
             if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= 1:
                 hint = ": remove the quotes" if isinstance(weight, str) and _is_number(weight) else ""
@@ -91,7 +95,7 @@ def read_generations(
                     "its protection",
                 )
             index = GENERATION_NAMES.index(name)
-            generations.append(Generation(name, index, generation_version, size, float(weight), protect))
+            generations.append(Generation(name, index, generation_version, size, float(weight), protect, version_key))
         names = [g.name for g in generations]
         if len(set(names)) != len(names):
             raise reader.error(key, f"generation {shown(names[0])} is declared twice")
@@ -122,7 +126,6 @@ def version_warnings(
             status = statuses[generation.name]
             if status.problem is None:
                 continue
-            where = f"generations.{region}" if len(members) > 1 or generation.name != "blue" else "kubernetesVersion"
             siblings_fine = any(not statuses[g.name].refused for g in members if g is not generation)
             if status.unknown or (status.refused and not siblings_fine):
                 next_minor = f"1.{minor_number(generation.version) + 1}"
@@ -131,7 +134,7 @@ def version_warnings(
                     if status.unknown
                     else f"; upgrade: ops upgrade {region} --to {next_minor} --step add --stack {reader.stack}"
                 )
-                raise reader.error(where, f"{generation.name} in {region} runs {generation.version}: {status.problem}{hint}")
+                raise reader.error(generation.version_key, f"{generation.name} in {region} runs {generation.version}: {status.problem}{hint}")
             what = "its upgrade is under way" if status.refused else f"upgrade {region} before then"
             warnings.append(
                 f"stack '{reader.stack}': {generation.name} in {region} runs {minor_of(generation.version)} "
