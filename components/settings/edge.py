@@ -270,12 +270,7 @@ def _read_region_pools(reader: ConfigReader, regions: tuple[str, ...], steering:
             )
         if not isinstance(listed, list) or not listed or not all(isinstance(item, str) for item in listed):
             raise reader.error(key, f"must be a non-empty list of regions, got {shown(listed)}")
-        for region in listed:
-            if region not in regions:
-                raise reader.error(key, f"{shown(region)} is not one of this stack's regions ({', '.join(regions)})")
-        if len(set(listed)) != len(listed):
-            raise reader.error(key, f"lists a region twice: {shown(listed)}")
-        pools.append((code, tuple(listed)))
+        pools.append((code, reader.region_list(key, listed, regions)))
     return tuple(pools)
 
 
@@ -378,17 +373,12 @@ def read_edge(
     plan = _read_plan(reader)
     steering = _read_steering(reader, plan, regions)
 
-    drained = reader.string_list("drainedRegions", ())
-    for region in drained:
-        if region not in regions:
-            raise reader.error("drainedRegions", f"{shown(region)} is not one of this stack's regions ({', '.join(regions)})")
+    drained = reader.region_list("drainedRegions", reader.string_list("drainedRegions", ()), regions)
     serving = [region for region in regions if region not in drained]
     if not serving:
         raise reader.error("drainedRegions", "drains every region: the load balancer would have no cluster to send visitors to")
 
-    fallback = reader.string("fallbackRegion") or serving[0]
-    if fallback not in regions:
-        raise reader.error("fallbackRegion", f"{shown(fallback)} is not one of this stack's regions ({', '.join(regions)})")
+    (fallback,) = reader.region_list("fallbackRegion", (reader.string("fallbackRegion") or serving[0],), regions)
     if fallback in drained:
         raise reader.error(
             "fallbackRegion", f"{shown(fallback)} is drained (drainedRegions): the fallback must be a serving region"

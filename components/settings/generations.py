@@ -134,7 +134,9 @@ def version_warnings(
                     if status.unknown
                     else f"; upgrade: ops upgrade {region} --to {next_minor} --step add --stack {reader.stack}"
                 )
-                raise reader.error(generation.version_key, f"{generation.name} in {region} runs {generation.version}: {status.problem}{hint}")
+                raise reader.error(
+                    generation.version_key, f"{generation.name} in {region} runs {generation.version}: {status.problem}{hint}"
+                )
             what = "its upgrade is under way" if status.refused else f"upgrade {region} before then"
             warnings.append(
                 f"stack '{reader.stack}': {generation.name} in {region} runs {minor_of(generation.version)} "

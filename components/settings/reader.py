@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -191,6 +191,25 @@ class ConfigReader:
                 f"is a secret but is stored in plain text: set it with pulumi config set --secret {name} -s {self.stack}",
             )
         return Secret(name, raw)
+
+    def region_list(
+        self, key: str, listed: Sequence[str], allowed: Collection[str], *, every_known: bool = False
+    ) -> tuple[str, ...]:
+        """`listed` if each region is one of `allowed` and none is listed twice. `allowed` is
+        the stack's own regions, or with `every_known` every region the program knows."""
+        seen: set[str] = set()
+        for region in listed:
+            if region not in allowed:
+                raise self.error(
+                    key,
+                    f"unknown region {shown(region)}; known regions: {', '.join(sorted(allowed))}"
+                    if every_known
+                    else f"{shown(region)} is not one of this stack's regions ({', '.join(allowed)})",
+                )
+            if region in seen:
+                raise self.error(key, f"region {shown(region)} is listed twice")
+            seen.add(region)
+        return tuple(listed)
 
     def dns_name(self, key: str, value: str) -> str:
         problem = dns_name_problem(value)

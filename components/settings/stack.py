@@ -120,15 +120,7 @@ def _read_regions(reader: ConfigReader, default: tuple[str, ...]) -> tuple[str, 
     regions = reader.string_list("regions", default)
     if not regions:
         raise reader.error("regions", "is empty: a stack needs at least one region")
-    seen: set[str] = set()
-    for region in regions:
-        if region not in REGIONS:
-            known = ", ".join(sorted(REGIONS))
-            raise reader.error("regions", f"unknown region {shown(region)}; known regions: {known}")
-        if region in seen:
-            raise reader.error("regions", f"region {shown(region)} is listed twice")
-        seen.add(region)
-    return regions
+    return reader.region_list("regions", regions, REGIONS, every_known=True)
 
 
 def _check_default_providers(reader: ConfigReader) -> None:
