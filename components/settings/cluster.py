@@ -94,7 +94,6 @@ _FIRST_PERSONAL_BLOCK = 3
 
 _CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"
 _HH_MM = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]", re.ASCII)
-_DAYS = ("any", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _TOKEN_ENV = ("DIGITALOCEAN_TOKEN", "DIGITALOCEAN_ACCESS_TOKEN")
 
 
@@ -204,8 +203,9 @@ def _read_node_pool(reader: ConfigReader, default: NodePool) -> NodePool:
 def _read_maintenance(reader: ConfigReader, default: MaintenanceWindow) -> MaintenanceWindow:
     given = reader.obj("maintenanceWindow", {"day": str, "startTime": str}) or {}
     window = MaintenanceWindow(day=given.get("day", default.day), start_time=given.get("startTime", default.start_time))
-    if window.day not in _DAYS:
-        raise reader.error("maintenanceWindow.day", f"must be one of {', '.join(_DAYS)}, got {shown(window.day)}")
+    days = platform_rules().allowed(_CLUSTER, "maintenancePolicy", "day")
+    if value_problem(days, window.day):
+        raise reader.error("maintenanceWindow.day", f"must be one of {', '.join(days.values)}, got {shown(window.day)}")
     if not _HH_MM.fullmatch(window.start_time):
         raise reader.error("maintenanceWindow.startTime", f"must be HH:MM (UTC), got {shown(window.start_time)}")
     return window

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from components.kubernetes_versions import minor_number, minor_of, support
 from components.regions import REGIONS
 from components.settings.cluster import check_node_size, version_problem
-from components.settings.reader import ConfigReader, shown
+from components.settings.reader import ConfigReader, FieldType, shown
 
 
 @dataclass(frozen=True)
@@ -35,15 +35,14 @@ class Generation:
 GENERATION_NAMES = ("blue", "green")
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-_FIELDS = ("name", "kubernetesVersion", "weight", "nodeSize", "protect")
+# `object`: the checks below word what is wrong better than a type would.
+_FIELDS: dict[str, FieldType] = {
+    "name": object,
+    "kubernetesVersion": object,
+    "weight": (int, float),
+    "nodeSize": object,
+    "protect": bool,
+}
 
 
 def read_generations(
@@ -65,13 +64,9 @@ def read_generations(
         if len(entries) > len(GENERATION_NAMES):
             raise reader.error(key, f"declares {len(entries)} generations; a region runs at most two (blue and green)")
         generations = []
-        for position, entry in enumerate(entries):
+        for position, given in enumerate(entries):
             where = f"{key}[{position}]"
-            if not isinstance(entry, dict):
-                raise reader.error(where, f"must be an object {{name, kubernetesVersion, weight}}, got {shown(entry)}")
-            for field_name in entry:
-                if field_name not in _FIELDS:
-                    raise reader.error(f"{where}.{field_name}", "unknown field")
+            entry = reader.nested_obj(where, given, _FIELDS)
             name = entry.get("name")
             if name not in GENERATION_NAMES:
                 raise reader.error(f"{where}.name", f"must be 'blue' or 'green', got {shown(name)}")
@@ -81,13 +76,10 @@ def read_generations(
             if problem:
                 raise reader.error(version_key, problem)
             weight = entry.get("weight")
-            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= 1:
-                hint = ": remove the quotes" if isinstance(weight, str) and _is_number(weight) else ""
-                raise reader.error(f"{where}.weight", f"must be a number from 0 to 1, got {shown(weight)}{hint}")
+            if weight is None or not 0 <= weight <= 1:
+                raise reader.error(f"{where}.weight", f"must be a number from 0 to 1, got {shown(weight)}")
             size = check_node_size(reader, f"{where}.nodeSize", entry.get("nodeSize", node_size))
             protect = entry.get("protect", True)
-            if not isinstance(protect, bool):
-                raise reader.error(f"{where}.protect", f"must be true or false, got {shown(protect)}")
             if not protect and weight > 0:
                 raise reader.error(
                     f"{where}.protect",

@@ -71,6 +71,15 @@ from tests.conftest import plan_error
             "config 'marketplace:generations.nyc3[0].protect': must be true or false, got 'no'",
         ),
         ([{"name": "blue", "weight": 1, "colour": "x"}], "config 'marketplace:generations.nyc3[0].colour': unknown field"),
+        (
+            [{"name": "blue", "wieght": 1}],
+            "config 'marketplace:generations.nyc3[0].wieght': unknown field; did you mean 'weight'?",
+        ),
+        (
+            [{"name": "blue", "weight": "0.5"}],
+            "config 'marketplace:generations.nyc3[0].weight': must be a number, got '0.5': remove the quotes",
+        ),
+        ([{"name": "blue", "weight": True}], "config 'marketplace:generations.nyc3[0].weight': must be a number, got true"),
     ],
 )
 def test_generation_guards(generations: list, message: str):
