@@ -7,19 +7,14 @@ import re
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from components.addresses import allow_list_breadth_problem, is_documentation_range, parse_network
 from components.kubernetes_versions import MINOR, SLUG
 from components.network import MAX_BLOCKS
 from components.platform import AllowedValue, platform_rules, value_problem
+from components.prices import prices
 from components.settings.reader import ConfigReader, Secret, shown
-
-PRICES_FILE = Path(__file__).resolve().parents[2] / "data" / "prices.yaml"
 
 
 @dataclass(frozen=True)
@@ -97,15 +92,8 @@ _HH_MM = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]", re.ASCII)
 _TOKEN_ENV = ("DIGITALOCEAN_TOKEN", "DIGITALOCEAN_ACCESS_TOKEN")
 
 
-@cache
-def _prices() -> dict[str, Any]:
-    with PRICES_FILE.open(encoding="utf-8") as handle:
-        prices: dict[str, Any] = yaml.safe_load(handle)
-    return prices
-
-
 def droplet_prices() -> dict[str, dict[str, Any]]:
-    return dict(_prices()["droplets"])
+    return dict(prices()["droplets"])
 
 
 @dataclass(frozen=True)
@@ -117,8 +105,8 @@ class NodeCapacity:
 
 
 def node_capacity(size: str) -> NodeCapacity:
-    droplet = _prices()["droplets"][size]
-    memory = _prices()["doksAllocatableMemoryGiB"][droplet["memoryGiB"]]
+    droplet = prices()["droplets"][size]
+    memory = prices()["doksAllocatableMemoryGiB"][droplet["memoryGiB"]]
     return NodeCapacity(millicores=int(droplet["vcpu"]) * 1000, memory_bytes=int(memory * 2**30))
 
 
