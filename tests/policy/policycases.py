@@ -1,8 +1,9 @@
 """Hand-built resources for the policy tests: good ones, edits that break them, and the
 cases each policy module's tests run (policy, type, good, bad, stack, expected message).
 
-Arguments are built the way the SDK builds them from the engine's request (policy/offline.py):
-numbers as floats, nested values as read-only proxies, unknowns raising on access."""
+Arguments are built the way the SDK builds them from the engine's request
+(tests/policy/policyargs.py): numbers as floats, nested values as read-only proxies, unknowns
+raising on access."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from typing import Any, NamedTuple
 from pulumi_policy import Policy
 
 from policy import clusters, edge, storage, workloads
-from policy.offline import cluster_provider, policy_resource, reported, resource_args, stack_args
 from tests import policy_fixtures as fx
+from tests.policy.policyargs import cluster_provider, policy_resource, reported, resource_args, stack_args
 
 CLUSTER = clusters.CLUSTER
 

@@ -14,8 +14,8 @@ import yaml
 from components.alerting import alertmanager_config
 from components.settings import ConfigError
 from policy import observability
-from policy.offline import cluster_provider, policy_resource
 from tests import policy_fixtures as fx
+from tests.policy.policyargs import cluster_provider, policy_resource
 from tests.policy.policycases import ALLOW_LISTS, check, stack_check
 from tests.stack_settings import settings_of
 
