@@ -58,7 +58,7 @@ lock: $(UV)
 	$(UV) pip compile $(LOCK) requirements-checkov.txt -o requirements-checkov.lock
 	$(UV) pip compile $(LOCK) requirements-uv.txt -o requirements-uv.lock
 	@# The policy pack's own virtualenv (policy/PulumiPolicy.yaml), for the CLI's --policy-pack.
-	$(UV) pip compile $(LOCK) policy/requirements.txt -o policy/requirements.lock
+	$(UV) pip compile $(LOCK) policy/requirements.txt --constraint requirements-dev.lock -o policy/requirements.lock
 
 # promtool and amtool, Prometheus's and Alertmanager's own checkers, for the tests: the
 # binaries of Debian's prometheus and prometheus-alertmanager packages, unpacked into

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import urllib.parse
 from collections.abc import Iterable
 from fractions import Fraction
 
@@ -32,6 +33,27 @@ _ALL_DIGITS = re.compile(r"[0-9]+", re.ASCII)
 # Names that never resolve to a public address (RFC 6761 localhost, RFC 6762 .local,
 # the .internal namespace cloud providers use for metadata services).
 _PRIVATE_SUFFIXES = ("localhost", "local", "internal")
+
+# One email address, ASCII only: a local part of at most 64 characters (RFC 5321 4.5.3.1.1)
+# of the characters mail systems take unquoted, a domain of DNS labels (any case) ending in a
+# top-level label of 2..63 characters that is not all digits (no one-letter or numeric
+# top-level domain exists), at most 254 characters in all (RFC 5321 4.5.3.1.3 with errata).
+EMAIL = re.compile(
+    r"(?=.{1,254}\Z)[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+    r"(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9-]{0,61}[A-Za-z0-9]",
+    re.ASCII,
+)
+
+# What a URL carries unescaped (RFC 3986): after the host, unreserved characters,
+# sub-delims, ':', '@', '/', '?' and '%' escapes; in the host part, a name, an IPv4 address or
+# a bracketed IPv6 one, and a port.
+_URL_REST = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@/?%-]*", re.ASCII)
+_URL_NETLOC = re.compile(r"[A-Za-z0-9.:\[\]-]+", re.ASCII)
+_URL_CHARACTERS = "must be a URL without spaces, quotes, control characters or non-ASCII characters (escape them as %XX)"
+
+# RFC 5737 documentation ranges: placeholders that reach no one (the shipped default of
+# marketplace:controlPlaneAllowList is one; `ops preflight` refuses them before a deploy).
+DOCUMENTATION_RANGES = tuple(ipaddress.IPv4Network(block) for block in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"))
 
 
 def parse_network(entry: str) -> IPNetwork | None:
@@ -110,11 +132,64 @@ def dns_name_problem(name: str, *, min_labels: int = 2) -> str | None:
     return None
 
 
+def is_documentation_range(network: IPNetwork) -> bool:
+    return isinstance(network, ipaddress.IPv4Network) and any(network.subnet_of(block) for block in DOCUMENTATION_RANGES)
+
+
+def public_network_problem(network: IPNetwork) -> str | None:
+    """Why a range holds addresses that are not public internet hosts, or None; the reason
+    reads after the range ("10.0.0.0/8 is not a public address").
+
+    Public is the standard library's `is_global` (the IANA special-purpose registries) of
+    the range's first and last address: a network's own `is_global` only asks whether the
+    whole range sits inside one special block, so it would pass 0.0.0.0/1 or 100.0.0.0/9,
+    which reach into 0.0.0.0/8 and the shared (CGNAT) 100.64.0.0/10. Multicast is global
+    to the registry but no host."""
+    if is_documentation_range(network):
+        return "is a documentation range (RFC 5737): a placeholder that reaches no one"
+    if not (network.network_address.is_global and network.broadcast_address.is_global) or network.is_multicast:
+        return "is not a public address"
+    return None
+
+
+def email_problem(address: str) -> str | None:
+    """Why `address` is not one email address, or None; the reason reads after the config key."""
+    return None if EMAIL.fullmatch(address) else "must be one email address"
+
+
+def https_url_problem(url: str) -> str | None:
+    """Why `url` is not a plain https:// URL of a named host, or None. The reason reads after
+    the config key and never repeats the URL: a webhook URL is a secret."""
+    if not url.isascii() or not url.isprintable() or " " in url:
+        return _URL_CHARACTERS
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return "has a malformed [IPv6] host"
+    try:
+        port = parts.port
+    except ValueError:
+        return "has a port that is no number between 0 and 65535"
+    if parts.scheme != "https" or not parts.hostname:
+        return "must be an https:// URL with a host name"
+    if parts.username is not None or parts.password is not None or "#" in url:
+        return "must carry no user, password or #fragment"
+    if not _URL_NETLOC.fullmatch(parts.netloc) or not _URL_REST.fullmatch(url[len("https://") + len(parts.netloc) :]):
+        return _URL_CHARACTERS
+    if port == 0:
+        return "has port 0: name the port the service listens on (1..65535), or none for 443"
+    host = parts.hostname
+    problem = None if parse_address(host) is not None else dns_name_problem(host)
+    if problem:
+        return f"must name its host by a DNS name or an IP address; its host {problem}"
+    return None
+
+
 def private_host_problem(host: str) -> str | None:
     """Why `host` (a DNS name or an IP literal) is no public internet host, or None."""
     address = parse_address(host)
     if address is not None:
-        if not address.is_global:
+        if public_network_problem(ipaddress.ip_network(address)):
             return f"{host} is a private, loopback, link-local or reserved address"
         return None
     if host.rsplit(".", 1)[-1] in _PRIVATE_SUFFIXES:

@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from components.addresses import public_network_problem
+
 RULES_FILE = Path(__file__).resolve().parent.parent / "data" / "platform-rules.yaml"
 
 SCOPES = ("account", "zone", "global")
@@ -155,15 +157,6 @@ def values_at(value: Any, path: tuple[str, ...], where: str = "") -> Iterator[tu
         yield from values_at(value[step], rest, f"{where}.{step}" if where else step)
 
 
-# RFC 5737 documentation ranges: placeholders that reach no one (the shipped default of
-# marketplace:controlPlaneAllowList is one; `ops preflight` refuses them before a deploy).
-DOCUMENTATION_RANGES = tuple(ipaddress.ip_network(r) for r in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"))
-
-
-def is_documentation_range(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
-    return network.version == 4 and any(network.subnet_of(block) for block in DOCUMENTATION_RANGES)  # type: ignore[arg-type]
-
-
 def _cidr_problem(rule: AllowedValue, value: Any) -> str | None:
     try:
         network = ipaddress.ip_network(str(value), strict=False)
@@ -177,10 +170,9 @@ def _cidr_problem(rule: AllowedValue, value: Any) -> str | None:
         return f"{value} is smaller than /{rule.prefix_max}"
     if rule.private and not (network.version == 4 and any(network.subnet_of(block) for block in _RFC1918)):  # type: ignore[arg-type]
         return f"{value} is not a private (RFC 1918) range"
-    if rule.public and is_documentation_range(network):
-        return f"{value} is a documentation range (RFC 5737): a placeholder that reaches no one"
-    if rule.public and (network.is_private or network.is_reserved or network.is_loopback or network.is_link_local):
-        return f"{value} is not a public address"
+    if rule.public:
+        problem = public_network_problem(network)
+        return f"{value} {problem}" if problem else None
     return None
 
 

@@ -17,6 +17,9 @@ from typing import Any
 import yaml
 
 CLOUDFLARE_REGIONS_FILE = Path(__file__).resolve().parent.parent / "data" / "cloudflare-regions.yaml"
+# The check_regions value for all 13 load-balancing regions at once; Enterprise only
+# (data/cloudflare-plans.yaml).
+ALL_REGIONS = "ALL_REGIONS"
 
 
 @dataclass(frozen=True)

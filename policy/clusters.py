@@ -4,19 +4,17 @@ through a control-plane failure, an upgrade and a lost node."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from pulumi_policy import ResourceValidationArgs, ResourceValidationPolicy
 
+from components.kubernetes_versions import SLUG
 from policy.common import UNKNOWN, Report, elements, is_true, kind_of, open_to_everyone, peek, whole
 
 CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"
 NODE_POOL = "digitalocean:index/kubernetesNodePool:KubernetesNodePool"
 MIN_PRODUCTION_NODES = 2
-# An exact DOKS version slug; a minor ("1.36") or "latest" follows every patch release.
-EXACT_VERSION = re.compile(r"^1\.[0-9]{1,2}\.[0-9]{1,3}-do\.[0-9]{1,3}\Z", re.ASCII)
 
 
 def _production_cluster(args: ResourceValidationArgs) -> bool:
@@ -48,7 +46,7 @@ def _pinned_version(args: ResourceValidationArgs, report: Report) -> None:
     if args.resource_type != CLUSTER:
         return
     version = peek(args.props, "version")
-    if version is not UNKNOWN and not (isinstance(version, str) and EXACT_VERSION.match(version)):
+    if version is not UNKNOWN and not (isinstance(version, str) and SLUG.match(version)):
         report(
             f"version {version!r} is not an exact DOKS version (1.x.y-do.z): a minor or 'latest' moves every cluster "
             "to each new patch release at once"

@@ -15,11 +15,8 @@ The budget is the policy's config, e.g. `pulumi preview --policy-pack policy
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-import yaml
 from pulumi_policy import (
     PolicyConfigSchema,
     PolicyResource,
@@ -27,25 +24,18 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from components.prices import prices
 from policy.clusters import CLUSTER, NODE_POOL
 from policy.common import UNKNOWN, Report, elements, is_true, kind_of, peek, whole
 from policy.edge import GATEWAY, LOAD_BALANCER, POOL, SERVICE, envoy_proxy_of
 from policy.storage import BUCKET
 
-PRICES_FILE = Path(__file__).resolve().parent.parent / "data" / "prices.yaml"
 DEFAULT_BUDGET_USD = 150.0
 SIZE_UNIT_ANNOTATION = "service.beta.kubernetes.io/do-loadbalancer-size-unit"
 DATABASE = "digitalocean:index/databaseCluster:DatabaseCluster"
 UPTIME_CHECK = "digitalocean:index/uptimeCheck:UptimeCheck"
 # Cloudflare's traffic steering add-on covers these policies.
 STEERING_ADD_ON = frozenset({"dynamic_latency", "geo", "proximity"})
-
-
-@cache
-def prices(path: Path = PRICES_FILE) -> dict[str, Any]:
-    with path.open(encoding="utf-8") as handle:
-        loaded = yaml.safe_load(handle)
-    return loaded if isinstance(loaded, dict) else {}
 
 
 class UnpricedError(Exception):

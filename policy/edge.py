@@ -18,6 +18,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from components.regions import ALL_REGIONS, cloudflare_regions
 from policy.common import UNKNOWN, Report, elements, k8s_name, namespace_of, open_to_everyone, peek
 from policy.workloads import cluster_of
 
@@ -29,9 +30,9 @@ CLIENT_TRAFFIC_POLICY = "kubernetes:gateway.envoyproxy.io/v1alpha1:ClientTraffic
 GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
 GATEWAY_CLASS = "kubernetes:gateway.networking.k8s.io/v1:GatewayClass"
 
-# Cloudflare's load-balancing regions; ALL_REGIONS is the 13 at once (Enterprise).
-CLOUDFLARE_REGIONS = frozenset({"WNAM", "ENAM", "WEU", "EEU", "NSAM", "SSAM", "OC", "ME", "NAF", "SAF", "SAS", "SEAS", "NEAS"})
-ALL_REGIONS = "ALL_REGIONS"
+# Cloudflare's load-balancing regions (data/cloudflare-regions.yaml); ALL_REGIONS is the 13
+# at once (Enterprise).
+CLOUDFLARE_REGIONS = frozenset(cloudflare_regions())
 
 _ENVOY_GROUP = "gateway.envoyproxy.io"
 _GATEWAY_GROUP = "gateway.networking.k8s.io"

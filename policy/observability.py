@@ -1,5 +1,5 @@
 """Observability: a stack that runs workloads tells someone when they fail, and production's
-log store cannot be deleted by a deploy.
+log store cannot be deleted by a deploy nor opened to the whole internet.
 
 Alerts leave a stack two ways: each cluster's Alertmanager (rules evaluated in the cluster)
 and DigitalOcean's uptime checks and monitor alerts (from outside). Both must reach a
@@ -23,10 +23,11 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from policy.common import UNKNOWN, Report, elements, kind_of, peek
+from policy.common import UNKNOWN, Report, elements, kind_of, open_to_everyone, peek
 from policy.workloads import HELM_RELEASE, WORKLOADS, cluster_of
 
 DATABASE = "digitalocean:index/databaseCluster:DatabaseCluster"
+DATABASE_FIREWALL = "digitalocean:index/databaseFirewall:DatabaseFirewall"
 UPTIME_ALERT = "digitalocean:index/uptimeAlert:UptimeAlert"
 MONITOR_ALERT = "digitalocean:index/monitorAlert:MonitorAlert"
 SECRET = "kubernetes:core/v1:Secret"
@@ -121,6 +122,18 @@ def _production_log_store_protected(args: ResourceValidationArgs, report: Report
         )
 
 
+def _production_log_store_firewall(args: ResourceValidationArgs, report: Report) -> None:
+    """The store's firewall admits the stack's clusters (k8s rules) and operators' networks
+    (ip_addr rules): the networks get the control-plane allow-list's breadth rule, which the
+    stack settings apply to marketplace:logStore.operatorNetworks."""
+    if args.resource_type != DATABASE_FIREWALL or kind_of(args.urn) != "production":
+        return
+    rules = elements(peek(args.props, "rules"))
+    addresses = [peek(rule, "value") for rule in rules if peek(rule, "type") == "ip_addr"]
+    for problem in open_to_everyone([address for address in addresses if address is not None]):
+        report(f"production's log store firewall {args.name}: ip_addr entry {problem}; production must list its networks")
+
+
 alerts_routed = StackValidationPolicy(
     name="observability-alerts-routed",
     description="A stack that runs workloads routes its alerts somewhere: each Alertmanager and DigitalOcean's checks.",
@@ -133,4 +146,10 @@ production_log_store_protected = ResourceValidationPolicy(
     validate=_production_log_store_protected,
 )
 
-POLICIES = [alerts_routed, production_log_store_protected]
+production_log_store_firewall = ResourceValidationPolicy(
+    name="observability-production-log-store-firewall",
+    description="Production's log store firewall admits listed networks, none wide enough to be the whole internet.",
+    validate=_production_log_store_firewall,
+)
+
+POLICIES = [alerts_routed, production_log_store_protected, production_log_store_firewall]

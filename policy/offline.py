@@ -23,7 +23,7 @@ the plan, so components reach stack policies with no properties.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -31,18 +31,7 @@ from typing import Any
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import analyzer_pb2
-from pulumi_policy import (
-    EnforcementLevel,
-    Policy,
-    PolicyCustomTimeouts,
-    PolicyProviderResource,
-    PolicyResource,
-    PolicyResourceOptions,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
-    StackValidationArgs,
-    StackValidationPolicy,
-)
+from pulumi_policy import EnforcementLevel, Policy
 from pulumi_policy import policy as sdk_policy
 from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.policy import _PolicyAnalyzerServicer
@@ -91,94 +80,6 @@ def policy_props(props: Mapping[str, Any]) -> Mapping[str, Any]:
     decoded = deserialize_properties(json_format.MessageToDict(to_struct(props)))
     proxied: Mapping[str, Any] = unknown_checking_proxy(decoded)
     return proxied
-
-
-# --- hand-built arguments, for tests of one policy ----------------------------------------
-
-
-def make_urn(stack: str, resource_type: str, name: str, project: str = "marketplace") -> str:
-    return f"urn:pulumi:{stack}::{project}::{resource_type}::{name}"
-
-
-def options(protect: bool = False, parent: str | None = None, ignore_changes: Iterable[str] = ()) -> PolicyResourceOptions:
-    return PolicyResourceOptions(
-        protect=protect,
-        ignore_changes=list(ignore_changes),
-        delete_before_replace=None,
-        aliases=[],
-        custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
-        additional_secret_outputs=[],
-        parent=parent,
-    )
-
-
-def resource_args(
-    resource_type: str,
-    props: Mapping[str, Any],
-    *,
-    stack: str = "production",
-    name: str = "subject",
-    protect: bool = False,
-    provider: PolicyProviderResource | None = None,
-    config: Mapping[str, Any] | None = None,
-    ignore_changes: Iterable[str] = (),
-) -> ResourceValidationArgs:
-    return ResourceValidationArgs(
-        resource_type=resource_type,
-        props=policy_props(props),
-        urn=make_urn(stack, resource_type, name),
-        name=name,
-        opts=options(protect, ignore_changes=ignore_changes),
-        provider=provider,
-        config=config,
-    )
-
-
-def cluster_provider(stack: str = "production", region: str = "nyc3") -> PolicyProviderResource:
-    name = f"{region}-k8s"
-    return PolicyProviderResource("pulumi:providers:kubernetes", {}, make_urn(stack, "pulumi:providers:kubernetes", name), name)
-
-
-def policy_resource(
-    resource_type: str,
-    props: Mapping[str, Any],
-    *,
-    stack: str = "production",
-    name: str = "subject",
-    provider: PolicyProviderResource | None = None,
-    protect: bool = False,
-) -> PolicyResource:
-    return PolicyResource(
-        resource_type=resource_type,
-        props=policy_props(props),
-        urn=make_urn(stack, resource_type, name),
-        name=name,
-        opts=options(protect),
-        provider=provider,
-        parent=None,
-        dependencies=[],
-        property_dependencies={},
-    )
-
-
-def stack_args(resources: Iterable[PolicyResource], config: Mapping[str, Any] | None = None) -> StackValidationArgs:
-    return StackValidationArgs(resources=list(resources), config=config)
-
-
-def reported(policy: Policy, args: ResourceValidationArgs | StackValidationArgs) -> list[str]:
-    """The messages one policy reports for hand-built arguments."""
-    messages: list[str] = []
-
-    def report(message: str, urn: str | None = None) -> None:
-        messages.append(message)
-
-    if isinstance(policy, ResourceValidationPolicy) and isinstance(args, ResourceValidationArgs):
-        policy.validate(args, report)
-        return messages
-    if isinstance(policy, StackValidationPolicy) and isinstance(args, StackValidationArgs):
-        policy.validate(args, report)
-        return messages
-    raise TypeError(f"{policy.name} does not take {type(args).__name__}")
 
 
 # --- a whole plan through the SDK's analyzer ----------------------------------------------

@@ -9,7 +9,6 @@ version here, and scanned by checkov on the rendered manifests.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -22,6 +21,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from components.images import image_problem as pinned_image_problem
 from policy.common import UNKNOWN, Report, elements, is_true, k8s_name, keys, namespace_of, peek, whole
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -152,30 +152,15 @@ def _seccomp(resource_type: str, pod: Any, long_running: bool) -> Iterator[str]:
             yield f"{label} runs with {shown}: set securityContext.seccompProfile.type=RuntimeDefault"
 
 
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}", re.ASCII)
-# A tag that names one build: a full x.y.z release, or a commit id / build number.
-_RELEASE = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+", re.ASCII)
-_BUILD_ID = re.compile(r"(?:^|[^0-9a-zA-Z])[0-9a-f]{7,64}(?:$|[^0-9a-zA-Z])")
-
-
 def image_problem(image: Any) -> str | None:
-    """Why an image reference is not pinned to one build, or None."""
+    """Why a container's image is not pinned to one build, or None: the stack settings' own
+    rule (components/images.py), so no image they accept is refused here at deploy."""
     if image is UNKNOWN:
         return None
     if not isinstance(image, str) or not image.strip():
         return "has no image"
-    name, _, digest = image.partition("@")
-    if digest:
-        return None if _DIGEST.fullmatch(digest) else f"image {image!r} has a malformed digest (@sha256:<64 hex digits>)"
-    last = name.rsplit("/", 1)[-1]
-    tag = last.rsplit(":", 1)[1] if ":" in last else ""
-    if not tag:
-        return f"image {image!r} has no tag, which means 'latest': pin a release tag or a digest"
-    if tag.lower() == "latest":
-        return f"image {image!r} uses the moving tag 'latest': pin a release tag or a digest"
-    if _RELEASE.search(tag) or _BUILD_ID.search(tag):
-        return None
-    return f"image {image!r} uses the tag {tag!r}, which can move: pin a full x.y.z release tag, a build id or a digest"
+    problem = pinned_image_problem(image)
+    return f"image {image!r} {problem}" if problem else None
 
 
 def _pinned_images(resource_type: str, pod: Any, long_running: bool) -> Iterator[str]:

@@ -135,14 +135,17 @@ def test_each_lock_pins_what_its_requirements_pin_with_hashes_for_everything(req
     assert len(requirement_lines) == len(entries)
 
 
-def test_deploys_run_the_versions_the_tests_ran() -> None:
-    """The program's lock is the development lock (which the tests run on) cut down to what
-    the program needs. Compiled apart they disagreed: pulumi-policy holds protobuf below 6,
-    so the tests ran protobuf 5 while a deploy would have run 6."""
-    program = lock_entries(ROOT / "requirements.lock")
+@pytest.mark.parametrize("lock", ["requirements.lock", "policy/requirements.lock"])
+def test_deploys_run_the_versions_the_tests_ran(lock: str) -> None:
+    """The program's lock and the policy pack's (the CLI installs it for --policy-pack) are
+    the development lock (which the tests run on) cut down to what each needs, compiled
+    within it. Compiled apart they disagreed: pulumi-policy holds protobuf below 6, so the
+    tests ran protobuf 5 while a deploy would have run 6."""
+    assert "--constraint requirements-dev.lock" in (ROOT / lock).read_text(encoding="utf-8").splitlines()[1]
+    deployed = lock_entries(ROOT / lock)
     development = lock_entries(ROOT / "requirements-dev.lock")
-    assert set(program) <= set(development)
-    assert {name: version for name, (version, _) in program.items()} == {name: development[name][0] for name in program}
+    assert set(deployed) <= set(development)
+    assert {name: version for name, (version, _) in deployed.items()} == {name: development[name][0] for name in deployed}
 
 
 def test_the_lock_reader_sees_a_missing_hash(tmp_path: Path) -> None:

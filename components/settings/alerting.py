@@ -9,10 +9,13 @@ a rendered configuration never carries a newline, a quote or a Unicode look-alik
 from __future__ import annotations
 
 import re
-import urllib.parse
 from dataclasses import dataclass
 
-from components.settings.reader import ConfigReader, Secret
+from components.addresses import (
+    EMAIL,  # noqa: F401 (re-exported: what every accepted address matches)
+    https_url_problem,
+)
+from components.settings.reader import ConfigReader, Secret, shown
 
 
 @dataclass(frozen=True)
@@ -39,17 +42,11 @@ class AlertingSettings:
     latency_threshold_ms: int
 
 
-EMAIL = re.compile(
-    r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
-)
 _HOST = r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?"
 SMARTHOST = re.compile(rf"(?P<host>{_HOST}):(?P<port>[0-9]{{1,5}})")
-HOSTNAME = re.compile(_HOST)
 SLACK_CHANNEL = re.compile(r"#?[a-z0-9][a-z0-9_-]{0,79}")
 # Printable ASCII, no space: what an SMTP user name can be without quoting.
 SMTP_USERNAME = re.compile(r"[\x21-\x7e]{1,256}")
-# Path and query characters of a webhook URL (RFC 3986 unreserved, sub-delims, ':', '@', '/', '?', '%').
-URL_REST = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@/?%-]*")
 LATENCY_BOUNDS = (100, 30000)
 
 _FIELDS = {"email": str, "slackChannel": str, "smtp": dict, "latencyThresholdMs": int}
@@ -60,19 +57,17 @@ def read_alerting(reader: ConfigReader, zone_name: str) -> AlertingSettings:
     """Defaults are addresses in the stack's own zone: replace them with your own (the
     README's "Deploying for real")."""
     given = reader.obj("alerting", _FIELDS) or {}
-    email = given.get("email", f"alerts@{zone_name}")
-    if not EMAIL.fullmatch(email):
-        raise reader.error("alerting.email", f"must be one email address, got {email!r}")
+    email = reader.email("alerting.email", given.get("email", f"alerts@{zone_name}"))
     channel = given.get("slackChannel")
     if channel is not None and not SLACK_CHANNEL.fullmatch(channel):
-        raise reader.error("alerting.slackChannel", f"must be a Slack channel name such as #catalog-alerts, got {channel!r}")
+        raise reader.error("alerting.slackChannel", f"must be a Slack channel name such as #catalog-alerts, got {shown(channel)}")
     latency = given.get("latencyThresholdMs", 2000)
     low, high = LATENCY_BOUNDS
     if not low <= latency <= high:
         raise reader.error("alerting.latencyThresholdMs", f"must be between {low} and {high}, got {latency}")
     webhook = reader.secret("alertWebhookUrl")
     if webhook is not None:
-        problem = webhook_problem(webhook.value)
+        problem = https_url_problem(webhook.value)
         if problem:
             # Never the value itself: it is a secret.
             raise reader.error("alertWebhookUrl", problem)
@@ -91,32 +86,13 @@ def read_alerting(reader: ConfigReader, zone_name: str) -> AlertingSettings:
     )
 
 
-def webhook_problem(url: str) -> str | None:
-    """Why a webhook URL cannot be used, or None; the message never repeats the URL."""
-    parsed = urllib.parse.urlsplit(url)
-    if parsed.scheme != "https" or not parsed.hostname or not HOSTNAME.fullmatch(parsed.hostname):
-        return "must be an https:// URL with a host name"
-    if parsed.username or parsed.password or parsed.fragment:
-        return "must carry no user, password or #fragment (put credentials in the path or query the service gives you)"
-    try:
-        parsed.port  # noqa: B018 (reading it validates it)
-    except ValueError:
-        return "has a port that is no number between 0 and 65535"
-    rest = url[len(f"{parsed.scheme}://{parsed.netloc}") :]
-    if not URL_REST.fullmatch(rest) or not HOSTNAME.fullmatch(parsed.netloc.rsplit(":", 1)[0]):
-        return "contains characters a URL cannot carry unescaped (spaces, quotes, newlines or non-ASCII)"
-    return None
-
-
 def _read_smtp(reader: ConfigReader, raw: object, zone_name: str) -> SmtpSettings:
     given = reader.nested_obj("alerting.smtp", raw, _SMTP_FIELDS) if raw is not None else {}
     smarthost = given.get("smarthost", f"smtp.{zone_name}:587")
     match = SMARTHOST.fullmatch(smarthost)
     if not match or not 1 <= int(match.group("port")) <= 65535:
-        raise reader.error("alerting.smtp.smarthost", f"must be host:port of a mail relay, got {smarthost!r}")
-    sender = given.get("from", f"alertmanager@{zone_name}")
-    if not EMAIL.fullmatch(sender):
-        raise reader.error("alerting.smtp.from", f"must be one email address, got {sender!r}")
+        raise reader.error("alerting.smtp.smarthost", f"must be host:port of a mail relay, got {shown(smarthost)}")
+    sender = reader.email("alerting.smtp.from", given.get("from", f"alertmanager@{zone_name}"))
     username = given.get("username")
     if username is not None and not SMTP_USERNAME.fullmatch(username):
         raise reader.error("alerting.smtp.username", "must be printable ASCII without spaces")

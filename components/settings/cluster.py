@@ -5,21 +5,16 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-import yaml
-
-from components.addresses import allow_list_breadth_problem, parse_network
+from components.addresses import allow_list_breadth_problem, is_documentation_range, parse_network
 from components.kubernetes_versions import MINOR, SLUG
 from components.network import MAX_BLOCKS
-from components.platform import is_documentation_range, platform_rules, value_problem
+from components.platform import AllowedValue, platform_rules, value_problem
+from components.prices import prices
 from components.settings.reader import ConfigReader, Secret, shown
-
-PRICES_FILE = Path(__file__).resolve().parents[2] / "data" / "prices.yaml"
 
 
 @dataclass(frozen=True)
@@ -94,19 +89,11 @@ _FIRST_PERSONAL_BLOCK = 3
 
 _CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"
 _HH_MM = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]", re.ASCII)
-_DAYS = ("any", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _TOKEN_ENV = ("DIGITALOCEAN_TOKEN", "DIGITALOCEAN_ACCESS_TOKEN")
 
 
-@cache
-def _prices() -> dict[str, Any]:
-    with PRICES_FILE.open(encoding="utf-8") as handle:
-        prices: dict[str, Any] = yaml.safe_load(handle)
-    return prices
-
-
 def droplet_prices() -> dict[str, dict[str, Any]]:
-    return dict(_prices()["droplets"])
+    return dict(prices()["droplets"])
 
 
 @dataclass(frozen=True)
@@ -118,8 +105,8 @@ class NodeCapacity:
 
 
 def node_capacity(size: str) -> NodeCapacity:
-    droplet = _prices()["droplets"][size]
-    memory = _prices()["doksAllocatableMemoryGiB"][droplet["memoryGiB"]]
+    droplet = prices()["droplets"][size]
+    memory = prices()["doksAllocatableMemoryGiB"][droplet["memoryGiB"]]
     return NodeCapacity(millicores=int(droplet["vcpu"]) * 1000, memory_bytes=int(memory * 2**30))
 
 
@@ -204,11 +191,20 @@ def _read_node_pool(reader: ConfigReader, default: NodePool) -> NodePool:
 def _read_maintenance(reader: ConfigReader, default: MaintenanceWindow) -> MaintenanceWindow:
     given = reader.obj("maintenanceWindow", {"day": str, "startTime": str}) or {}
     window = MaintenanceWindow(day=given.get("day", default.day), start_time=given.get("startTime", default.start_time))
-    if window.day not in _DAYS:
-        raise reader.error("maintenanceWindow.day", f"must be one of {', '.join(_DAYS)}, got {shown(window.day)}")
+    days = platform_rules().allowed(_CLUSTER, "maintenancePolicy", "day")
+    if value_problem(days, window.day):
+        raise reader.error("maintenanceWindow.day", f"must be one of {', '.join(days.values)}, got {shown(window.day)}")
     if not _HH_MM.fullmatch(window.start_time):
         raise reader.error("maintenanceWindow.startTime", f"must be HH:MM (UTC), got {shown(window.start_time)}")
     return window
+
+
+@dataclass(frozen=True)
+class ApiRule:
+    """What an API takes of each entry of an allow-list, and how a refusal says so."""
+
+    rule: AllowedValue
+    takes: str
 
 
 def _read_allow_list(reader: ConfigReader, kind: str) -> tuple[str, ...]:
@@ -218,33 +214,46 @@ def _read_allow_list(reader: ConfigReader, kind: str) -> tuple[str, ...]:
             "controlPlaneAllowList",
             "is empty: the control-plane firewall would shut out everyone, the deploy runner included",
         )
-
     # The API takes public IPv4 addresses or CIDRs only (data/platform-rules.yaml).
-    rule = platform_rules().allowed(_CLUSTER, "controlPlaneFirewall", "allowedAddresses", "[*]")
+    firewall = ApiRule(
+        platform_rules().allowed(_CLUSTER, "controlPlaneFirewall", "allowedAddresses", "[*]"),
+        "the control-plane firewall takes public IPv4 addresses or CIDRs only",
+    )
+    return read_allow_list(reader, "controlPlaneAllowList", entries, kind=kind, opens="the Kubernetes API", api=firewall)
 
+
+def read_allow_list(
+    reader: ConfigReader,
+    key: str,
+    entries: Sequence[str],
+    *,
+    kind: str,
+    opens: str,
+    ipv4: bool = False,
+    api: ApiRule | None = None,
+) -> tuple[str, ...]:
+    """An allow-list (who may reach something), one rule for every key that holds one: each
+    entry a plain, strict address or CIDR range (IPv4 only where the API takes no other);
+    in production, the whole list admits less than an open door's share of the address space
+    (components/addresses.py, the policy pack's rule too, so [0.0.0.0/1, 128.0.0.0/1] fails
+    as 0.0.0.0/0 does); then each entry what the API takes, placeholders (RFC 5737) aside:
+    the offline plan warns of those and `ops preflight` refuses them."""
     networks = []
     for entry in entries:
         network = parse_network(entry)
-        if network is None:
-            raise reader.error("controlPlaneAllowList", f"{shown(entry)} is not an IP address or CIDR range")
+        if network is None or (ipv4 and network.version != 4):
+            raise reader.error(key, f"{shown(entry)} is not an {'IPv4' if ipv4 else 'IP'} address or CIDR range")
         networks.append(network)
-    # The same rule as the policy pack's doks-control-plane-firewall (policy/clusters.py),
-    # before the per-entry rule: it names the /0 (or the blocks adding up to it) at fault.
+    # Before the per-entry rule: it names the /0 (or the blocks adding up to it) at fault.
     too_broad = allow_list_breadth_problem(networks) if kind == "production" else None
     if too_broad:
-        raise reader.error(
-            "controlPlaneAllowList",
-            f"{too_broad}: that opens the Kubernetes API to the whole internet; production must list its networks",
-        )
-    for entry, network in zip(entries, networks, strict=True):
-        if is_documentation_range(network):
-            continue  # a placeholder: the offline plan warns, `ops preflight` refuses it
-        problem = value_problem(rule, entry)
-        if problem:
-            raise reader.error(
-                "controlPlaneAllowList", f"{problem}: the control-plane firewall takes public IPv4 addresses or CIDRs only"
-            )
-    return entries
+        raise reader.error(key, f"{too_broad}: that opens {opens} to the whole internet; production must list its networks")
+    if api is not None:
+        for entry, network in zip(entries, networks, strict=True):
+            problem = None if is_documentation_range(network) else value_problem(api.rule, entry)
+            if problem:
+                raise reader.error(key, f"{problem}: {api.takes}")
+    return tuple(entries)
 
 
 def read_token(reader: ConfigReader, environ: Mapping[str, str]) -> Secret:

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from components.regions import by_distance, cloudflare_regions, nearest_cloudflare_regions
+from components.regions import ALL_REGIONS, by_distance, cloudflare_regions, nearest_cloudflare_regions
 from components.settings.generations import Generation
 from components.settings.reader import ConfigReader, qualified, shown, unknown
 
@@ -119,8 +119,6 @@ STEERING_POLICIES = (
 SESSION_AFFINITIES = ("none", "cookie", "ip_cookie")
 # Cloudflare load-balancing region codes (region_pools keys, monitor check regions).
 CLOUDFLARE_REGIONS = tuple(cloudflare_regions())
-# The check_regions value for all 13 regions at once; Enterprise only (data/cloudflare-plans.yaml).
-ALL_REGIONS = "ALL_REGIONS"
 # Pools checked from this many regions nearest their cluster (when steering needs no more).
 NEAR_CHECK_REGIONS = 3
 # Validity periods the Origin CA issues (days).
@@ -131,11 +129,6 @@ _EXPECTED_CODES = re.compile(r"[1-5](?:[0-9][0-9]|xx)", re.ASCII)
 # Cloudflare takes origin weights from 0 to 1 in steps of 0.01
 # (load-balancing/understand-basics/traffic-steering/origin-level-steering, weights).
 _WEIGHT_STEPS = 100
-# One address, ASCII only (RFC 5321: local part at most 64 octets, the whole at most 254).
-_EMAIL = re.compile(
-    r"(?=.{6,254}\Z)[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}",
-    re.ASCII,
-)
 # Keys only a load-balanced stack uses: a personal stack that sets one is told so.
 _LOAD_BALANCER_KEYS = (
     "steeringPolicy",
@@ -277,12 +270,7 @@ def _read_region_pools(reader: ConfigReader, regions: tuple[str, ...], steering:
             )
         if not isinstance(listed, list) or not listed or not all(isinstance(item, str) for item in listed):
             raise reader.error(key, f"must be a non-empty list of regions, got {shown(listed)}")
-        for region in listed:
-            if region not in regions:
-                raise reader.error(key, f"{shown(region)} is not one of this stack's regions ({', '.join(regions)})")
-        if len(set(listed)) != len(listed):
-            raise reader.error(key, f"lists a region twice: {shown(listed)}")
-        pools.append((code, tuple(listed)))
+        pools.append((code, reader.region_list(key, listed, regions)))
     return tuple(pools)
 
 
@@ -385,17 +373,12 @@ def read_edge(
     plan = _read_plan(reader)
     steering = _read_steering(reader, plan, regions)
 
-    drained = reader.string_list("drainedRegions", ())
-    for region in drained:
-        if region not in regions:
-            raise reader.error("drainedRegions", f"{shown(region)} is not one of this stack's regions ({', '.join(regions)})")
+    drained = reader.region_list("drainedRegions", reader.string_list("drainedRegions", ()), regions)
     serving = [region for region in regions if region not in drained]
     if not serving:
         raise reader.error("drainedRegions", "drains every region: the load balancer would have no cluster to send visitors to")
 
-    fallback = reader.string("fallbackRegion") or serving[0]
-    if fallback not in regions:
-        raise reader.error("fallbackRegion", f"{shown(fallback)} is not one of this stack's regions ({', '.join(regions)})")
+    (fallback,) = reader.region_list("fallbackRegion", (reader.string("fallbackRegion") or serving[0],), regions)
     if fallback in drained:
         raise reader.error(
             "fallbackRegion", f"{shown(fallback)} is drained (drainedRegions): the fallback must be a serving region"
@@ -405,9 +388,8 @@ def read_edge(
     if affinity not in SESSION_AFFINITIES:
         raise reader.error("sessionAffinity", f"must be one of {', '.join(SESSION_AFFINITIES)}, got {shown(affinity)}")
 
-    email = reader.string("notificationEmail") or None
-    if email is not None and not _EMAIL.fullmatch(email):
-        raise reader.error("notificationEmail", f"must be one email address, got {shown(email)}")
+    given_email = reader.string("notificationEmail")
+    email = reader.email("notificationEmail", given_email) if given_email else None
 
     validity = reader.integer("originCertificateValidityDays", 5475, 7, 5475)
     if validity not in ORIGIN_CERTIFICATE_VALIDITIES:

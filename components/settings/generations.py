@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from components.kubernetes_versions import minor_number, minor_of, support
 from components.regions import REGIONS
 from components.settings.cluster import check_node_size, version_problem
-from components.settings.reader import ConfigReader, shown
+from components.settings.reader import ConfigReader, FieldType, shown
 
 
 @dataclass(frozen=True)
@@ -27,20 +27,22 @@ class Generation:
     # False once `ops upgrade --step retire` has lifted a production cluster's protection,
     # the reviewed step before its removal.
     protect: bool = True
+    # The config key the version was read from: the generation's own kubernetesVersion, or
+    # the stack's, which a generation without one runs.
+    version_key: str = "kubernetesVersion"
 
 
 GENERATION_NAMES = ("blue", "green")
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-_FIELDS = ("name", "kubernetesVersion", "weight", "nodeSize", "protect")
+# `object`: the checks below word what is wrong better than a type would.
+_FIELDS: dict[str, FieldType] = {
+    "name": object,
+    "kubernetesVersion": object,
+    "weight": (int, float),
+    "nodeSize": object,
+    "protect": bool,
+}
 
 
 def read_generations(
@@ -62,28 +64,22 @@ def read_generations(
         if len(entries) > len(GENERATION_NAMES):
             raise reader.error(key, f"declares {len(entries)} generations; a region runs at most two (blue and green)")
         generations = []
-        for position, entry in enumerate(entries):
+        for position, given in enumerate(entries):
             where = f"{key}[{position}]"
-            if not isinstance(entry, dict):
-                raise reader.error(where, f"must be an object {{name, kubernetesVersion, weight}}, got {shown(entry)}")
-            for field_name in entry:
-                if field_name not in _FIELDS:
-                    raise reader.error(f"{where}.{field_name}", "unknown field")
+            entry = reader.nested_obj(where, given, _FIELDS)
             name = entry.get("name")
             if name not in GENERATION_NAMES:
                 raise reader.error(f"{where}.name", f"must be 'blue' or 'green', got {shown(name)}")
+            version_key = f"{where}.kubernetesVersion" if "kubernetesVersion" in entry else "kubernetesVersion"
             generation_version = entry.get("kubernetesVersion", version)
             problem = version_problem(generation_version)
             if problem:
-                raise reader.error(f"{where}.kubernetesVersion", problem)
+                raise reader.error(version_key, problem)
             weight = entry.get("weight")
-            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= 1:
-                hint = ": remove the quotes" if isinstance(weight, str) and _is_number(weight) else ""
-                raise reader.error(f"{where}.weight", f"must be a number from 0 to 1, got {shown(weight)}{hint}")
+            if weight is None or not 0 <= weight <= 1:
+                raise reader.error(f"{where}.weight", f"must be a number from 0 to 1, got {shown(weight)}")
             size = check_node_size(reader, f"{where}.nodeSize", entry.get("nodeSize", node_size))
             protect = entry.get("protect", True)
-            if not isinstance(protect, bool):
-                raise reader.error(f"{where}.protect", f"must be true or false, got {shown(protect)}")
             if not protect and weight > 0:
                 raise reader.error(
                     f"{where}.protect",
@@ -91,7 +87,7 @@ def read_generations(
                     "its protection",
                 )
             index = GENERATION_NAMES.index(name)
-            generations.append(Generation(name, index, generation_version, size, float(weight), protect))
+            generations.append(Generation(name, index, generation_version, size, float(weight), protect, version_key))
         names = [g.name for g in generations]
         if len(set(names)) != len(names):
             raise reader.error(key, f"generation {shown(names[0])} is declared twice")
@@ -122,7 +118,6 @@ def version_warnings(
             status = statuses[generation.name]
             if status.problem is None:
                 continue
-            where = f"generations.{region}" if len(members) > 1 or generation.name != "blue" else "kubernetesVersion"
             siblings_fine = any(not statuses[g.name].refused for g in members if g is not generation)
             if status.unknown or (status.refused and not siblings_fine):
                 next_minor = f"1.{minor_number(generation.version) + 1}"
@@ -131,7 +126,9 @@ def version_warnings(
                     if status.unknown
                     else f"; upgrade: ops upgrade {region} --to {next_minor} --step add --stack {reader.stack}"
                 )
-                raise reader.error(where, f"{generation.name} in {region} runs {generation.version}: {status.problem}{hint}")
+                raise reader.error(
+                    generation.version_key, f"{generation.name} in {region} runs {generation.version}: {status.problem}{hint}"
+                )
             what = "its upgrade is under way" if status.refused else f"upgrade {region} before then"
             warnings.append(
                 f"stack '{reader.stack}': {generation.name} in {region} runs {minor_of(generation.version)} "

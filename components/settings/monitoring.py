@@ -3,7 +3,6 @@ one Grafana, and the stack's log store (Managed OpenSearch) that every cluster s
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from components.settings.cluster import read_allow_list
 from components.settings.reader import ConfigReader, Secret, shown
 
 OPENSEARCH_FILE = Path(__file__).resolve().parents[2] / "data" / "opensearch.yaml"
@@ -122,11 +122,5 @@ def _read_networks(reader: ConfigReader, networks: list[Any], kind: str) -> tupl
     for entry in networks:
         if not isinstance(entry, str):
             raise reader.error(key, f"must be a list of IPv4 addresses or CIDR ranges, got {shown(entry)}")
-        try:
-            # The database firewall's ip_addr rules take IPv4 (openapi databases firewall_rule.yml).
-            network = ipaddress.IPv4Network(entry, strict=True)
-        except ValueError:
-            raise reader.error(key, f"{shown(entry)} is not an IPv4 address or CIDR range") from None
-        if network.prefixlen == 0 and kind == "production":
-            raise reader.error(key, f"{shown(entry)} opens production's log store to the whole internet; list your networks")
-    return tuple(networks)
+    # The database firewall's ip_addr rules take IPv4 (openapi databases firewall_rule.yml).
+    return read_allow_list(reader, key, networks, kind=kind, opens="production's log store", ipv4=True)

@@ -11,13 +11,13 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 
-from components.addresses import dns_name_problem
+from components.addresses import dns_name_problem, email_problem
 
 PROJECT = "marketplace"
 
@@ -167,16 +167,18 @@ class ConfigReader:
             return None
         return self.nested_obj(key, self.json_value(key, raw, dict, "an object"), fields)
 
-    def nested_obj(self, key: str, value: Any, fields: Mapping[str, type]) -> dict[str, Any]:
-        """Like `obj`, for a value already parsed: `key` names its path (e.g. workloads.web)."""
+    def nested_obj(self, key: str, value: Any, fields: Mapping[str, FieldType]) -> dict[str, Any]:
+        """Like `obj`, for a value already parsed: `key` names its path (e.g. workloads.web).
+        A field's type may be a tuple ((int, float): any number); `object` takes anything,
+        for a field whose own check words the refusal better."""
         if not isinstance(value, dict):
             raise self.error(key, f"must be an object, got {shown(value)}")
         for name, item in value.items():
             if name not in fields:
                 raise self.error(f"{key}.{name}", unknown(name, fields, "field"))
             expected = fields[name]
-            # bool is an int in Python; an int field must not accept true/false.
-            if not isinstance(item, expected) or (expected is int and isinstance(item, bool)):
+            # bool is an int in Python; a number field must not accept true/false.
+            if not isinstance(item, expected) or (isinstance(item, bool) and bool not in _types(expected)):
                 raise self.error(f"{key}.{name}", f"must be {type_word(expected)}, got {shown(item)}{quote_hint(expected, item)}")
         return dict(value)
 
@@ -192,12 +194,37 @@ class ConfigReader:
             )
         return Secret(name, raw)
 
+    def region_list(
+        self, key: str, listed: Sequence[str], allowed: Collection[str], *, every_known: bool = False
+    ) -> tuple[str, ...]:
+        """`listed` if each region is one of `allowed` and none is listed twice. `allowed` is
+        the stack's own regions, or with `every_known` every region the program knows."""
+        seen: set[str] = set()
+        for region in listed:
+            if region not in allowed:
+                raise self.error(
+                    key,
+                    f"unknown region {shown(region)}; known regions: {', '.join(sorted(allowed))}"
+                    if every_known
+                    else f"{shown(region)} is not one of this stack's regions ({', '.join(allowed)})",
+                )
+            if region in seen:
+                raise self.error(key, f"region {shown(region)} is listed twice")
+            seen.add(region)
+        return tuple(listed)
+
     def dns_name(self, key: str, value: str) -> str:
         problem = dns_name_problem(value)
         if problem:
             raise self.error(
                 key, f"must be a lowercase DNS name such as catalog.example.com, got {shown(value)}, which {problem}"
             )
+        return value
+
+    def email(self, key: str, value: str) -> str:
+        problem = email_problem(value)
+        if problem:
+            raise self.error(key, f"{problem}, got {shown(value)}")
         return value
 
     def check_namespaces(self) -> None:
@@ -227,19 +254,38 @@ def unknown(name: str, known: Any, what: str) -> str:
     return f"unknown {what}{hint}"
 
 
-def type_word(expected: type) -> str:
-    return {int: "a whole number", str: "a string", bool: "true or false", list: "a list", dict: "an object"}.get(
-        expected, expected.__name__
-    )
+FieldType = type | tuple[type, ...]
 
 
-def quote_hint(expected: type, item: Any) -> str:
+def _types(expected: FieldType) -> tuple[type, ...]:
+    return expected if isinstance(expected, tuple) else (expected,)
+
+
+def type_word(expected: FieldType) -> str:
+    if set(_types(expected)) == {int, float}:
+        return "a number"
+    words = {int: "a whole number", float: "a number", str: "a string", bool: "true or false", list: "a list", dict: "an object"}
+    return " or ".join(words.get(kind, kind.__name__) for kind in _types(expected))
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def quote_hint(expected: FieldType, item: Any) -> str:
     """What to change in the YAML when a value has the wrong type only because of quotes."""
+    types = _types(expected)
     number = isinstance(item, (int, float)) and not isinstance(item, bool)
-    if expected is str and (number or isinstance(item, bool)):
+    if types == (str,) and (number or isinstance(item, bool)):
         return f": quote it (YAML reads an unquoted {shown(item)} as {'a number' if number else 'true/false'}; 1.30 becomes 1.3)"
-    if expected in (int, float) and isinstance(item, str) and _WHOLE_NUMBER.fullmatch(item.strip()):
+    if isinstance(item, str) and (
+        (int in types and _WHOLE_NUMBER.fullmatch(item.strip())) or (float in types and _is_number(item.strip()))
+    ):
         return ": remove the quotes"
-    if expected is bool and isinstance(item, str) and item.strip().lower() in ("true", "false"):
+    if types == (bool,) and isinstance(item, str) and item.strip().lower() in ("true", "false"):
         return ": remove the quotes"
     return ""

@@ -77,14 +77,14 @@ class ZoneStackSettings:
     cloudflare_zone_id: str
 
 
-ALL_REGIONS = ("sfo3", "nyc3", "fra1", "blr1", "sgp1")
+DEFAULT_REGIONS = ("sfo3", "nyc3", "fra1", "blr1", "sgp1")
 # The stack that owns the zone-wide settings every other stack relies on (components/edge.py
 # ZoneTls). Deployed first: a new zone needs them before any catalog stack can pass its
 # smoke tests.
 ZONE_STACK = "zone"
 
 # Per stack kind: the regions it runs in and the prefix of its public hostname.
-REGION_DEFAULTS = {"production": ALL_REGIONS, "staging": ALL_REGIONS, "dev": ("nyc3",)}
+REGION_DEFAULTS = {"production": DEFAULT_REGIONS, "staging": DEFAULT_REGIONS, "dev": ("nyc3",)}
 HOSTNAME_PREFIXES = {"production": "", "staging": "staging.", "dev": "dev."}
 
 _PERSONAL_STACK = re.compile(r"dev-([a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?)", re.ASCII)
@@ -120,15 +120,7 @@ def _read_regions(reader: ConfigReader, default: tuple[str, ...]) -> tuple[str, 
     regions = reader.string_list("regions", default)
     if not regions:
         raise reader.error("regions", "is empty: a stack needs at least one region")
-    seen: set[str] = set()
-    for region in regions:
-        if region not in REGIONS:
-            known = ", ".join(sorted(REGIONS))
-            raise reader.error("regions", f"unknown region {shown(region)}; known regions: {known}")
-        if region in seen:
-            raise reader.error("regions", f"region {shown(region)} is listed twice")
-        seen.add(region)
-    return regions
+    return reader.region_list("regions", regions, REGIONS, every_known=True)
 
 
 def _check_default_providers(reader: ConfigReader) -> None:
@@ -255,7 +247,7 @@ def _current_config(stack: str) -> tuple[dict[str, str], frozenset[str]]:
 
     in_process = runtime_config.CONFIG.get(None)
     if in_process is not None:
-        return dict(in_process), frozenset(runtime_config._SECRET_KEYS.get())
+        return dict(in_process), frozenset(key for key in in_process if runtime_config.is_config_secret(key))
     try:
         values = runtime_config.get_config_env()
         secret_keys = runtime_config.get_config_secret_keys_env()

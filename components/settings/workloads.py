@@ -9,7 +9,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from components.addresses import dns_name_problem, parse_address, private_host_problem
+from components.addresses import https_url_problem, private_host_problem
+from components.images import image_problem
 from components.settings.cluster import node_capacity
 from components.settings.reader import ConfigReader, Secret, shown
 
@@ -109,15 +110,6 @@ GATEWAY_DEFAULTS = {
 # Below this, draining one node (upgrades, autoscaler) takes the region's last pod with it.
 _MIN_PRODUCTION_REPLICAS = 2
 
-_IMAGE_NAME = re.compile(
-    r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?/)?"
-    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*",
-    re.ASCII,
-)
-# distribution/reference: a repository name is at most 255 characters (NameTotalLengthMax).
-_IMAGE_NAME_MAX = 255
-_IMAGE_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", re.ASCII)
-_IMAGE_DIGEST = re.compile(r"sha256:[a-f0-9]{64}", re.ASCII)
 _CPU = re.compile(r"(?P<milli>[1-9][0-9]{0,8})m|(?P<cores>[0-9]{1,6}(?:\.[0-9]{1,3})?)", re.ASCII)
 _MEMORY = re.compile(r"(?P<number>[1-9][0-9]{0,15})(?P<unit>Ki|Mi|Gi|Ti|k|M|G|T)?", re.ASCII)
 _MEMORY_UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
@@ -128,27 +120,6 @@ _MEMORY_UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
 # OOM-kills the init process): a smaller quantity is a typo, such as "256" for 256Mi.
 MIN_MILLICORES = 10
 MIN_MEMORY_BYTES = 6 * 2**20
-
-
-def image_problem(reference: str) -> str | None:
-    """Why an image reference is not pinned, or None. Pinned: an immutable tag or a digest."""
-    name, _, digest = reference.partition("@")
-    last = name.rsplit("/", 1)[-1]
-    repository, tag = name.rsplit(":", 1) if ":" in last else (name, "")
-    well_formed = len(repository) <= _IMAGE_NAME_MAX and _IMAGE_NAME.fullmatch(repository)
-    example = repository if well_formed else "registry.example.com/catalog-web"
-    if not well_formed or (tag and not _IMAGE_TAG.fullmatch(tag)):
-        return f"{shown(reference)} is not an image reference such as {example}:1.4.2"
-    if digest and not _IMAGE_DIGEST.fullmatch(digest):
-        return f"{shown(reference)} has a malformed digest: expected @sha256: and 64 lowercase hex digits"
-    if tag.lower() == "latest":
-        return f"{shown(reference)} uses the moving tag 'latest': pin a release tag ({example}:1.4.2) or a digest"
-    if not tag and not digest:
-        return (
-            f"{shown(reference)} has no tag or digest, so every node may pull a different image: "
-            f"pin a release tag ({example}:1.4.2) or a digest ({example}@sha256:<digest>)"
-        )
-    return None
 
 
 def cpu_millicores(quantity: str) -> int | None:
@@ -256,7 +227,7 @@ def _read_app(reader: ConfigReader, kind: str, app: str, image: str, given: Any,
         raise reader.error(f"{key}.maxReplicas", f"must be at most 100, got {shown(values['maxReplicas'])}")
     problem = image_problem(image)
     if problem:
-        raise reader.error(f"images.{app}", problem)
+        raise reader.error(f"images.{app}", f"{shown(image)} {problem}")
     return AppSettings(
         image=image,
         replicas=values["replicas"],
@@ -266,27 +237,13 @@ def _read_app(reader: ConfigReader, kind: str, app: str, image: str, given: Any,
 
 
 def _catalog_url_problem(url: str) -> str | None:
-    got = f"got {shown(url)}"
-    if not url.isascii() or not url.isprintable() or " " in url:
-        return f"must be a URL without spaces, control characters or non-ASCII characters, {got}"
-    parts = urllib.parse.urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        port = -1
-    if parts.scheme != "https" or not parts.hostname or port == -1 or parts.username is not None or parts.password is not None:
-        return f"must be an https:// URL without credentials (the key is a secret of its own), {got}"
-    if port == 0:
-        return f"has port 0: name the port the service listens on (1..65535), or none for 443, {got}"
-    host = parts.hostname
-    if parse_address(host) is None:
-        problem = dns_name_problem(host)
-        if problem:
-            return f"must name its host by a DNS name or an IP address, {got}, whose host {problem}"
-    # The API's egress network policy (components/catalog.py) admits public addresses only.
-    problem = private_host_problem(host)
+    problem = https_url_problem(url)
     if problem:
-        return f"must point at a public host (the API's egress policy blocks others), {got}: {problem}"
+        return f"{problem}, got {shown(url)}"
+    # The API's egress network policy (components/catalog.py) admits public addresses only.
+    problem = private_host_problem(str(urllib.parse.urlsplit(url).hostname))
+    if problem:
+        return f"must point at a public host (the API's egress policy blocks others), got {shown(url)}: {problem}"
     return None
 
 

@@ -20,7 +20,8 @@ can reach the clusters, checked in seconds, each failure one clear line.
 
 The zone stack (`zone`) reaches no cluster: only its own placeholders are checked.
 
-Exit status: 0 when every check passes, 1 when any fails, 2 when the checks cannot start.
+Exit status: 0 when every check passes, 1 when any fails, 2 when the checks cannot start (a
+stack file the CLI would refuse, or a value of a shape the checks cannot read).
 
 It imports no Pulumi or cloud SDK, so it runs before them in a second or two: the standard
 library, and PyYAML to read the stack file exactly as the CLI would (offline/stack_config.py)
@@ -39,9 +40,11 @@ import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from components.platform import is_documentation_range
-from offline.stack_config import ROOT, StackConfigError, load_stack_config
+from components.addresses import is_documentation_range, parse_network
+from components.platform import platform_rules, value_problem
+from offline.stack_config import ROOT, StackConfig, StackConfigError, load_stack_config
 
 # The ids Pulumi.yaml ships: stand-ins until a team sets its own.
 PLACEHOLDER_IDS = {
@@ -57,6 +60,7 @@ _RESERVED_ZONES = ("example.com", "example.net", "example.org")
 ECHO_SERVICES = ("https://api.ipify.org", "https://checkip.amazonaws.com")
 DIGITALOCEAN_API = "https://api.digitalocean.com/v2"
 TIMEOUT_SECONDS = 5.0
+CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"
 
 # (status, body) of a GET; an OSError when there is no response at all.
 Get = Callable[[str, Mapping[str, str]], tuple[int, bytes]]
@@ -78,20 +82,19 @@ def _get(url: str, headers: Mapping[str, str]) -> tuple[int, bytes]:
 
 
 def allow_list_problems(entries: Sequence[str]) -> list[str]:
-    """Why the allow-list cannot work for a real deploy (empty when it can)."""
+    """Why the allow-list cannot work for a real deploy (empty when it can): the platform
+    rule the stack settings check, and no placeholder, which the settings let through for
+    the offline plan."""
+    rule = platform_rules().allowed(CLUSTER, "controlPlaneFirewall", "allowedAddresses", "[*]")
     problems = []
     for entry in entries:
-        try:
-            network = ipaddress.ip_network(entry, strict=False)
-        except ValueError:
+        network = parse_network(entry)
+        if network is None:
             problems.append(f"{entry!r} is not an IP address or CIDR range")
-            continue
-        if network.version == 6:
-            problems.append(f"{entry} is IPv6: the control-plane firewall takes public IPv4 addresses or CIDRs only")
         elif is_documentation_range(network):
             problems.append(f"{entry} is a documentation range (RFC 5737), the shipped placeholder: list your runners' egress")
-        elif not network.is_global:
-            problems.append(f"{entry} is not a public address: the control-plane firewall takes public IPv4 only")
+        elif problem := value_problem(rule, entry):
+            problems.append(f"{problem}: the control-plane firewall takes public IPv4 addresses or CIDRs only")
     return problems
 
 
@@ -192,13 +195,55 @@ def token_problems(
     return [], notes
 
 
+class ConfigShapeError(Exception):
+    """A config value the checks cannot read (the stack settings refuse it as well)."""
+
+
+ALLOW_LIST_KEY = "marketplace:controlPlaneAllowList"
+GENERATIONS_KEY = "marketplace:generations"
+
+
+def _json_value(config: StackConfig, key: str, default: str, expected: type, what: str) -> Any:
+    """The JSON value of a plain-text key, of the `expected` type; a ConfigShapeError otherwise."""
+    if key in config.secret_keys:
+        raise ConfigShapeError(f"{key} must be {what} in plain text, not a secret")
+    try:
+        value = json.loads(config.values.get(key, default))
+    except (ValueError, RecursionError):
+        raise ConfigShapeError(f"{key} must be {what}") from None
+    if not isinstance(value, expected):
+        raise ConfigShapeError(f"{key} must be {what}")
+    return value
+
+
+def allow_list(config: StackConfig) -> list[str]:
+    what = "a list of IPv4 addresses or CIDR ranges"
+    entries: list[Any] = _json_value(config, ALLOW_LIST_KEY, "[]", list, what)
+    if not all(isinstance(entry, str) for entry in entries):
+        raise ConfigShapeError(f"{ALLOW_LIST_KEY} must be {what}, each a quoted string")
+    return entries
+
+
+def pinned_versions(config: StackConfig) -> list[str]:
+    """Every Kubernetes version the stack pins: its own and each declared generation's."""
+    what = "an object of regions, each a list of generations {name, kubernetesVersion, weight}"
+    generations: dict[str, Any] = _json_value(config, GENERATIONS_KEY, "{}", dict, what)
+    pinned = [config.values.get("marketplace:kubernetesVersion", "")]
+    for members in generations.values():
+        if not isinstance(members, list) or not all(isinstance(member, dict) for member in members):
+            raise ConfigShapeError(f"{GENERATIONS_KEY} must be {what}")
+        pinned += [str(member["kubernetesVersion"]) for member in members if member.get("kubernetesVersion")]
+    return [version for version in pinned if version]
+
+
 def check(stack: str, root: Path, *, egress: str | None, get: Get, environ: Mapping[str, str], refresh: bool = False) -> Result:
-    values = load_stack_config(stack, root).values
+    config = load_stack_config(stack, root)
+    values = config.values
     if stack == ZONE_STACK:
         return Result(placeholder_problems(values, ZONE_KEYS), [])
-    entries = json.loads(values.get("marketplace:controlPlaneAllowList", "[]"))
+    entries = allow_list(config)
     failures = [*placeholder_problems(values)]
-    failures += [f"marketplace:controlPlaneAllowList: {problem}" for problem in allow_list_problems(entries)]
+    failures += [f"{ALLOW_LIST_KEY}: {problem}" for problem in allow_list_problems(entries)]
     if egress is None:
         try:
             egress = discover_egress(get)
@@ -211,11 +256,7 @@ def check(stack: str, root: Path, *, egress: str | None, get: Get, environ: Mapp
     notes: list[str] = []
     token = environ.get("DIGITALOCEAN_TOKEN") or environ.get("DIGITALOCEAN_ACCESS_TOKEN")
     if token:
-        generations = json.loads(values.get("marketplace:generations", "{}"))
-        pinned = [values["marketplace:kubernetesVersion"]] + [
-            str(g.get("kubernetesVersion")) for members in generations.values() for g in members if g.get("kubernetesVersion")
-        ]
-        token_failures, notes = token_problems(get, token, stack, pinned, refresh=refresh)
+        token_failures, notes = token_problems(get, token, stack, pinned_versions(config), refresh=refresh)
         failures += token_failures
     else:
         notes.append("no DIGITALOCEAN_TOKEN in the environment: its scopes were not checked")
@@ -243,6 +284,9 @@ def run(args: argparse.Namespace, get: Get = _get, environ: Mapping[str, str] | 
         result = check(args.stack, args.root, egress=egress, get=get, environ=environ, refresh=args.refresh)
     except StackConfigError as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except ConfigShapeError as error:
+        print(f"error: stack '{args.stack}': {error}", file=sys.stderr)
         return 2
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)

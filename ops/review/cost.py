@@ -10,16 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import yaml
-
-from offline.stack_config import ROOT
+from components.prices import prices as load_prices
 from ops.review import plandoc
 from ops.review.plandoc import Document, Resource
-
-PRICES_FILE = ROOT / "data" / "prices.yaml"
 
 
 @dataclass(frozen=True)
@@ -56,12 +51,6 @@ class CostEstimate:
     @property
     def max_total(self) -> float:
         return sum(item.max_monthly for item in self.items)
-
-
-def load_prices(path: Path = PRICES_FILE) -> dict[str, Any]:
-    with path.open(encoding="utf-8") as handle:
-        prices: dict[str, Any] = yaml.safe_load(handle)
-    return prices
 
 
 def _int(value: Any, default: int) -> int:

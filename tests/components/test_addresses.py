@@ -7,7 +7,14 @@ import ipaddress
 
 import pytest
 
-from components.addresses import allow_list_breadth_problem, dns_name_problem, parse_network, private_host_problem
+from components.addresses import (
+    allow_list_breadth_problem,
+    dns_name_problem,
+    https_url_problem,
+    parse_network,
+    private_host_problem,
+    public_network_problem,
+)
 from tests.policy_fixtures import CLOUDFLARE_RANGES
 
 
@@ -96,3 +103,57 @@ def test_dns_names(name: str, problem: str | None):
 )
 def test_private_hosts(host: str, private: bool):
     assert (private_host_problem(host) is not None) == private
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ("8.8.4.0/24", None),
+        ("1.1.1.1/32", None),
+        ("2606:4700::/32", None),
+        ("10.0.0.0/8", "is not a public address"),
+        ("100.64.0.0/10", "is not a public address"),
+        # Ranges whose ends reach into special blocks: 0.0.0.0/8, the shared 100.64.0.0/10,
+        # 255.255.255.255 (the network's own is_global passes all three).
+        ("0.0.0.0/1", "is not a public address"),
+        ("100.0.0.0/9", "is not a public address"),
+        ("128.0.0.0/1", "is not a public address"),
+        ("224.0.0.0/4", "is not a public address"),
+        ("fe80::/10", "is not a public address"),
+        ("203.0.113.0/24", "is a documentation range (RFC 5737): a placeholder that reaches no one"),
+        ("198.51.100.7/32", "is a documentation range (RFC 5737): a placeholder that reaches no one"),
+    ],
+)
+def test_public_means_every_end_of_the_range_is_a_global_host(entry: str, problem: str | None):
+    assert public_network_problem(ipaddress.ip_network(entry)) == problem
+
+
+@pytest.mark.parametrize(("host", "public"), [("8.8.8.8", True), ("100.64.0.1", False), ("224.0.0.1", False), ("::1", False)])
+def test_a_host_address_is_public_by_the_same_rule(host: str, public: bool):
+    assert (private_host_problem(host) is None) is public
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("https://hooks.slack.com/services/T01/B02/abc", None),
+        ("https://api.catalog-service.example.com:8443/v2?x=1", None),
+        ("https://93.184.215.14/v1", None),
+        ("https://[2606:4700::6810:84e5]/v1", None),
+        ("http://catalog.example.com", "must be an https:// URL with a host name"),
+        ("https:///v1", "must be an https:// URL with a host name"),
+        ("https://user:pw@catalog.example.com", "must carry no user, password or #fragment"),
+        ("https://catalog.example.com/#part", "must carry no user, password or #fragment"),
+        ("https://catalog.example.com/a b", "must be a URL without spaces"),
+        ("https://catalog.example.com/<script>", "must be a URL without spaces"),
+        ("https://catalog.exämple.com", "must be a URL without spaces"),
+        ("https://catalog.example.com:99999", "has a port that is no number between 0 and 65535"),
+        ("https://[fd00::1", "has a malformed [IPv6] host"),
+        ("https://catalog.example.com:0", "has port 0"),
+        ("https://-catalog.example.com", "must name its host by a DNS name or an IP address; its host has"),
+        ("https://catalog_service.example.com", "must be a URL without spaces"),
+    ],
+)
+def test_an_https_url_names_a_host_and_carries_nothing_unescaped(url: str, problem: str | None):
+    found = https_url_problem(url)
+    assert found == problem if problem is None else str(found).startswith(problem)

@@ -1,8 +1,9 @@
 """Hand-built resources for the policy tests: good ones, edits that break them, and the
 cases each policy module's tests run (policy, type, good, bad, stack, expected message).
 
-Arguments are built the way the SDK builds them from the engine's request (policy/offline.py):
-numbers as floats, nested values as read-only proxies, unknowns raising on access."""
+Arguments are built the way the SDK builds them from the engine's request
+(tests/policy/policyargs.py): numbers as floats, nested values as read-only proxies, unknowns
+raising on access."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from typing import Any, NamedTuple
 from pulumi_policy import Policy
 
 from policy import clusters, edge, storage, workloads
-from policy.offline import cluster_provider, policy_resource, reported, resource_args, stack_args
 from tests import policy_fixtures as fx
+from tests.policy.policyargs import cluster_provider, policy_resource, reported, resource_args, stack_args
 
 CLUSTER = clusters.CLUSTER
 
@@ -62,6 +63,19 @@ def check(policy: Policy, type_: str, props: dict[str, Any], stack: str = "produ
 
 
 DEPLOYMENT = fx.deployment()
+
+# Allow-lists of public or placeholder ranges, so that the breadth rule alone decides: the
+# first three pass in production, the others admit too large a share of the internet.
+ALLOW_LISTS = [
+    ["203.0.113.0/24"],
+    ["203.0.113.0/24", "198.51.100.0/24"],
+    ["8.0.0.0/9"],
+    ["0.0.0.0/0"],
+    ["0.0.0.0/1", "128.0.0.0/1"],
+    ["0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/2", "192.0.0.0/2"],
+    ["198.51.100.0/24", "8.0.0.0/8"],
+    ["1.0.0.0/9", "2.0.0.0/9"],
+]
 
 
 class Case(NamedTuple):
@@ -261,7 +275,7 @@ RESOURCE_CASES = [
             DEPLOYMENT,
             edit(DEPLOYMENT, lambda d: web(d).update(image="registry.example.com:5000/catalog-web")),
             "dev",
-            "has no tag, which means 'latest'",
+            "has no tag or digest, so every node may pull a different image",
         ),
         (
             workloads.pinned_images,

@@ -8,6 +8,7 @@ from components.settings import ConfigError, parse_settings
 from offline.stack_config import load_stack_config
 from policy import clusters, storage
 from tests.policy.policycases import (
+    ALLOW_LISTS,
     BUCKET,
     CLUSTER,
     Case,
@@ -53,19 +54,6 @@ def test_a_cluster_runs_an_exact_version_and_ignores_version_changes():
         assert f"version {version!r} is not an exact DOKS version" in message
     (message,) = check(clusters.pinned_version, CLUSTER, pinned, "staging", ignore_changes=["nodePool.nodeCount"])
     assert "the cluster does not ignore version changes" in message
-
-
-# Public or placeholder ranges, so that the breadth rule alone decides.
-ALLOW_LISTS = [
-    ["203.0.113.0/24"],
-    ["203.0.113.0/24", "198.51.100.0/24"],
-    ["8.0.0.0/9"],
-    ["0.0.0.0/0"],
-    ["0.0.0.0/1", "128.0.0.0/1"],
-    ["0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/2", "192.0.0.0/2"],
-    ["198.51.100.0/24", "8.0.0.0/8"],
-    ["1.0.0.0/9", "2.0.0.0/9"],
-]
 
 
 @pytest.mark.parametrize("entries", ALLOW_LISTS, ids=[",".join(entries) for entries in ALLOW_LISTS])

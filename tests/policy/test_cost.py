@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from policy import cost
-from policy.offline import policy_resource
 from tests import policy_fixtures as fx
+from tests.policy.policyargs import policy_resource
 from tests.policy.policycases import (
     BUCKET,
     CLUSTER,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from policy import edge
-from policy.offline import policy_resource
 from tests import policy_fixtures as fx
+from tests.policy.policyargs import policy_resource
 from tests.policy.policycases import (
     Case,
     assert_good_passes_and_bad_fails,

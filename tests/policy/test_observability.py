@@ -1,20 +1,22 @@
 """policy/observability.py on hand-built resources: alerts routed somewhere, production's
-log store protected."""
+log store protected and closed to all but listed networks."""
 
 from __future__ import annotations
 
 import base64
 import copy
+import json
 from typing import Any
 
 import pytest
 import yaml
 
 from components.alerting import alertmanager_config
+from components.settings import ConfigError
 from policy import observability
-from policy.offline import cluster_provider, policy_resource
 from tests import policy_fixtures as fx
-from tests.policy.policycases import check, stack_check
+from tests.policy.policyargs import cluster_provider, policy_resource
+from tests.policy.policycases import ALLOW_LISTS, check, stack_check
 from tests.stack_settings import settings_of
 
 CONFIG = alertmanager_config(settings_of("production").alerting, None, None)
@@ -99,3 +101,30 @@ def test_production_log_store_must_be_protected() -> None:
     assert check(policy, observability.DATABASE, database, "staging", protect=False) == []
     [message] = check(policy, observability.DATABASE, database, "production", protect=False)
     assert message.startswith("production's log store subject is not protected (ResourceOptions(protect=True))")
+
+
+def firewall(*networks: str) -> dict[str, Any]:
+    clusters = [{"type": "k8s", "value": "cluster-id"}]
+    return {"clusterId": "db-id", "rules": [*clusters, *({"type": "ip_addr", "value": n} for n in networks)]}
+
+
+def test_production_log_store_admits_listed_networks_only() -> None:
+    policy = observability.production_log_store_firewall
+    assert check(policy, observability.DATABASE_FIREWALL, firewall("203.0.113.0/24"), "production") == []
+    assert check(policy, observability.DATABASE_FIREWALL, firewall("0.0.0.0/0"), "staging") == []
+    [message] = check(policy, observability.DATABASE_FIREWALL, firewall("0.0.0.0/1", "128.0.0.0/1"), "production")
+    assert message.startswith(
+        "production's log store firewall subject: ip_addr entry 0.0.0.0/1, 128.0.0.0/1 together admit 100% of all IPv4"
+    )
+
+
+@pytest.mark.parametrize("entries", ALLOW_LISTS, ids=[",".join(entries) for entries in ALLOW_LISTS])
+def test_the_pack_refuses_exactly_the_operator_networks_the_settings_refuse(entries: list[str]) -> None:
+    try:
+        settings_of("production", {"marketplace:logStore": json.dumps({"operatorNetworks": entries})})
+        settings_refuse = False
+    except ConfigError:
+        settings_refuse = True
+    pack = check(observability.production_log_store_firewall, observability.DATABASE_FIREWALL, firewall(*entries))
+    assert settings_refuse == bool(pack)
+    assert settings_refuse == (entries not in ALLOW_LISTS[:3])

@@ -22,10 +22,11 @@ from pulumi_policy import EnforcementLevel, Policy, ResourceValidationArgs, Reso
 from offline.engine import Plan
 from offline.stack_config import ROOT, stand_in
 from policy import clusters, observability, storage
-from policy.offline import analyze_plan, analyzer, reported, resource_args, to_struct
+from policy.offline import analyze_plan, analyzer, to_struct
 from policy.pack import PACK_NAME, POLICIES
 from tests import policy_fixtures as fx
 from tests.conftest import STACKS, plan_of
+from tests.policy.policyargs import reported, resource_args
 from tests.policy.policycases import CLUSTER, cluster
 
 POLICY_DIR = ROOT / "policy"
@@ -194,6 +195,11 @@ BREAKS: dict[str, Callable[[], Plan]] = {
         name="nyc3-monitoring-prometheus",
     ),
     "observability-production-log-store-protected": lambda: fx.edited(small("production"), observability.DATABASE, protect=False),
+    "observability-production-log-store-firewall": lambda: fx.edited(
+        small("production"),
+        observability.DATABASE_FIREWALL,
+        lambda f: f["rules"].append({"type": "ip_addr", "value": "0.0.0.0/0"}),
+    ),
     "cost-dev-monthly-budget": lambda: plan_of(
         "dev-alice", overrides={"marketplace:nodePool": {"size": "s-8vcpu-16gb", "maxNodes": 3}}
     ),

@@ -72,6 +72,16 @@ def refusal(extra: dict[str, str], plain: frozenset[str] = frozenset()) -> str:
             "config 'marketplace:alerting.email': must be one email address, got 'ops@exämple.com'",
         ),
         (
+            # No one-letter top-level domain exists: the edge's notificationEmail refused it already.
+            {"marketplace:alerting": '{"email": "a@b.c"}'},
+            "config 'marketplace:alerting.email': must be one email address, got 'a@b.c'",
+        ),
+        (
+            {"marketplace:alerting": json.dumps({"smtp": {"smarthost": "relay" * 20}})},
+            "config 'marketplace:alerting.smtp.smarthost': must be host:port of a mail relay, got "
+            "'relayrelayrelayrelayrelayr...yrelayrelayrelayrelayrelay' (100 characters)",
+        ),
+        (
             {"marketplace:alerting": '{"slackChannel": "catalog alerts"}'},
             "config 'marketplace:alerting.slackChannel': must be a Slack channel name such as #catalog-alerts, got 'catalog alerts'",
         ),
@@ -104,6 +114,8 @@ def refusal(extra: dict[str, str], plain: frozenset[str] = frozenset()) -> str:
     ids=[
         "email newline",
         "email non-ascii",
+        "email one-letter tld",
+        "long value shortened",
         "channel",
         "channel without webhook",
         "latency",
@@ -121,9 +133,13 @@ def test_bad_destinations_are_refused(extra: dict[str, str], message: str) -> No
 SECRET_URLS = {
     "http://alerts.example.net/hook?token=s3cr3t": "must be an https:// URL with a host name",
     "https://user:s3cr3t@alerts.example.net/hook": "must carry no user, password or #fragment",
-    "https://alerts.example.net/hook\n?token=s3cr3t": "contains characters a URL cannot carry unescaped",
-    "https://alerts.example.net/hook?token=s3cr3t\u00e9": "contains characters a URL cannot carry unescaped",
+    "https://alerts.example.net/hook\n?token=s3cr3t": "must be a URL without spaces, quotes, control characters",
+    "https://alerts.example.net/hook?token=s3cr3t\u00e9": "must be a URL without spaces, quotes, control characters",
+    'https://alerts.example.net/hook?token="s3cr3t"': "must be a URL without spaces, quotes, control characters",
     "https://alerts.example.net:99999/hook?token=s3cr3t": "has a port that is no number between 0 and 65535",
+    "https://alerts.example.net:0/hook?token=s3cr3t": "has port 0",
+    "https://alerts.example.net/hook?token=s3cr3t#top": "must carry no user, password or #fragment",
+    "https://alerts..example.net/hook?token=s3cr3t": "must name its host by a DNS name or an IP address",
 }
 
 

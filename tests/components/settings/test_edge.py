@@ -450,3 +450,27 @@ def test_the_zone_stack_reads_the_zone_alone() -> None:
     assert plan_error("zone", overrides={"marketplace:cloudflareZoneId": "example"}) == (
         "stack 'zone': config 'marketplace:cloudflareZoneId': must be 32 lowercase hex digits, got 'example'"
     )
+
+
+@pytest.mark.parametrize("email", ["ops@example.com", "Oncall+LB@Example.org", "ops@example.xn--p1ai"])
+def test_the_notification_email_follows_the_one_address_rule(email: str) -> None:
+    # An internationalised top-level domain (xn--p1ai) was refused here and taken by alerting.email.
+    assert settings_of("production", {"marketplace:notificationEmail": email}).edge.notification_email == email
+    assert settings_of("production", {"marketplace:alerting": {"email": email}}).alerting.email == email
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("marketplace:regions", ["nyc3", "fra1", "nyc3"]),
+        ("marketplace:drainedRegions", ["nyc3", "nyc3"]),
+        ("marketplace:regionPools", {"WEU": ["fra1", "nyc3", "nyc3"]}),
+    ],
+)
+def test_a_region_listed_twice_is_refused_in_every_region_list(key: str, value: object) -> None:
+    # One helper checks every region list: drainedRegions [nyc3, nyc3] used to plan.
+    steering = {"marketplace:steeringPolicy": "geo"} if key == "marketplace:regionPools" else {}
+    where = f"{key}.WEU" if key == "marketplace:regionPools" else key
+    assert refusal("production", {key: value, **steering}) == (
+        f"stack 'production': config '{where}': region 'nyc3' is listed twice"
+    )

@@ -71,6 +71,15 @@ from tests.conftest import plan_error
             "config 'marketplace:generations.nyc3[0].protect': must be true or false, got 'no'",
         ),
         ([{"name": "blue", "weight": 1, "colour": "x"}], "config 'marketplace:generations.nyc3[0].colour': unknown field"),
+        (
+            [{"name": "blue", "wieght": 1}],
+            "config 'marketplace:generations.nyc3[0].wieght': unknown field; did you mean 'weight'?",
+        ),
+        (
+            [{"name": "blue", "weight": "0.5"}],
+            "config 'marketplace:generations.nyc3[0].weight': must be a number, got '0.5': remove the quotes",
+        ),
+        ([{"name": "blue", "weight": True}], "config 'marketplace:generations.nyc3[0].weight': must be a number, got true"),
     ],
 )
 def test_generation_guards(generations: list, message: str):
@@ -130,3 +139,31 @@ def test_a_minor_within_ninety_days_of_its_end_is_warned_about():
         "stack 'dev': blue in nyc3 runs 1.36 (1.36.1-do.0): Kubernetes 1.36 reaches its end of life on 2027-06-28, "
         "in 88 days; upgrade nyc3 before then"
     )
+
+
+@pytest.mark.parametrize(
+    ("generations", "key"),
+    [
+        # The generation pins the ended version itself: its own key is at fault.
+        (
+            [{"name": "blue", "kubernetesVersion": "1.35.6-do.0", "weight": 1}],
+            "marketplace:generations.nyc3[0].kubernetesVersion",
+        ),
+        (
+            [
+                {"name": "green", "kubernetesVersion": "1.35.6-do.0", "weight": 1},
+                {"name": "blue", "kubernetesVersion": "1.35.6-do.0", "weight": 0},
+            ],
+            "marketplace:generations.nyc3[1].kubernetesVersion",
+        ),
+        # It names no version: it runs the stack's, and that key is at fault.
+        ([{"name": "green", "weight": 1}], "marketplace:kubernetesVersion"),
+    ],
+)
+def test_an_ended_version_is_blamed_on_the_key_it_came_from(generations: list[dict[str, object]], key: str):
+    with pytest.raises(ConfigError) as caught:
+        settings_on(
+            datetime.date(2027, 3, 1),
+            **{"marketplace:kubernetesVersion": "1.35.6-do.0", "marketplace:generations": {"nyc3": generations}},
+        )
+    assert str(caught.value).startswith(f"stack 'dev': config '{key}': ")

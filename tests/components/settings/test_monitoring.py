@@ -94,8 +94,15 @@ def refusal(stack: str, extra: dict[str, str]) -> str:
         (
             "production",
             {"marketplace:logStore": '{"operatorNetworks": ["0.0.0.0/0"]}'},
-            "config 'marketplace:logStore.operatorNetworks': '0.0.0.0/0' opens production's log store to the whole "
-            "internet; list your networks",
+            "config 'marketplace:logStore.operatorNetworks': 0.0.0.0/0 admits every address: that opens production's "
+            "log store to the whole internet; production must list its networks",
+        ),
+        (
+            "production",
+            {"marketplace:logStore": '{"operatorNetworks": ["0.0.0.0/1", "128.0.0.0/1"]}'},
+            "config 'marketplace:logStore.operatorNetworks': 0.0.0.0/1, 128.0.0.0/1 together admit 100% of all IPv4 "
+            "addresses (an allow-list may admit less than 0.3906%, a /8's worth): that opens production's log store to "
+            "the whole internet; production must list its networks",
         ),
         (
             "staging",
@@ -108,7 +115,18 @@ def refusal(stack: str, extra: dict[str, str]) -> str:
             "config 'marketplace:logStore.operatorNetworks': must be a list of IPv4 addresses or CIDR ranges, got 24",
         ),
     ],
-    ids=["logShipping", "hub outside", "node count", "size for count", "retention", "enabled type", "open", "ipv6", "type"],
+    ids=[
+        "logShipping",
+        "hub outside",
+        "node count",
+        "size for count",
+        "retention",
+        "enabled type",
+        "open",
+        "open in halves",
+        "ipv6",
+        "type",
+    ],
 )
 def test_bad_monitoring_settings_are_refused(stack: str, extra: dict[str, str], message: str) -> None:
     assert refusal(stack, extra) == f"stack '{stack}': {message}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 
+import pulumi
 import pytest
 
 from components.settings import ConfigError, Secret, parse_settings
@@ -117,6 +118,11 @@ def test_token_sources_in_order_and_never_shown():
         (
             {"marketplace:controlPlaneAllowList": '["10.1.0.0/16"]'},
             "config 'marketplace:controlPlaneAllowList': 10.1.0.0/16 is not a public address",
+        ),
+        (
+            # Shared address space (RFC 6598): carrier-grade NAT, no public host.
+            {"marketplace:controlPlaneAllowList": '["100.64.0.0/10"]'},
+            "config 'marketplace:controlPlaneAllowList': 100.64.0.0/10 is not a public address",
         ),
         (
             {"marketplace:cdnTtlSeconds": "7200"},
@@ -265,3 +271,17 @@ def test_the_default_providers_the_settings_protect_are_the_ones_the_program_use
         if resource.custom and resource.provider is None and not resource.type.startswith("pulumi:providers:")
     }
     assert on_default_provider == set(DEFAULT_PROVIDERS)
+
+
+SECRET = "marketplace:catalogApiKey"
+
+
+def test_in_process_the_config_and_its_secret_keys_come_from_the_engine_map():
+    # The offline plan and the Automation API set the map (set_all_config): it is the whole
+    # config, and the SDK's is_config_secret says which of its keys are secret.
+    def configured() -> tuple[dict[str, str], frozenset[str]]:
+        pulumi.runtime.set_all_config({"marketplace:domain": "a.example.com", SECRET: "k"}, [SECRET, "marketplace:unset"])
+        return _current_config("dev")
+
+    values, secret_keys = contextvars.Context().run(configured)
+    assert values == {"marketplace:domain": "a.example.com", SECRET: "k"} and secret_keys == {SECRET}

@@ -89,8 +89,16 @@ def test_a_configured_stack_passes_from_an_allowed_runner(tmp_path: Path, capsys
 @pytest.mark.parametrize(
     ("entry", "problem"),
     [
-        ("2606:4700::/32", "2606:4700::/32 is IPv6: the control-plane firewall takes public IPv4 addresses or CIDRs only"),
-        ("10.10.0.0/16", "10.10.0.0/16 is not a public address: the control-plane firewall takes public IPv4 only"),
+        (
+            "2606:4700::/32",
+            "2606:4700::/32 is IPv6; only IPv4 is accepted: the control-plane firewall takes public IPv4 addresses or CIDRs only",
+        ),
+        (
+            "10.10.0.0/16",
+            "10.10.0.0/16 is not a public address: the control-plane firewall takes public IPv4 addresses or CIDRs only",
+        ),
+        ("100.64.0.0/10", "100.64.0.0/10 is not a public address"),
+        ("100.0.0.0/9", "100.0.0.0/9 is not a public address"),
         ("198.51.100.0/24", "198.51.100.0/24 is a documentation range (RFC 5737)"),
         ("192.0.2.10", "192.0.2.10 is a documentation range (RFC 5737)"),
     ],
@@ -215,3 +223,38 @@ def test_it_is_an_ops_command_that_loads_no_cloud_sdk():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False, timeout=60)
     assert result.stdout.strip() == "[]"
     assert "error: stack 'production': marketplace:cloudflareAccountId is still the placeholder" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("config", "environ", "error"),
+    [
+        (
+            {"marketplace:controlPlaneAllowList": {"secure": "v1:abc"}},
+            {},
+            "marketplace:controlPlaneAllowList must be a list of IPv4 addresses or CIDR ranges in plain text, not a secret",
+        ),
+        (
+            {"marketplace:controlPlaneAllowList": [1, 2]},
+            {},
+            "marketplace:controlPlaneAllowList must be a list of IPv4 addresses or CIDR ranges, each a quoted string",
+        ),
+        (
+            {"marketplace:generations": [1, 2]},
+            {"DIGITALOCEAN_TOKEN": "t"},
+            "marketplace:generations must be an object of regions, each a list of generations",
+        ),
+        (
+            {"marketplace:generations": {"nyc3": [1]}},
+            {"DIGITALOCEAN_TOKEN": "t"},
+            "marketplace:generations must be an object of regions, each a list of generations",
+        ),
+    ],
+    ids=["secret allow-list", "numbers in the allow-list", "generations a list", "a generation a number"],
+)
+def test_a_value_of_the_wrong_shape_is_one_line_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], config: dict[str, object], environ: dict[str, str], error: str
+):
+    root = project(tmp_path, {**READY, **config})
+    assert run(root, "--egress-ip", "8.8.4.4", get=FakeApi(), environ=environ) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"error: stack 'production': {error}")
