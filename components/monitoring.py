@@ -24,7 +24,8 @@ from components.namespaces import GATEWAY_NAMESPACE, MONITORING_NAMESPACE, PROXY
 from components.settings.stack import StackSettings
 
 if TYPE_CHECKING:
-    from components.catalog import Catalog, CatalogApp
+    from components.catalog import Catalog
+    from components.catalog_app import CatalogApp
     from components.cluster import RegionalCluster
 
 meta = kubernetes.meta.v1

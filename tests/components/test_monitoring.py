@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from components.alerting import alertmanager_config, cluster_rule_groups
-from components.catalog import app_labels
+from components.catalog_app import app_labels
 from components.monitoring import (
     ALERTMANAGER_KEY,
     ALERTMANAGER_SECRET,
