@@ -28,6 +28,7 @@ from components.namespaces import (
     MONITORING_NAMESPACE,
     PROMETHEUS_POD_LABELS,
     PROXY_POD_LABELS,
+    declare_namespace,
 )
 from components.network_policies import allow_dns, default_deny, pods_in, public_egress, tcp
 from components.registry import pull_secret
@@ -67,19 +68,9 @@ class Catalog(pulumi.ComponentResource):
         on_cluster = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
         workloads = settings.workloads
 
-        self.namespace = core.Namespace(
-            f"{name}-namespace",
-            metadata=meta.ObjectMetaArgs(
-                name=CATALOG_NAMESPACE,
-                labels={
-                    # The API server itself refuses any pod here that is not hardened.
-                    "pod-security.kubernetes.io/enforce": "restricted",
-                    "pod-security.kubernetes.io/warn": "restricted",
-                    "pod-security.kubernetes.io/audit": "restricted",
-                    **ROUTES_LABEL,
-                },
-            ),
-            opts=on_cluster,
+        # The API server itself refuses any pod here that is not hardened.
+        self.namespace = declare_namespace(
+            f"{name}-namespace", CATALOG_NAMESPACE, on_cluster, enforce="restricted", report="restricted", labels=ROUTES_LABEL
         )
         namespace = self.namespace.metadata.name
 

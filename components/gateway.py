@@ -16,7 +16,7 @@ import pulumi
 import pulumi_kubernetes as kubernetes
 
 from components.cluster import RegionalCluster
-from components.namespaces import GATEWAY_NAMESPACE
+from components.namespaces import GATEWAY_NAMESPACE, declare_namespace
 from components.origin_tls import OriginTls
 from components.settings.stack import StackSettings
 
@@ -168,19 +168,9 @@ class RegionalGateway(pulumi.ComponentResource):
         on_cluster = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
         gateway_settings = settings.workloads.gateway
 
-        self.namespace = kubernetes.core.v1.Namespace(
-            f"{name}-namespace",
-            metadata=kubernetes.meta.v1.ObjectMetaArgs(
-                name=GATEWAY_NAMESPACE,
-                labels={
-                    # The proxies' security context is Envoy Gateway's; warn about (rather
-                    # than refuse) anything a future chart loosens.
-                    "pod-security.kubernetes.io/warn": "restricted",
-                    "pod-security.kubernetes.io/audit": "restricted",
-                },
-            ),
-            opts=on_cluster,
-        )
+        # The proxies' security context is Envoy Gateway's; warn about (rather than refuse)
+        # anything a future chart loosens.
+        self.namespace = declare_namespace(f"{name}-namespace", GATEWAY_NAMESPACE, on_cluster, report="restricted")
         namespace = self.namespace.metadata.name
 
         # CRDs: rendered from Envoy Gateway's CRD chart and applied object by object with

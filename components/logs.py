@@ -29,8 +29,7 @@ import yaml
 
 from components import log_retention
 from components.cluster import RegionalCluster
-from components.monitoring import privileged_namespace
-from components.namespaces import LOGGING_NAMESPACE, MONITORING_NAMESPACE
+from components.namespaces import LOGGING_NAMESPACE, MONITORING_NAMESPACE, declare_namespace
 from components.settings.stack import StackSettings
 
 meta = kubernetes.meta.v1
@@ -275,7 +274,9 @@ class LogShipping(pulumi.ComponentResource):
     ) -> None:
         super().__init__("marketplace:index:LogShipping", name, None, opts)
         on_cluster = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
-        namespace = privileged_namespace(LOGGING_NAMESPACE, f"{name}-namespace", on_cluster)
+        # fluent-bit reads the node's log files (host paths): it cannot run under the baseline
+        # or restricted profiles.
+        namespace = declare_namespace(f"{name}-namespace", LOGGING_NAMESPACE, on_cluster, enforce="privileged")
         in_namespace = pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[namespace]))
         _network_policies(name, in_namespace)
         # What a shipper needs to reach the store: its login, and the CA the store's

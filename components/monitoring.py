@@ -20,7 +20,7 @@ import yaml
 
 from components.alerting import alertmanager_config, cluster_rule_groups
 from components.cluster import POOL_LABEL, SYSTEM, WORKERS
-from components.namespaces import GATEWAY_NAMESPACE, MONITORING_NAMESPACE, PROXY_POD_LABELS
+from components.namespaces import GATEWAY_NAMESPACE, MONITORING_NAMESPACE, PROXY_POD_LABELS, declare_namespace
 from components.settings.stack import StackSettings
 
 if TYPE_CHECKING:
@@ -161,19 +161,6 @@ def internal_service_annotations(settings: StackSettings, cluster: str) -> dict[
     }
 
 
-def privileged_namespace(name: str, resource_name: str, opts: pulumi.ResourceOptions) -> core.Namespace:
-    return core.Namespace(
-        resource_name,
-        metadata=meta.ObjectMetaArgs(
-            name=name,
-            # Node exporter and fluent-bit read the node itself (host network, PID,
-            # paths): they cannot run under the baseline or restricted profiles.
-            labels={"pod-security.kubernetes.io/enforce": "privileged"},
-        ),
-        opts=opts,
-    )
-
-
 class Monitoring(pulumi.ComponentResource):
     """Prometheus, Alertmanager and the rules on one cluster; Grafana on the hub."""
 
@@ -197,7 +184,9 @@ class Monitoring(pulumi.ComponentResource):
         Grafana reaches the other clusters from."""
         super().__init__("marketplace:index:Monitoring", name, None, opts)
         on_cluster = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
-        namespace = privileged_namespace(MONITORING_NAMESPACE, f"{name}-namespace", on_cluster)
+        # Node exporter reads the node itself (host network, PID, paths): it cannot run under
+        # the baseline or restricted profiles.
+        namespace = declare_namespace(f"{name}-namespace", MONITORING_NAMESPACE, on_cluster, enforce="privileged")
         admin_secret = None
         password = settings.monitoring.grafana_admin_password
         if hub and password is not None:
