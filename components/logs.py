@@ -29,7 +29,8 @@ import yaml
 
 from components import log_retention
 from components.cluster import RegionalCluster
-from components.namespaces import LOGGING_NAMESPACE, MONITORING_NAMESPACE, declare_namespace
+from components.namespaces import LOGGING_NAMESPACE, MONITORING_NAMESPACE, PROMETHEUS_POD_LABELS, declare_namespace
+from components.network_policies import default_deny, dns_egress, pods_in, tcp
 from components.settings.stack import StackSettings
 
 meta = kubernetes.meta.v1
@@ -316,26 +317,13 @@ class LogShipping(pulumi.ComponentResource):
 def _network_policies(name: str, opts: pulumi.ResourceOptions) -> None:
     """Nothing reaches the shippers but Prometheus (their metrics port); they reach DNS, the
     Kubernetes API and the store, nothing else."""
-    everywhere = [networking.NetworkPolicyPeerArgs(ip_block=networking.IPBlockArgs(cidr="0.0.0.0/0"))]
-    dns = networking.NetworkPolicyEgressRuleArgs(
-        to=[
-            networking.NetworkPolicyPeerArgs(
-                namespace_selector=meta.LabelSelectorArgs(match_labels={"kubernetes.io/metadata.name": "kube-system"})
-            )
-        ],
-        ports=[networking.NetworkPolicyPortArgs(protocol=protocol, port=53) for protocol in ("UDP", "TCP")],
-    )
     api_and_store = networking.NetworkPolicyEgressRuleArgs(
-        # The API server of a DOKS cluster and the store's public host have public addresses.
-        to=everywhere,
-        ports=[networking.NetworkPolicyPortArgs(protocol="TCP", port=port) for port in (443, 6443, STORE_PORT)],
+        # The API server of a DOKS cluster and the store's public host have public addresses;
+        # the hub's shippers reach the store's private host in the VPC.
+        to=[networking.NetworkPolicyPeerArgs(ip_block=networking.IPBlockArgs(cidr="0.0.0.0/0"))],
+        ports=tcp(443, 6443, STORE_PORT),
     )
-    networking.NetworkPolicy(
-        f"{name}-default-deny",
-        metadata=meta.ObjectMetaArgs(name="logging-default-deny", namespace=LOGGING_NAMESPACE),
-        spec=networking.NetworkPolicySpecArgs(pod_selector=meta.LabelSelectorArgs(), policy_types=["Ingress", "Egress"]),
-        opts=opts,
-    )
+    default_deny(f"{name}-default-deny", name="logging-default-deny", namespace=LOGGING_NAMESPACE, opts=opts)
     networking.NetworkPolicy(
         f"{name}-shippers",
         metadata=meta.ObjectMetaArgs(name="log-shippers", namespace=LOGGING_NAMESPACE),
@@ -344,17 +332,10 @@ def _network_policies(name: str, opts: pulumi.ResourceOptions) -> None:
             policy_types=["Ingress", "Egress"],
             ingress=[
                 networking.NetworkPolicyIngressRuleArgs(
-                    from_=[
-                        networking.NetworkPolicyPeerArgs(
-                            namespace_selector=meta.LabelSelectorArgs(
-                                match_labels={"kubernetes.io/metadata.name": MONITORING_NAMESPACE}
-                            )
-                        )
-                    ],
-                    ports=[networking.NetworkPolicyPortArgs(protocol="TCP", port=HTTP_PORT)],
+                    from_=[pods_in(MONITORING_NAMESPACE, PROMETHEUS_POD_LABELS)], ports=tcp(HTTP_PORT)
                 )
             ],
-            egress=[dns, api_and_store],
+            egress=[dns_egress(), api_and_store],
         ),
         opts=opts,
     )

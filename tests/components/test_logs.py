@@ -15,12 +15,13 @@ from components.logs import (
     CREDENTIALS_SECRET,
     FLUENT_BIT_REPO,
     FLUENT_BIT_VERSION,
+    HTTP_PORT,
     SHIPPER_INDEX_REGEX,
     STORE_PORT,
     pipeline,
     render_pipeline,
 )
-from components.namespaces import LOGGING_NAMESPACE
+from components.namespaces import LOGGING_NAMESPACE, MONITORING_NAMESPACE, PROMETHEUS_POD_LABELS
 from offline.engine import Plan, PlannedResource, SecretValue, reveal
 from tests.conftest import plan_of
 from tests.k8s_objects import metadata, objects, on_cluster, one, pod_spec, regions_of
@@ -182,6 +183,15 @@ def test_retention_is_applied_from_the_hub_by_a_hardened_job() -> None:
     assert policies.keys() == {"logging-default-deny", "log-shippers"}
     ports = {p["port"] for rule in policies["log-shippers"].inputs["spec"]["egress"] for p in rule["ports"]}
     assert ports == {53, 443, 6443, STORE_PORT}
+    # Prometheus's pods reach the shippers' metrics port; nothing else of the monitoring
+    # namespace does (Grafana runs there too).
+    prometheus = {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": MONITORING_NAMESPACE}},
+        "podSelector": {"matchLabels": PROMETHEUS_POD_LABELS},
+    }
+    assert policies["log-shippers"].inputs["spec"]["ingress"] == [
+        {"from": [prometheus], "ports": [{"protocol": "TCP", "port": HTTP_PORT}]}
+    ]
 
 
 def test_dev_stacks_have_no_store_unless_they_ask_for_the_smallest_one() -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from components.network_policies import PRIVATE_V4
 from offline.engine import Plan
-from tests.conftest import plan_of
+from tests.conftest import STACKS, plan_of
 from tests.k8s_objects import metadata, objects, one, regions_of, spec
 
 DENY_ALL = {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
@@ -76,3 +76,19 @@ def test_each_closed_namespace_still_resolves_names(stack: str) -> None:
         for namespace in closed:
             policies = [spec(p) for p in objects(plan, region, "NetworkPolicy") if metadata(p)["namespace"] == namespace]
             assert any(p["podSelector"] == {} and resolves_names(p) for p in policies), (region, namespace)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_no_policy_admits_a_whole_namespace(stack: str) -> None:
+    """Every peer that selects another namespace names the pods in it too: a namespace alone
+    would admit whatever else runs there (Grafana beside Prometheus). The one exception is
+    DNS, which is kube-system's to run."""
+    plan = plan_of(stack)
+    checked = 0
+    for region in regions_of(plan):
+        for policy in objects(plan, region, "NetworkPolicy"):
+            for rule in spec(policy).get("ingress") or []:
+                for peer in rule["from"]:
+                    checked += 1
+                    assert "podSelector" in peer, (region, metadata(policy)["name"], peer)
+    assert checked >= 3 * len(regions_of(plan))
