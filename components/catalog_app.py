@@ -12,6 +12,7 @@ import pulumi
 import pulumi_kubernetes as kubernetes
 
 from components.cluster import POOL_LABEL, WORKERS, RegionalCluster
+from components.pod_security import hardened_container, hardened_pod
 from components.settings.reader import Secret
 from components.settings.workloads import AppSettings
 
@@ -22,7 +23,6 @@ core = kubernetes.core.v1
 HTTP_PORT = 8080  # unprivileged: the containers run as a non-root user
 METRICS_PORT = 9090
 SERVICE_PORT = 80
-RUN_AS = 10001  # above 10000: no clash with a user of the node
 API_KEY_DIR = "/var/run/secrets/catalog"
 API_KEY_FILE = "api-key"
 
@@ -141,16 +141,7 @@ class CatalogApp(pulumi.ComponentResource):
             # The gateway keeps sending to a terminating pod until it sees the endpoint
             # go; a short pause before SIGTERM lets it drain without errors.
             lifecycle=core.LifecycleArgs(pre_stop=core.LifecycleHandlerArgs(sleep=core.SleepActionArgs(seconds=5))),
-            security_context=core.SecurityContextArgs(
-                run_as_non_root=True,
-                run_as_user=RUN_AS,
-                run_as_group=RUN_AS,
-                read_only_root_filesystem=True,
-                allow_privilege_escalation=False,
-                privileged=False,
-                capabilities=core.CapabilitiesArgs(drop=["ALL"]),
-                seccomp_profile=core.SeccompProfileArgs(type="RuntimeDefault"),
-            ),
+            security_context=hardened_container(),
             volume_mounts=mounts,
         )
 
@@ -185,13 +176,7 @@ class CatalogApp(pulumi.ComponentResource):
                         # The workers pool, whatever its size (a resize moves the pods over).
                         node_selector={POOL_LABEL: WORKERS},
                         image_pull_secrets=[core.LocalObjectReferenceArgs(name=pull_secret)] if pull_secret else None,
-                        security_context=core.PodSecurityContextArgs(
-                            run_as_non_root=True,
-                            run_as_user=RUN_AS,
-                            run_as_group=RUN_AS,
-                            fs_group=RUN_AS,
-                            seccomp_profile=core.SeccompProfileArgs(type="RuntimeDefault"),
-                        ),
+                        security_context=hardened_pod(),
                         # One pod per node before any node gets a second, and per
                         # rollout revision, so a surge does not pile onto one node.
                         topology_spread_constraints=[

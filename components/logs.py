@@ -31,6 +31,7 @@ from components import log_retention
 from components.cluster import RegionalCluster
 from components.namespaces import LOGGING_NAMESPACE, MONITORING_NAMESPACE, PROMETHEUS_POD_LABELS, declare_namespace
 from components.network_policies import default_deny, dns_egress, pods_in, tcp
+from components.pod_security import hardened_container, hardened_pod
 from components.settings.stack import StackSettings
 
 meta = kubernetes.meta.v1
@@ -167,13 +168,10 @@ def fluent_bit_values(config: pulumi.Input[str], *, events: bool) -> dict[str, A
         "extraVolumeMounts": [{"name": "log-store-ca", "mountPath": CA_DIR, "readOnly": True}],
     }
     if events:
-        # Reads the API only: no node paths, so it runs as an unprivileged user.
-        values["podSecurityContext"] = {"runAsNonRoot": True, "runAsUser": 10001, "seccompProfile": {"type": "RuntimeDefault"}}
-        values["securityContext"] = {
-            "readOnlyRootFilesystem": True,
-            "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"]},
-        }
+        # Reads the API only, no node paths: hardened like every pod of ours. Chart values
+        # are the objects' API spelling, which the SDK writes for these typed arguments.
+        values["podSecurityContext"] = hardened_pod()
+        values["securityContext"] = hardened_container()
     return values
 
 
@@ -383,14 +381,7 @@ def _retention_job(
                 spec=core.PodSpecArgs(
                     restart_policy="Never",
                     automount_service_account_token=False,
-                    security_context=core.PodSecurityContextArgs(
-                        run_as_non_root=True,
-                        run_as_user=10001,
-                        run_as_group=10001,
-                        # Group owner of the mounted credentials, so the 0400 files are readable.
-                        fs_group=10001,
-                        seccomp_profile=core.SeccompProfileArgs(type="RuntimeDefault"),
-                    ),
+                    security_context=hardened_pod(),
                     containers=[
                         core.ContainerArgs(
                             name="apply-retention",
@@ -400,13 +391,7 @@ def _retention_job(
                             resources=core.ResourceRequirementsArgs(
                                 requests={"cpu": "10m", "memory": "32Mi"}, limits={"cpu": "200m", "memory": "64Mi"}
                             ),
-                            security_context=core.SecurityContextArgs(
-                                run_as_non_root=True,
-                                read_only_root_filesystem=True,
-                                allow_privilege_escalation=False,
-                                privileged=False,
-                                capabilities=core.CapabilitiesArgs(drop=["ALL"]),
-                            ),
+                            security_context=hardened_container(),
                             volume_mounts=[
                                 core.VolumeMountArgs(name="script", mount_path=RETENTION_DIR, read_only=True),
                                 core.VolumeMountArgs(name="ca", mount_path=CA_DIR, read_only=True),
