@@ -61,7 +61,12 @@ def cloudflare_source_ranges(provider: pulumi.ProviderResource | None = None) ->
     import pulumi_cloudflare as cloudflare
 
     invoke = pulumi.InvokeOptions(provider=provider) if provider else None
-    return tuple(cloudflare.get_ip_ranges(opts=invoke).ipv4_cidrs)
+    ranges = tuple(cloudflare.get_ip_ranges(opts=invoke).ipv4_cidrs)
+    # Checked here, once, before any gateway is declared: a RunError stops `pulumi up` with
+    # the message alone.
+    if not ranges or any(":" in cidr for cidr in ranges):
+        raise pulumi.RunError("a gateway needs IPv4 source ranges: none, or any IPv6 one, leaves it open")
+    return ranges
 
 
 def doks_external_crds(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
@@ -162,9 +167,8 @@ class RegionalGateway(pulumi.ComponentResource):
         source_ranges: Sequence[str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """`source_ranges`: what cloudflare_source_ranges() returns, checked there."""
         super().__init__("marketplace:index:Gateway", name, None, opts)
-        if not source_ranges or any(":" in cidr for cidr in source_ranges):
-            raise ValueError("a gateway needs IPv4 source ranges: none, or any IPv6 one, leaves it open")
         on_cluster = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
         gateway_settings = settings.workloads.gateway
 

@@ -21,7 +21,7 @@ from components.namespaces import GATEWAY_NAMESPACE as NAMESPACE
 from components.regions import REGIONS
 from offline.engine import Plan, SecretValue, reveal
 from offline.mocks import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6, fake_ip
-from tests.conftest import STACKS, plan_of
+from tests.conftest import STACKS, plan_error, plan_of
 from tests.k8s_objects import KUBERNETES_PROVIDER, metadata, objects, on_cluster, one, regions_of, spec
 
 
@@ -228,15 +228,15 @@ def test_gateway_objects_sit_in_the_gateway_namespace(stack: str) -> None:
             assert metadata(resource)["namespace"] == NAMESPACE
 
 
-def test_no_gateway_without_ipv4_source_ranges(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("ipv4", [[], [CLOUDFLARE_IPV4[0], CLOUDFLARE_IPV6[0]]], ids=["none", "an IPv6 one"])
+def test_no_gateway_without_ipv4_source_ranges(monkeypatch: pytest.MonkeyPatch, ipv4: list[str]) -> None:
+    """Refused with one line, before anything is declared (the cluster included)."""
     import offline.mocks
-    from offline.engine import run_plan
 
     token = "cloudflare:index/getIpRanges:getIpRanges"
-    only_ipv6 = {"ipv4Cidrs": [], "ipv6Cidrs": list(CLOUDFLARE_IPV6)}
-    monkeypatch.setitem(offline.mocks.INVOKES, token, lambda args: only_ipv6)
-    with pytest.raises(Exception, match="a gateway needs IPv4 source ranges"):
-        run_plan("dev-alice")
+    answer = {"ipv4Cidrs": ipv4, "ipv6Cidrs": list(CLOUDFLARE_IPV6)}
+    monkeypatch.setitem(offline.mocks.INVOKES, token, lambda args: answer)
+    assert plan_error("dev-alice") == "a gateway needs IPv4 source ranges: none, or any IPv6 one, leaves it open"
 
 
 def test_the_gateway_waits_for_the_client_certificate_policy() -> None:
