@@ -23,7 +23,7 @@ from components.edge import Edge, Origin, OriginCertificate, ZoneTls
 from components.gateway import RegionalGateway, cloudflare_source_ranges
 from components.logs import LogShipping, LogStore
 from components.monitoring import Monitoring
-from components.pane import MetricsPane, hub_cluster, hub_networks
+from components.pane import MetricsPane, dashboards, hub_cluster, hub_networks
 from components.platform_alerts import NodeAlerts, UptimeChecks
 from components.project import StackProject
 from components.registry import AccountRegistry
@@ -38,7 +38,9 @@ else:
     for warning in (*settings.warnings, *unoffered_versions(settings, offered_kubernetes_versions())):
         pulumi.log.warn(warning)
     specs = cluster_specs(settings)
+    # Read before anything is declared: a bad answer or file stops the program with nothing half-built.
     source_ranges = cloudflare_source_ranges()
+    dashboard_files = dashboards() if settings.monitoring.enabled else {}
 
     # The account's container registry, declared by the one stack that owns it; every
     # cluster pulls from it.
@@ -95,6 +97,7 @@ else:
             hub_monitoring=monitors[hub],
             vpcs={region: vpc.vpc for region, vpc in vpcs.items()},
             prometheus_urls={name: monitor.prometheus_url for name, monitor in monitors.items()},
+            dashboards=dashboard_files,
         )
     log_store = None
     if settings.monitoring.log_store.enabled:
