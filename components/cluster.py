@@ -30,6 +30,10 @@ POOL_LABEL = "marketplace/pool"
 WORKERS = "workers"
 SYSTEM = "system"
 
+# The prefix of the annotations DOKS's cloud controller reads on a LoadBalancer Service
+# (digitalocean-cloud-controller-manager docs/controllers/services/annotations.md).
+DO_LOAD_BALANCER = "service.beta.kubernetes.io/do-loadbalancer-"
+
 
 def offered_kubernetes_versions() -> tuple[str, ...]:
     """The DOKS versions DigitalOcean offers today (one invoke per deployment)."""

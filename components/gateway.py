@@ -15,7 +15,7 @@ from typing import Any, cast
 import pulumi
 import pulumi_kubernetes as kubernetes
 
-from components.cluster import RegionalCluster
+from components.cluster import DO_LOAD_BALANCER, RegionalCluster
 from components.namespaces import GATEWAY_NAMESPACE, declare_namespace
 from components.origin_tls import OriginTls
 from components.settings.stack import StackSettings
@@ -45,7 +45,6 @@ ROUTES_LABEL = {"marketplace/gateway": GATEWAY_NAME}
 
 DOKS_INSTALL_POLICY = "doks.digitalocean.com/install-policy"
 _CRD_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
-_DO_LB = "service.beta.kubernetes.io/do-loadbalancer-"
 
 
 def cloudflare_source_ranges(provider: pulumi.ProviderResource | None = None) -> tuple[str, ...]:
@@ -127,7 +126,7 @@ def load_balancer_annotations(settings: StackSettings, cluster_physical: str) ->
         # account that bears the name a new Service asks for (digitalocean-cloud-controller-
         # manager do/loadbalancers.go, find by name), so a green cluster asking for blue's
         # name would take over blue's load balancer, and retiring blue would delete it.
-        f"{_DO_LB}name": f"{cluster_physical}-gateway",
+        f"{DO_LOAD_BALANCER}name": f"{cluster_physical}-gateway",
         # REGIONAL, explicitly. The controller's default became the regional network load
         # balancer (REGIONAL_NETWORK, v0.1.61), for which it opens the Service port on every
         # worker to 0.0.0.0/0 (firewall_controller.go), so anyone could reach Envoy past the
@@ -136,14 +135,14 @@ def load_balancer_annotations(settings: StackSettings, cluster_physical: str) ->
         # (docs.digitalocean.com/notes/2024/kubernetes-loadbalancersourceranges, 2024-07:
         # "DOKS now supports the LoadBalancerSourceRanges field"); the controller adds no
         # worker firewall rule for it.
-        f"{_DO_LB}type": "REGIONAL",
-        f"{_DO_LB}size-unit": str(settings.workloads.gateway.load_balancer_size_unit),
+        f"{DO_LOAD_BALANCER}type": "REGIONAL",
+        f"{DO_LOAD_BALANCER}size-unit": str(settings.workloads.gateway.load_balancer_size_unit),
         # TLS passes through: Envoy terminates it, to check the client certificate.
-        f"{_DO_LB}protocol": "tcp",
-        f"{_DO_LB}healthcheck-check-interval-seconds": "5",
-        f"{_DO_LB}healthcheck-response-timeout-seconds": "3",
-        f"{_DO_LB}healthcheck-unhealthy-threshold": "3",
-        f"{_DO_LB}healthcheck-healthy-threshold": "2",
+        f"{DO_LOAD_BALANCER}protocol": "tcp",
+        f"{DO_LOAD_BALANCER}healthcheck-check-interval-seconds": "5",
+        f"{DO_LOAD_BALANCER}healthcheck-response-timeout-seconds": "3",
+        f"{DO_LOAD_BALANCER}healthcheck-unhealthy-threshold": "3",
+        f"{DO_LOAD_BALANCER}healthcheck-healthy-threshold": "2",
     }
 
 

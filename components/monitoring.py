@@ -19,7 +19,7 @@ import pulumi_kubernetes as kubernetes
 import yaml
 
 from components.alerting import alertmanager_config, cluster_rule_groups
-from components.cluster import POOL_LABEL, SYSTEM, WORKERS
+from components.cluster import DO_LOAD_BALANCER, POOL_LABEL, SYSTEM, WORKERS
 from components.namespaces import GATEWAY_NAMESPACE, MONITORING_NAMESPACE, PROXY_POD_LABELS, declare_namespace
 from components.settings.stack import StackSettings
 
@@ -65,8 +65,6 @@ ROUTE_APP_RELABELING = {
 # (data/rules/catalog.rules.yaml); the chart's would page twice for the same pod.
 REPLACED_DEFAULT_ALERTS = ("KubePodCrashLooping", "KubeHpaMaxedOut")
 DASHBOARD_FOLDER_ANNOTATION = "grafana_folder"
-
-_DO_LB = "service.beta.kubernetes.io/do-loadbalancer-"
 
 # How long each kind keeps metrics, and the volume that holds them.
 _RETENTION = {"production": ("15d", "50Gi"), "staging": ("7d", "20Gi"), "dev": ("2d", "10Gi")}
@@ -148,16 +146,16 @@ def autoscaled_pools(settings: StackSettings) -> dict[str, int]:
     return {name: pool.max_nodes for name, pool in pools.items() if pool.max_nodes > pool.min_nodes}
 
 
-def internal_service_annotations(settings: StackSettings, cluster: str) -> dict[str, str]:
+def internal_service_annotations(cluster_physical: str) -> dict[str, str]:
     """A DigitalOcean load balancer reachable only from inside the VPC network (and the VPCs
-    peered with it), named after the stack and cluster: the cloud controller adopts an
-    existing load balancer by name, so two clusters must never ask for one name
-    (digitalocean-cloud-controller-manager docs/controllers/services/annotations.md)."""
+    peered with it), named after the cluster generation (`mkt-<stack>-<cluster>`): the cloud
+    controller adopts an existing load balancer by name, so two clusters must never ask for
+    one name (digitalocean-cloud-controller-manager docs/controllers/services/annotations.md)."""
     return {
-        f"{_DO_LB}name": f"{settings.name_prefix}-{cluster}-prometheus",
-        f"{_DO_LB}network": "INTERNAL",
-        f"{_DO_LB}size-unit": "1",
-        f"{_DO_LB}protocol": "tcp",
+        f"{DO_LOAD_BALANCER}name": f"{cluster_physical}-prometheus",
+        f"{DO_LOAD_BALANCER}network": "INTERNAL",
+        f"{DO_LOAD_BALANCER}size-unit": "1",
+        f"{DO_LOAD_BALANCER}protocol": "tcp",
     }
 
 
@@ -254,7 +252,7 @@ class Monitoring(pulumi.ComponentResource):
                 metadata=meta.ObjectMetaArgs(
                     name="prometheus-internal",
                     namespace=namespace.metadata.name,
-                    annotations=internal_service_annotations(settings, cluster_name),
+                    annotations=internal_service_annotations(cluster.physical),
                 ),
                 spec=core.ServiceSpecArgs(
                     type="LoadBalancer",

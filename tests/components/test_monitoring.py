@@ -188,3 +188,33 @@ def test_prometheus_outside_the_hub_answers_the_hubs_networks_only() -> None:
         assert spec(service)["selector"] == PROMETHEUS_SERVER_LABELS
         assert spec(service)["loadBalancerSourceRanges"] == expected
     assert [s for s in objects(plan, "nyc3", "Service") if metadata(s)["name"] == "prometheus-internal"] == []
+
+
+def test_each_cluster_generation_names_its_own_internal_load_balancer() -> None:
+    """Named after the cluster generation, like every account-unique name of its things: a
+    green cluster asking for blue's name would be handed blue's load balancer. (The stack
+    test_gateway.py checks the gateways' names in: one plan for both.)"""
+    generations = {
+        "marketplace:generations": {
+            "nyc3": [
+                {"name": "blue", "kubernetesVersion": "1.36.1-do.0", "weight": 1},
+                {"name": "green", "kubernetesVersion": "1.37.1-do.0", "weight": 0},
+            ]
+        }
+    }
+    plan = plan_of("production", overrides=generations)
+    clusters = {
+        c.name.removesuffix("-doks"): c.inputs["name"]
+        for c in plan.of_type("digitalocean:index/kubernetesCluster:KubernetesCluster")
+    }
+    names = {
+        service.name.removesuffix("-monitoring-prometheus-internal"): metadata(service)["annotations"][
+            "service.beta.kubernetes.io/do-loadbalancer-name"
+        ]
+        for service in plan.of_type("kubernetes:core/v1:Service")
+        if metadata(service)["name"] == "prometheus-internal"
+    }
+    # Every cluster but the hub's (nyc3's first generation): nyc3's green one among them.
+    assert names.keys() == set(clusters) - {"nyc3"} and "nyc3-green" in names
+    assert names == {cluster: f"{clusters[cluster]}-prometheus" for cluster in names}
+    assert names["nyc3-green"] == "mkt-production-nyc3-green-prometheus"
