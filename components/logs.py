@@ -50,9 +50,10 @@ HTTP_PORT = 2020
 # Managed databases listen on 25060 (digitalocean/openapi databases opensearch_connection.yml).
 STORE_PORT = 25060
 # fluent-bit's index prefixes; the shipper's ACL and the retention policy cover all of them.
-CONTAINER_INDEX = "logs-containers"
-EVENTS_INDEX = "logs-events"
-SHIPPER_INDEX_REGEX = "logs-.*"
+CONTAINER_INDEX = f"{log_retention.INDEX_PREFIX}containers"
+EVENTS_INDEX = f"{log_retention.INDEX_PREFIX}events"
+# A regular expression: the prefix has no character special to one.
+SHIPPER_INDEX_REGEX = f"{log_retention.INDEX_PREFIX}.*"
 CREDENTIALS_SECRET = "log-store-credentials"
 RETENTION_IMAGE = "python:3.13.1-alpine3.21"
 RETENTION_DIR = "/opt/log-retention"

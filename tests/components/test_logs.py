@@ -3,6 +3,7 @@ fluent-bit on every cluster shipping container logs (every node) and events (onc
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 from typing import Any
@@ -87,6 +88,20 @@ def test_the_shippers_have_a_user_of_their_own_for_the_log_indices() -> None:
     assert user.inputs["settings"] == [{"opensearchAcls": [{"index": SHIPPER_INDEX_REGEX, "permission": "readwrite"}]}]
     for index in ("logs-containers-2026.12.06", "logs-events-2026.12.06"):
         assert re.fullmatch(SHIPPER_INDEX_REGEX, index)
+
+
+def test_retention_and_the_shippers_access_cover_every_index_fluent_bit_writes() -> None:
+    plan = plan_of("production")
+    [acl] = plan.one(USER, "logs-shipper").inputs["settings"][0]["opensearchAcls"]
+    [template] = retention_policy(30)["policy"]["ism_template"]
+    written = {shipped_config(r)["pipeline"]["outputs"][0]["logstash_prefix"] for r in shippers(plan, "sfo3").values()}
+    assert written == {"logs-containers", "logs-events"}
+    for prefix in written:
+        index = f"{prefix}-2026.12.06"  # logstash_dateformat %Y.%m.%d
+        assert re.fullmatch(acl["index"], index)
+        assert any(fnmatch.fnmatchcase(index, pattern) for pattern in template["index_patterns"])
+    # Nothing else of the store: the shippers cannot touch the security or ISM indices.
+    assert not re.fullmatch(acl["index"], ".opendistro-ism-config")
 
 
 def test_every_cluster_ships_container_logs_and_events_over_tls() -> None:
