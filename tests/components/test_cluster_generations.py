@@ -6,6 +6,17 @@ from __future__ import annotations
 from components.cluster import ClusterSpec, generations_by_region
 from tests.conftest import plan_of
 
+# Production with nyc3 half-way through an upgrade (green deployed, taking no traffic yet):
+# the tests of what differs between two generations of a region share this one plan.
+NYC3_UPGRADING = {
+    "marketplace:generations": {
+        "nyc3": [
+            {"name": "blue", "kubernetesVersion": "1.36.1-do.0", "weight": 1},
+            {"name": "green", "kubernetesVersion": "1.37.1-do.0", "weight": 0},
+        ]
+    }
+}
+
 
 def spec(region: str, generation: str) -> ClusterSpec:
     return ClusterSpec(region, generation, "1.36.1-do.0", "s-2vcpu-4gb", None, 1, False)  # type: ignore[arg-type]
@@ -28,16 +39,7 @@ def test_generations_are_grouped_by_region_in_the_order_declared() -> None:
 
 
 def test_a_region_upgrading_serves_from_both_generations_and_reports_both() -> None:
-    """The same stack as test_gateway.py's generation test: one plan for both."""
-    generations = {
-        "marketplace:generations": {
-            "nyc3": [
-                {"name": "blue", "kubernetesVersion": "1.36.1-do.0", "weight": 1},
-                {"name": "green", "kubernetesVersion": "1.37.1-do.0", "weight": 0},
-            ]
-        }
-    }
-    plan = plan_of("production", overrides=generations)
+    plan = plan_of("production", overrides=NYC3_UPGRADING)
     reported = plan.outputs["generations"]
     assert {region: sorted(own) for region, own in reported.items()} == {
         "sfo3": ["blue"], "nyc3": ["blue", "green"], "fra1": ["blue"], "blr1": ["blue"], "sgp1": ["blue"],

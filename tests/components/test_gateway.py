@@ -21,6 +21,7 @@ from components.namespaces import GATEWAY_NAMESPACE as NAMESPACE
 from components.regions import REGIONS
 from offline.engine import Plan, SecretValue, reveal
 from offline.mocks import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6, fake_ip
+from tests.components.test_cluster_generations import NYC3_UPGRADING
 from tests.conftest import STACKS, plan_error, plan_of
 from tests.k8s_objects import KUBERNETES_PROVIDER, metadata, objects, on_cluster, one, regions_of, spec
 
@@ -70,15 +71,7 @@ def test_the_load_balancer_admits_only_cloudflare() -> None:
 def test_each_cluster_generation_names_its_own_load_balancer() -> None:
     """Two generations of a region never ask DigitalOcean's controller for one load balancer
     name: it would hand green the load balancer blue serves from."""
-    generations = {
-        "marketplace:generations": {
-            "nyc3": [
-                {"name": "blue", "kubernetesVersion": "1.36.1-do.0", "weight": 1},
-                {"name": "green", "kubernetesVersion": "1.37.1-do.0", "weight": 0},
-            ]
-        }
-    }
-    plan = plan_of("production", overrides=generations)
+    plan = plan_of("production", overrides=NYC3_UPGRADING)
     names = {
         proxy.name: spec(proxy)["provider"]["kubernetes"]["envoyService"]["annotations"][
             "service.beta.kubernetes.io/do-loadbalancer-name"

@@ -23,6 +23,7 @@ from components.network import cluster_network
 from components.regions import REGIONS
 from offline.engine import Plan, PlannedResource, SecretValue, reveal
 from offline.stack_config import stand_in
+from tests.components.test_cluster_generations import NYC3_UPGRADING
 from tests.conftest import plan_of
 from tests.k8s_objects import metadata, objects, on_cluster, one, regions_of, spec
 from tests.plandocs import settings_of
@@ -192,17 +193,8 @@ def test_prometheus_outside_the_hub_answers_the_hubs_networks_only() -> None:
 
 def test_each_cluster_generation_names_its_own_internal_load_balancer() -> None:
     """Named after the cluster generation, like every account-unique name of its things: a
-    green cluster asking for blue's name would be handed blue's load balancer. (The stack
-    test_gateway.py checks the gateways' names in: one plan for both.)"""
-    generations = {
-        "marketplace:generations": {
-            "nyc3": [
-                {"name": "blue", "kubernetesVersion": "1.36.1-do.0", "weight": 1},
-                {"name": "green", "kubernetesVersion": "1.37.1-do.0", "weight": 0},
-            ]
-        }
-    }
-    plan = plan_of("production", overrides=generations)
+    green cluster asking for blue's name would be handed blue's load balancer."""
+    plan = plan_of("production", overrides=NYC3_UPGRADING)
     clusters = {
         c.name.removesuffix("-doks"): c.inputs["name"]
         for c in plan.of_type("digitalocean:index/kubernetesCluster:KubernetesCluster")
