@@ -15,6 +15,7 @@ from components.cluster import (
     RegionalCluster,
     RegionVpc,
     cluster_specs,
+    generations_by_region,
     offered_kubernetes_versions,
     serving_clusters,
     unoffered_versions,
@@ -23,7 +24,7 @@ from components.edge import Edge, Origin, OriginCertificate, ZoneTls
 from components.gateway import RegionalGateway, cloudflare_source_ranges
 from components.logs import LogShipping, LogStore
 from components.monitoring import Monitoring
-from components.pane import MetricsPane, hub_cluster, hub_networks
+from components.pane import MetricsPane, dashboards, hub_cluster, hub_networks
 from components.platform_alerts import NodeAlerts, UptimeChecks
 from components.project import StackProject
 from components.registry import AccountRegistry
@@ -38,7 +39,10 @@ else:
     for warning in (*settings.warnings, *unoffered_versions(settings, offered_kubernetes_versions())):
         pulumi.log.warn(warning)
     specs = cluster_specs(settings)
+    generations = generations_by_region(specs)
+    # Read before anything is declared: a bad answer or file stops the program with nothing half-built.
     source_ranges = cloudflare_source_ranges()
+    dashboard_files = dashboards() if settings.monitoring.enabled else {}
 
     # The account's container registry, declared by the one stack that owns it; every
     # cluster pulls from it.
@@ -56,6 +60,7 @@ else:
     monitors: dict[str, Monitoring] = {}
     # The hub runs the stack's one Grafana; the log store lives in its region.
     hub = hub_cluster(settings, specs)
+    grafana_networks = hub_networks(settings)
     for name, spec in specs.items():
         cluster = clusters[name] = RegionalCluster(
             name, settings, spec, vpcs[spec.region].vpc, registry=registry.registry if registry else None
@@ -80,7 +85,7 @@ else:
                 cluster=cluster,
                 catalog=catalog,
                 hub=name == hub,
-                hub_networks=hub_networks(settings),
+                hub_networks=grafana_networks,
                 opts=here,
             )
 
@@ -95,6 +100,7 @@ else:
             hub_monitoring=monitors[hub],
             vpcs={region: vpc.vpc for region, vpc in vpcs.items()},
             prometheus_urls={name: monitor.prometheus_url for name, monitor in monitors.items()},
+            dashboards=dashboard_files,
         )
     log_store = None
     if settings.monitoring.log_store.enabled:
@@ -115,8 +121,8 @@ else:
 
     # The edge: each region's pool lists its generations' gateways, weighted as declared.
     origins = {
-        region: [Origin(name, gateways[name].public_ip, spec.weight) for name, spec in specs.items() if spec.region == region]
-        for region in settings.regions
+        region: [Origin(name, gateways[name].public_ip, spec.weight) for name, spec in own.items()]
+        for region, own in generations.items()
     }
     edge = Edge("edge", settings, origins)
 
@@ -145,7 +151,6 @@ else:
     pulumi.export("kubernetesVersions", {region: clusters[name].cluster.version for region, name in serving.items()})
     pulumi.export("clusters", {region: clusters[name].cluster.id for region, name in serving.items()})
     pulumi.export("kubeconfigs", {region: clusters[name].kubeconfig for region, name in serving.items()})
-    generations = {region: {n: s for n, s in specs.items() if s.region == region} for region in settings.regions}
     pulumi.export(
         "generations",
         {

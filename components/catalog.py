@@ -5,16 +5,22 @@ regional gateway. Every region runs the same objects; only the region's name dif
 
 from __future__ import annotations
 
-import hashlib
-import json
 import urllib.parse
-from collections.abc import Mapping
-from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as kubernetes
 
-from components.cluster import POOL_LABEL, WORKERS, RegionalCluster
+from components.catalog_app import (
+    API_KEY_DIR,
+    API_KEY_FILE,
+    HTTP_PORT,
+    METRICS_PORT,
+    SERVICE_PORT,
+    AppSpec,
+    CatalogApp,
+    app_labels,
+)
+from components.cluster import RegionalCluster
 from components.gateway import ROUTES_LABEL, RegionalGateway, http_route
 from components.namespaces import (
     CATALOG_NAMESPACE,
@@ -22,311 +28,18 @@ from components.namespaces import (
     MONITORING_NAMESPACE,
     PROMETHEUS_POD_LABELS,
     PROXY_POD_LABELS,
+    declare_namespace,
 )
+from components.network_policies import allow_dns, default_deny, pods_in, public_egress, tcp
 from components.registry import pull_secret
-from components.settings.reader import Secret
+from components.settings.edge import HEALTH_PATH
 from components.settings.stack import StackSettings
-from components.settings.workloads import AppSettings
 
 k8s = kubernetes
 meta = kubernetes.meta.v1
 core = kubernetes.core.v1
 
-# What the edge's monitors probe: the gateway routes it to the API, so a region is healthy
-# only when its gateway, its routes and its API pods all answer.
-HEALTH_PATH = "/healthz"
 API_PATH = "/api"
-
-HTTP_PORT = 8080  # unprivileged: the containers run as a non-root user
-METRICS_PORT = 9090
-SERVICE_PORT = 80
-RUN_AS = 10001  # above 10000: no clash with a user of the node
-API_KEY_DIR = "/var/run/secrets/catalog"
-API_KEY_FILE = "api-key"
-
-# Addresses the API never needs to reach: cluster, VPC and the droplet metadata service.
-_PRIVATE_V4 = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10"]
-_PRIVATE_V6 = ["fc00::/7", "fe80::/10"]
-
-
-def app_labels(role: str) -> dict[str, str]:
-    """The selector labels of a workload: never change them (selectors are immutable)."""
-    return {"app.kubernetes.io/name": f"catalog-{role}", "app.kubernetes.io/part-of": "marketplace"}
-
-
-def config_checksum(data: Mapping[str, str]) -> str:
-    """Pod-template annotation that changes with the ConfigMap's data, so a config change
-    rolls the pods. Only non-secret data is hashed (the API key rolls the pods another way:
-    see CatalogApp)."""
-    return hashlib.sha256(json.dumps(dict(data), sort_keys=True).encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class AppSpec:
-    """What differs between the two workloads; CatalogApp does the rest the same way."""
-
-    role: str
-    settings: AppSettings
-    environment: dict[str, str]
-    ingress: list[k8s.networking.v1.NetworkPolicyIngressRuleArgs]
-    egress: list[k8s.networking.v1.NetworkPolicyEgressRuleArgs]
-    api_key: Secret | None = None
-
-
-class CatalogApp(pulumi.ComponentResource):
-    """One catalog workload, hardened: its own service account (no API token mounted),
-    non-root, read-only root file system, no capabilities, RuntimeDefault seccomp, probes,
-    requests and limits, spread across nodes, autoscaled, with a disruption budget and a
-    network policy of its own."""
-
-    deployment: k8s.apps.v1.Deployment
-    service: core.Service
-    # The selector labels of its pods (what monitors and policies select).
-    labels: dict[str, str]
-
-    def __init__(
-        self,
-        name: str,
-        spec: AppSpec,
-        *,
-        namespace: pulumi.Input[str],
-        cluster: RegionalCluster,
-        pull_secret: pulumi.Input[str] | None = None,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        super().__init__("marketplace:index:CatalogApp", name, None, opts)
-        on_cluster = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
-        app = f"catalog-{spec.role}"
-        labels = self.labels = app_labels(spec.role)
-        all_labels = {**labels, "app.kubernetes.io/component": spec.role}
-        selector = meta.LabelSelectorArgs(match_labels=labels)
-        resources = spec.settings.resources
-
-        account = core.ServiceAccount(
-            f"{name}-account",
-            metadata=meta.ObjectMetaArgs(name=app, namespace=namespace, labels=all_labels),
-            # Neither workload talks to the Kubernetes API.
-            automount_service_account_token=False,
-            opts=on_cluster,
-        )
-
-        # ConfigMap and Secret are auto-named and, for the Kubernetes provider, immutable:
-        # new data makes a new object under a new name, which changes the pod template
-        # that refers to it and rolls the pods; the old object goes once they are rolled.
-        config = core.ConfigMap(
-            f"{name}-config",
-            metadata=meta.ObjectMetaArgs(namespace=namespace, labels=all_labels),
-            data=spec.environment,
-            opts=on_cluster,
-        )
-        volumes = [core.VolumeArgs(name="tmp", empty_dir=core.EmptyDirVolumeSourceArgs(size_limit="64Mi"))]
-        mounts = [core.VolumeMountArgs(name="tmp", mount_path="/tmp")]
-        if spec.api_key is not None:
-            key = core.Secret(
-                f"{name}-credentials",
-                metadata=meta.ObjectMetaArgs(namespace=namespace, labels=all_labels),
-                type="Opaque",
-                string_data={API_KEY_FILE: spec.api_key.output()},
-                opts=on_cluster,
-            )
-            # A file, not an environment variable: environments leak into crash
-            # reports and `kubectl describe`; the file is readable by the app user only.
-            volumes.append(
-                core.VolumeArgs(
-                    name="credentials",
-                    secret=core.SecretVolumeSourceArgs(
-                        secret_name=key.metadata.name,
-                        default_mode=0o400,
-                        items=[core.KeyToPathArgs(key=API_KEY_FILE, path=API_KEY_FILE)],
-                    ),
-                )
-            )
-            mounts.append(core.VolumeMountArgs(name="credentials", mount_path=API_KEY_DIR, read_only=True))
-
-        container = core.ContainerArgs(
-            name=app,
-            image=spec.settings.image,
-            image_pull_policy="Always",
-            ports=[
-                core.ContainerPortArgs(name="http", container_port=HTTP_PORT, protocol="TCP"),
-                core.ContainerPortArgs(name="metrics", container_port=METRICS_PORT, protocol="TCP"),
-            ],
-            env_from=[core.EnvFromSourceArgs(config_map_ref=core.ConfigMapEnvSourceArgs(name=config.metadata.name))],
-            resources=core.ResourceRequirementsArgs(
-                requests={"cpu": resources.cpu_request, "memory": resources.memory_request},
-                limits={"cpu": resources.cpu_limit, "memory": resources.memory_limit},
-            ),
-            # Slow starts get a minute before liveness may restart them.
-            startup_probe=_probe("/livez", period=2, failures=30),
-            liveness_probe=_probe("/livez", period=10, failures=3),
-            readiness_probe=_probe("/readyz", period=5, failures=2),
-            # The gateway keeps sending to a terminating pod until it sees the endpoint
-            # go; a short pause before SIGTERM lets it drain without errors.
-            lifecycle=core.LifecycleArgs(pre_stop=core.LifecycleHandlerArgs(sleep=core.SleepActionArgs(seconds=5))),
-            security_context=core.SecurityContextArgs(
-                run_as_non_root=True,
-                run_as_user=RUN_AS,
-                run_as_group=RUN_AS,
-                read_only_root_filesystem=True,
-                allow_privilege_escalation=False,
-                privileged=False,
-                capabilities=core.CapabilitiesArgs(drop=["ALL"]),
-                seccomp_profile=core.SeccompProfileArgs(type="RuntimeDefault"),
-            ),
-            volume_mounts=mounts,
-        )
-
-        self.deployment = k8s.apps.v1.Deployment(
-            f"{name}-deployment",
-            metadata=meta.ObjectMetaArgs(name=app, namespace=namespace, labels=all_labels),
-            spec=k8s.apps.v1.DeploymentSpecArgs(
-                # No `replicas`: the autoscaler owns the count, and a value here would
-                # reset it to the floor on every `pulumi up`.
-                selector=selector,
-                revision_history_limit=5,
-                min_ready_seconds=5,
-                progress_deadline_seconds=600,
-                strategy=k8s.apps.v1.DeploymentStrategyArgs(
-                    type="RollingUpdate",
-                    # Never below the serving count during a rollout.
-                    rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(max_surge="25%", max_unavailable=0),
-                ),
-                template=core.PodTemplateSpecArgs(
-                    metadata=meta.ObjectMetaArgs(
-                        labels=all_labels,
-                        annotations={
-                            "checksum/config": config_checksum(spec.environment),
-                            "kubectl.kubernetes.io/default-container": app,
-                        },
-                    ),
-                    spec=core.PodSpecArgs(
-                        service_account_name=account.metadata.name,
-                        automount_service_account_token=False,
-                        enable_service_links=False,
-                        termination_grace_period_seconds=30,
-                        # The workers pool, whatever its size (a resize moves the pods over).
-                        node_selector={POOL_LABEL: WORKERS},
-                        image_pull_secrets=[core.LocalObjectReferenceArgs(name=pull_secret)] if pull_secret else None,
-                        security_context=core.PodSecurityContextArgs(
-                            run_as_non_root=True,
-                            run_as_user=RUN_AS,
-                            run_as_group=RUN_AS,
-                            fs_group=RUN_AS,
-                            seccomp_profile=core.SeccompProfileArgs(type="RuntimeDefault"),
-                        ),
-                        # One pod per node before any node gets a second, and per
-                        # rollout revision, so a surge does not pile onto one node.
-                        topology_spread_constraints=[
-                            core.TopologySpreadConstraintArgs(
-                                max_skew=1,
-                                topology_key="kubernetes.io/hostname",
-                                when_unsatisfiable="DoNotSchedule",
-                                label_selector=selector,
-                                match_label_keys=["pod-template-hash"],
-                            )
-                        ],
-                        containers=[container],
-                        volumes=volumes,
-                    ),
-                ),
-            ),
-            opts=on_cluster,
-        )
-
-        self.service = core.Service(
-            f"{name}-service",
-            metadata=meta.ObjectMetaArgs(name=app, namespace=namespace, labels=all_labels),
-            spec=core.ServiceSpecArgs(
-                type="ClusterIP",
-                selector=labels,
-                ports=[
-                    core.ServicePortArgs(name=port, port=number, target_port=port, protocol="TCP")
-                    for port, number in (("http", SERVICE_PORT), ("metrics", METRICS_PORT))
-                ],
-            ),
-            opts=on_cluster,
-        )
-
-        self.autoscaler = k8s.autoscaling.v2.HorizontalPodAutoscaler(
-            f"{name}-autoscaler",
-            metadata=meta.ObjectMetaArgs(name=app, namespace=namespace, labels=all_labels),
-            spec=k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgs(
-                scale_target_ref=k8s.autoscaling.v2.CrossVersionObjectReferenceArgs(
-                    api_version="apps/v1", kind="Deployment", name=self.deployment.metadata.name
-                ),
-                min_replicas=spec.settings.replicas,
-                max_replicas=spec.settings.max_replicas,
-                metrics=[
-                    k8s.autoscaling.v2.MetricSpecArgs(
-                        type="Resource",
-                        resource=k8s.autoscaling.v2.ResourceMetricSourceArgs(
-                            name="cpu",
-                            target=k8s.autoscaling.v2.MetricTargetArgs(type="Utilization", average_utilization=70),
-                        ),
-                    )
-                ],
-                # Scale in slowly: traffic comes back faster than pods start.
-                behavior=k8s.autoscaling.v2.HorizontalPodAutoscalerBehaviorArgs(
-                    scale_down=k8s.autoscaling.v2.HPAScalingRulesArgs(stabilization_window_seconds=300)
-                ),
-            ),
-            # It reads CPU from the resource metrics API: metrics-server first.
-            opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[cluster.metrics_server])),
-        )
-
-        self.disruption_budget = k8s.policy.v1.PodDisruptionBudget(
-            f"{name}-disruption-budget",
-            metadata=meta.ObjectMetaArgs(name=app, namespace=namespace, labels=all_labels),
-            spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
-                # maxUnavailable rather than minAvailable: it scales with the autoscaler
-                # and still lets a one-pod dev stack drain its node.
-                max_unavailable=1,
-                selector=selector,
-                # A pod that never got ready must not block a node drain.
-                unhealthy_pod_eviction_policy="AlwaysAllow",
-            ),
-            opts=on_cluster,
-        )
-
-        self.network_policy = k8s.networking.v1.NetworkPolicy(
-            f"{name}-network-policy",
-            metadata=meta.ObjectMetaArgs(name=app, namespace=namespace, labels=all_labels),
-            spec=k8s.networking.v1.NetworkPolicySpecArgs(
-                pod_selector=selector,
-                policy_types=["Ingress", "Egress"],
-                ingress=spec.ingress,
-                egress=spec.egress,
-            ),
-            opts=on_cluster,
-        )
-
-        self.register_outputs(
-            {
-                "deployment": self.deployment.metadata.name,
-                "service": self.service.metadata.name,
-                "image": spec.settings.image,
-            }
-        )
-
-
-def _probe(path: str, period: int, failures: int) -> core.ProbeArgs:
-    return core.ProbeArgs(
-        http_get=core.HTTPGetActionArgs(path=path, port="http"),
-        period_seconds=period,
-        failure_threshold=failures,
-        timeout_seconds=2,
-    )
-
-
-def _tcp(*ports: int | str) -> list[k8s.networking.v1.NetworkPolicyPortArgs]:
-    return [k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=port) for port in ports]
-
-
-def _pods(namespace: str, labels: Mapping[str, str]) -> k8s.networking.v1.NetworkPolicyPeerArgs:
-    return k8s.networking.v1.NetworkPolicyPeerArgs(
-        namespace_selector=meta.LabelSelectorArgs(match_labels={"kubernetes.io/metadata.name": namespace}),
-        pod_selector=meta.LabelSelectorArgs(match_labels=dict(labels)),
-    )
 
 
 def catalog_service_port(url: str) -> int:
@@ -355,60 +68,20 @@ class Catalog(pulumi.ComponentResource):
         on_cluster = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
         workloads = settings.workloads
 
-        self.namespace = core.Namespace(
-            f"{name}-namespace",
-            metadata=meta.ObjectMetaArgs(
-                name=CATALOG_NAMESPACE,
-                labels={
-                    # The API server itself refuses any pod here that is not hardened.
-                    "pod-security.kubernetes.io/enforce": "restricted",
-                    "pod-security.kubernetes.io/warn": "restricted",
-                    "pod-security.kubernetes.io/audit": "restricted",
-                    **ROUTES_LABEL,
-                },
-            ),
-            opts=on_cluster,
+        # The API server itself refuses any pod here that is not hardened.
+        self.namespace = declare_namespace(
+            f"{name}-namespace", CATALOG_NAMESPACE, on_cluster, enforce="restricted", report="restricted", labels=ROUTES_LABEL
         )
         namespace = self.namespace.metadata.name
 
-        self.default_deny = k8s.networking.v1.NetworkPolicy(
-            f"{name}-default-deny",
-            metadata=meta.ObjectMetaArgs(name="default-deny", namespace=namespace),
-            spec=k8s.networking.v1.NetworkPolicySpecArgs(
-                pod_selector=meta.LabelSelectorArgs(), policy_types=["Ingress", "Egress"]
-            ),
-            opts=on_cluster,
-        )
-        self.allow_dns = k8s.networking.v1.NetworkPolicy(
-            f"{name}-allow-dns",
-            metadata=meta.ObjectMetaArgs(name="allow-dns", namespace=namespace),
-            spec=k8s.networking.v1.NetworkPolicySpecArgs(
-                pod_selector=meta.LabelSelectorArgs(),
-                policy_types=["Egress"],
-                egress=[
-                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                        to=[
-                            k8s.networking.v1.NetworkPolicyPeerArgs(
-                                namespace_selector=meta.LabelSelectorArgs(
-                                    match_labels={"kubernetes.io/metadata.name": "kube-system"}
-                                )
-                            )
-                        ],
-                        ports=[
-                            k8s.networking.v1.NetworkPolicyPortArgs(protocol="UDP", port=53),
-                            k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=53),
-                        ],
-                    )
-                ],
-            ),
-            opts=on_cluster,
-        )
+        self.default_deny = default_deny(f"{name}-default-deny", name="default-deny", namespace=namespace, opts=on_cluster)
+        self.allow_dns = allow_dns(f"{name}-allow-dns", namespace=namespace, opts=on_cluster)
 
-        from_gateway = _pods(GATEWAY_NAMESPACE, PROXY_POD_LABELS)
+        from_gateway = pods_in(GATEWAY_NAMESPACE, PROXY_POD_LABELS)
         scrapes: list[k8s.networking.v1.NetworkPolicyIngressRuleArgs] = (
             [
                 k8s.networking.v1.NetworkPolicyIngressRuleArgs(
-                    from_=[_pods(MONITORING_NAMESPACE, PROMETHEUS_POD_LABELS)], ports=_tcp(METRICS_PORT)
+                    from_=[pods_in(MONITORING_NAMESPACE, PROMETHEUS_POD_LABELS)], ports=tcp(METRICS_PORT)
                 )
             ]
             if settings.monitoring.enabled
@@ -439,24 +112,14 @@ class Catalog(pulumi.ComponentResource):
             environment=api_environment,
             ingress=[
                 k8s.networking.v1.NetworkPolicyIngressRuleArgs(
-                    from_=[from_gateway, _pods(CATALOG_NAMESPACE, app_labels("web"))], ports=_tcp(HTTP_PORT)
+                    from_=[from_gateway, pods_in(CATALOG_NAMESPACE, app_labels("web"))], ports=tcp(HTTP_PORT)
                 ),
                 *scrapes,
             ],
             egress=[
                 # The catalog service is outside the cluster; its addresses are not ours
                 # to pin, so the rule admits any public address on its port only.
-                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                    to=[
-                        k8s.networking.v1.NetworkPolicyPeerArgs(
-                            ip_block=k8s.networking.v1.IPBlockArgs(cidr="0.0.0.0/0", except_=_PRIVATE_V4)
-                        ),
-                        k8s.networking.v1.NetworkPolicyPeerArgs(
-                            ip_block=k8s.networking.v1.IPBlockArgs(cidr="::/0", except_=_PRIVATE_V6)
-                        ),
-                    ],
-                    ports=_tcp(api_port),
-                )
+                public_egress([api_port])
             ],
             api_key=workloads.catalog_api_key,
         )
@@ -468,13 +131,13 @@ class Catalog(pulumi.ComponentResource):
                 "CATALOG_API_URL": f"http://catalog-api.{CATALOG_NAMESPACE}.svc.cluster.local{API_PATH}",
             },
             ingress=[
-                k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=[from_gateway], ports=_tcp(HTTP_PORT)),
+                k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=[from_gateway], ports=tcp(HTTP_PORT)),
                 *scrapes,
             ],
             # The front end renders from the API and nothing else.
             egress=[
                 k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                    to=[_pods(CATALOG_NAMESPACE, app_labels("api"))], ports=_tcp(HTTP_PORT)
+                    to=[pods_in(CATALOG_NAMESPACE, app_labels("api"))], ports=tcp(HTTP_PORT)
                 )
             ],
         )
@@ -493,7 +156,9 @@ class Catalog(pulumi.ComponentResource):
             for spec in (web_spec, api_spec)
         )
 
-        # The API gets /api and the health path; everything else is the front end's.
+        # The API gets /api and the health path; everything else is the front end's. The
+        # edge's monitors and the uptime checks probe the health path: a region is healthy
+        # only when its gateway, its routes and its API pods all answer.
         routes = {"web": [("PathPrefix", "/")], "api": [("PathPrefix", API_PATH), ("Exact", HEALTH_PATH)]}
         route_opts = pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[gateway.gateway]))
         self.routes = [

@@ -30,6 +30,10 @@ POOL_LABEL = "marketplace/pool"
 WORKERS = "workers"
 SYSTEM = "system"
 
+# The prefix of the annotations DOKS's cloud controller reads on a LoadBalancer Service
+# (digitalocean-cloud-controller-manager docs/controllers/services/annotations.md).
+DO_LOAD_BALANCER = "service.beta.kubernetes.io/do-loadbalancer-"
+
 
 def offered_kubernetes_versions() -> tuple[str, ...]:
     """The DOKS versions DigitalOcean offers today (one invoke per deployment)."""
@@ -346,3 +350,12 @@ def serving_clusters(specs: Mapping[str, ClusterSpec]) -> dict[str, str]:
         if spec.region not in serving or spec.weight > specs[serving[spec.region]].weight:
             serving[spec.region] = name
     return serving
+
+
+def generations_by_region(specs: Mapping[str, ClusterSpec]) -> dict[str, dict[str, ClusterSpec]]:
+    """Region -> its cluster generations by logical name, both in the order declared (the
+    regions' order, then each region's generations': cluster_specs keeps it)."""
+    regions: dict[str, dict[str, ClusterSpec]] = {}
+    for name, spec in specs.items():
+        regions.setdefault(spec.region, {})[name] = spec
+    return regions

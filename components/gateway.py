@@ -15,8 +15,8 @@ from typing import Any, cast
 import pulumi
 import pulumi_kubernetes as kubernetes
 
-from components.cluster import RegionalCluster
-from components.namespaces import GATEWAY_NAMESPACE
+from components.cluster import DO_LOAD_BALANCER, RegionalCluster
+from components.namespaces import GATEWAY_NAMESPACE, declare_namespace
 from components.origin_tls import OriginTls
 from components.settings.stack import StackSettings
 
@@ -45,7 +45,6 @@ ROUTES_LABEL = {"marketplace/gateway": GATEWAY_NAME}
 
 DOKS_INSTALL_POLICY = "doks.digitalocean.com/install-policy"
 _CRD_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
-_DO_LB = "service.beta.kubernetes.io/do-loadbalancer-"
 
 
 def cloudflare_source_ranges(provider: pulumi.ProviderResource | None = None) -> tuple[str, ...]:
@@ -61,7 +60,12 @@ def cloudflare_source_ranges(provider: pulumi.ProviderResource | None = None) ->
     import pulumi_cloudflare as cloudflare
 
     invoke = pulumi.InvokeOptions(provider=provider) if provider else None
-    return tuple(cloudflare.get_ip_ranges(opts=invoke).ipv4_cidrs)
+    ranges = tuple(cloudflare.get_ip_ranges(opts=invoke).ipv4_cidrs)
+    # Checked here, once, before any gateway is declared: a RunError stops `pulumi up` with
+    # the message alone.
+    if not ranges or any(":" in cidr for cidr in ranges):
+        raise pulumi.RunError("a gateway needs IPv4 source ranges: none, or any IPv6 one, leaves it open")
+    return ranges
 
 
 def doks_external_crds(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
@@ -122,7 +126,7 @@ def load_balancer_annotations(settings: StackSettings, cluster_physical: str) ->
         # account that bears the name a new Service asks for (digitalocean-cloud-controller-
         # manager do/loadbalancers.go, find by name), so a green cluster asking for blue's
         # name would take over blue's load balancer, and retiring blue would delete it.
-        f"{_DO_LB}name": f"{cluster_physical}-gateway",
+        f"{DO_LOAD_BALANCER}name": f"{cluster_physical}-gateway",
         # REGIONAL, explicitly. The controller's default became the regional network load
         # balancer (REGIONAL_NETWORK, v0.1.61), for which it opens the Service port on every
         # worker to 0.0.0.0/0 (firewall_controller.go), so anyone could reach Envoy past the
@@ -131,14 +135,14 @@ def load_balancer_annotations(settings: StackSettings, cluster_physical: str) ->
         # (docs.digitalocean.com/notes/2024/kubernetes-loadbalancersourceranges, 2024-07:
         # "DOKS now supports the LoadBalancerSourceRanges field"); the controller adds no
         # worker firewall rule for it.
-        f"{_DO_LB}type": "REGIONAL",
-        f"{_DO_LB}size-unit": str(settings.workloads.gateway.load_balancer_size_unit),
+        f"{DO_LOAD_BALANCER}type": "REGIONAL",
+        f"{DO_LOAD_BALANCER}size-unit": str(settings.workloads.gateway.load_balancer_size_unit),
         # TLS passes through: Envoy terminates it, to check the client certificate.
-        f"{_DO_LB}protocol": "tcp",
-        f"{_DO_LB}healthcheck-check-interval-seconds": "5",
-        f"{_DO_LB}healthcheck-response-timeout-seconds": "3",
-        f"{_DO_LB}healthcheck-unhealthy-threshold": "3",
-        f"{_DO_LB}healthcheck-healthy-threshold": "2",
+        f"{DO_LOAD_BALANCER}protocol": "tcp",
+        f"{DO_LOAD_BALANCER}healthcheck-check-interval-seconds": "5",
+        f"{DO_LOAD_BALANCER}healthcheck-response-timeout-seconds": "3",
+        f"{DO_LOAD_BALANCER}healthcheck-unhealthy-threshold": "3",
+        f"{DO_LOAD_BALANCER}healthcheck-healthy-threshold": "2",
     }
 
 
@@ -162,25 +166,14 @@ class RegionalGateway(pulumi.ComponentResource):
         source_ranges: Sequence[str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """`source_ranges`: what cloudflare_source_ranges() returns, checked there."""
         super().__init__("marketplace:index:Gateway", name, None, opts)
-        if not source_ranges or any(":" in cidr for cidr in source_ranges):
-            raise ValueError("a gateway needs IPv4 source ranges: none, or any IPv6 one, leaves it open")
         on_cluster = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
         gateway_settings = settings.workloads.gateway
 
-        self.namespace = kubernetes.core.v1.Namespace(
-            f"{name}-namespace",
-            metadata=kubernetes.meta.v1.ObjectMetaArgs(
-                name=GATEWAY_NAMESPACE,
-                labels={
-                    # The proxies' security context is Envoy Gateway's; warn about (rather
-                    # than refuse) anything a future chart loosens.
-                    "pod-security.kubernetes.io/warn": "restricted",
-                    "pod-security.kubernetes.io/audit": "restricted",
-                },
-            ),
-            opts=on_cluster,
-        )
+        # The proxies' security context is Envoy Gateway's; warn about (rather than refuse)
+        # anything a future chart loosens.
+        self.namespace = declare_namespace(f"{name}-namespace", GATEWAY_NAMESPACE, on_cluster, report="restricted")
         namespace = self.namespace.metadata.name
 
         # CRDs: rendered from Envoy Gateway's CRD chart and applied object by object with

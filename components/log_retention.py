@@ -25,8 +25,10 @@ import urllib.request
 from typing import Any
 
 POLICY_ID = "marketplace-logs-retention"
-# Every index fluent-bit writes: logs-containers-YYYY.MM.DD and logs-events-YYYY.MM.DD.
-INDEX_PATTERN = "logs-*"
+# What every log index's name starts with (components/logs.py names fluent-bit's indices
+# with it): logs-containers-YYYY.MM.DD and logs-events-YYYY.MM.DD.
+INDEX_PREFIX = "logs-"
+INDEX_PATTERN = f"{INDEX_PREFIX}*"
 
 
 def retention_policy(days: int) -> dict[str, Any]:

@@ -29,8 +29,9 @@ import yaml
 
 from components import log_retention
 from components.cluster import RegionalCluster
-from components.monitoring import privileged_namespace
-from components.namespaces import LOGGING_NAMESPACE, MONITORING_NAMESPACE
+from components.namespaces import LOGGING_NAMESPACE, MONITORING_NAMESPACE, PROMETHEUS_POD_LABELS, declare_namespace
+from components.network_policies import default_deny, dns_egress, pods_in, tcp
+from components.pod_security import hardened_container, hardened_pod
 from components.settings.stack import StackSettings
 
 meta = kubernetes.meta.v1
@@ -49,9 +50,10 @@ HTTP_PORT = 2020
 # Managed databases listen on 25060 (digitalocean/openapi databases opensearch_connection.yml).
 STORE_PORT = 25060
 # fluent-bit's index prefixes; the shipper's ACL and the retention policy cover all of them.
-CONTAINER_INDEX = "logs-containers"
-EVENTS_INDEX = "logs-events"
-SHIPPER_INDEX_REGEX = "logs-.*"
+CONTAINER_INDEX = f"{log_retention.INDEX_PREFIX}containers"
+EVENTS_INDEX = f"{log_retention.INDEX_PREFIX}events"
+# A regular expression: the prefix has no character special to one.
+SHIPPER_INDEX_REGEX = f"{log_retention.INDEX_PREFIX}.*"
 CREDENTIALS_SECRET = "log-store-credentials"
 RETENTION_IMAGE = "python:3.13.1-alpine3.21"
 RETENTION_DIR = "/opt/log-retention"
@@ -167,13 +169,10 @@ def fluent_bit_values(config: pulumi.Input[str], *, events: bool) -> dict[str, A
         "extraVolumeMounts": [{"name": "log-store-ca", "mountPath": CA_DIR, "readOnly": True}],
     }
     if events:
-        # Reads the API only: no node paths, so it runs as an unprivileged user.
-        values["podSecurityContext"] = {"runAsNonRoot": True, "runAsUser": 10001, "seccompProfile": {"type": "RuntimeDefault"}}
-        values["securityContext"] = {
-            "readOnlyRootFilesystem": True,
-            "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"]},
-        }
+        # Reads the API only, no node paths: hardened like every pod of ours. Chart values
+        # are the objects' API spelling, which the SDK writes for these typed arguments.
+        values["podSecurityContext"] = hardened_pod()
+        values["securityContext"] = hardened_container()
     return values
 
 
@@ -275,7 +274,9 @@ class LogShipping(pulumi.ComponentResource):
     ) -> None:
         super().__init__("marketplace:index:LogShipping", name, None, opts)
         on_cluster = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
-        namespace = privileged_namespace(LOGGING_NAMESPACE, f"{name}-namespace", on_cluster)
+        # fluent-bit reads the node's log files (host paths): it cannot run under the baseline
+        # or restricted profiles.
+        namespace = declare_namespace(f"{name}-namespace", LOGGING_NAMESPACE, on_cluster, enforce="privileged")
         in_namespace = pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[namespace]))
         _network_policies(name, in_namespace)
         # What a shipper needs to reach the store: its login, and the CA the store's
@@ -315,26 +316,13 @@ class LogShipping(pulumi.ComponentResource):
 def _network_policies(name: str, opts: pulumi.ResourceOptions) -> None:
     """Nothing reaches the shippers but Prometheus (their metrics port); they reach DNS, the
     Kubernetes API and the store, nothing else."""
-    everywhere = [networking.NetworkPolicyPeerArgs(ip_block=networking.IPBlockArgs(cidr="0.0.0.0/0"))]
-    dns = networking.NetworkPolicyEgressRuleArgs(
-        to=[
-            networking.NetworkPolicyPeerArgs(
-                namespace_selector=meta.LabelSelectorArgs(match_labels={"kubernetes.io/metadata.name": "kube-system"})
-            )
-        ],
-        ports=[networking.NetworkPolicyPortArgs(protocol=protocol, port=53) for protocol in ("UDP", "TCP")],
-    )
     api_and_store = networking.NetworkPolicyEgressRuleArgs(
-        # The API server of a DOKS cluster and the store's public host have public addresses.
-        to=everywhere,
-        ports=[networking.NetworkPolicyPortArgs(protocol="TCP", port=port) for port in (443, 6443, STORE_PORT)],
+        # The API server of a DOKS cluster and the store's public host have public addresses;
+        # the hub's shippers reach the store's private host in the VPC.
+        to=[networking.NetworkPolicyPeerArgs(ip_block=networking.IPBlockArgs(cidr="0.0.0.0/0"))],
+        ports=tcp(443, 6443, STORE_PORT),
     )
-    networking.NetworkPolicy(
-        f"{name}-default-deny",
-        metadata=meta.ObjectMetaArgs(name="logging-default-deny", namespace=LOGGING_NAMESPACE),
-        spec=networking.NetworkPolicySpecArgs(pod_selector=meta.LabelSelectorArgs(), policy_types=["Ingress", "Egress"]),
-        opts=opts,
-    )
+    default_deny(f"{name}-default-deny", name="logging-default-deny", namespace=LOGGING_NAMESPACE, opts=opts)
     networking.NetworkPolicy(
         f"{name}-shippers",
         metadata=meta.ObjectMetaArgs(name="log-shippers", namespace=LOGGING_NAMESPACE),
@@ -343,17 +331,10 @@ def _network_policies(name: str, opts: pulumi.ResourceOptions) -> None:
             policy_types=["Ingress", "Egress"],
             ingress=[
                 networking.NetworkPolicyIngressRuleArgs(
-                    from_=[
-                        networking.NetworkPolicyPeerArgs(
-                            namespace_selector=meta.LabelSelectorArgs(
-                                match_labels={"kubernetes.io/metadata.name": MONITORING_NAMESPACE}
-                            )
-                        )
-                    ],
-                    ports=[networking.NetworkPolicyPortArgs(protocol="TCP", port=HTTP_PORT)],
+                    from_=[pods_in(MONITORING_NAMESPACE, PROMETHEUS_POD_LABELS)], ports=tcp(HTTP_PORT)
                 )
             ],
-            egress=[dns, api_and_store],
+            egress=[dns_egress(), api_and_store],
         ),
         opts=opts,
     )
@@ -401,14 +382,7 @@ def _retention_job(
                 spec=core.PodSpecArgs(
                     restart_policy="Never",
                     automount_service_account_token=False,
-                    security_context=core.PodSecurityContextArgs(
-                        run_as_non_root=True,
-                        run_as_user=10001,
-                        run_as_group=10001,
-                        # Group owner of the mounted credentials, so the 0400 files are readable.
-                        fs_group=10001,
-                        seccomp_profile=core.SeccompProfileArgs(type="RuntimeDefault"),
-                    ),
+                    security_context=hardened_pod(),
                     containers=[
                         core.ContainerArgs(
                             name="apply-retention",
@@ -418,13 +392,7 @@ def _retention_job(
                             resources=core.ResourceRequirementsArgs(
                                 requests={"cpu": "10m", "memory": "32Mi"}, limits={"cpu": "200m", "memory": "64Mi"}
                             ),
-                            security_context=core.SecurityContextArgs(
-                                run_as_non_root=True,
-                                read_only_root_filesystem=True,
-                                allow_privilege_escalation=False,
-                                privileged=False,
-                                capabilities=core.CapabilitiesArgs(drop=["ALL"]),
-                            ),
+                            security_context=hardened_container(),
                             volume_mounts=[
                                 core.VolumeMountArgs(name="script", mount_path=RETENTION_DIR, read_only=True),
                                 core.VolumeMountArgs(name="ca", mount_path=CA_DIR, read_only=True),

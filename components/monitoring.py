@@ -19,12 +19,13 @@ import pulumi_kubernetes as kubernetes
 import yaml
 
 from components.alerting import alertmanager_config, cluster_rule_groups
-from components.cluster import POOL_LABEL, SYSTEM, WORKERS
-from components.namespaces import GATEWAY_NAMESPACE, MONITORING_NAMESPACE, PROXY_POD_LABELS
+from components.cluster import DO_LOAD_BALANCER, POOL_LABEL, SYSTEM, WORKERS
+from components.namespaces import GATEWAY_NAMESPACE, MONITORING_NAMESPACE, PROXY_POD_LABELS, declare_namespace
 from components.settings.stack import StackSettings
 
 if TYPE_CHECKING:
-    from components.catalog import Catalog, CatalogApp
+    from components.catalog import Catalog
+    from components.catalog_app import CatalogApp
     from components.cluster import RegionalCluster
 
 meta = kubernetes.meta.v1
@@ -64,8 +65,6 @@ ROUTE_APP_RELABELING = {
 # (data/rules/catalog.rules.yaml); the chart's would page twice for the same pod.
 REPLACED_DEFAULT_ALERTS = ("KubePodCrashLooping", "KubeHpaMaxedOut")
 DASHBOARD_FOLDER_ANNOTATION = "grafana_folder"
-
-_DO_LB = "service.beta.kubernetes.io/do-loadbalancer-"
 
 # How long each kind keeps metrics, and the volume that holds them.
 _RETENTION = {"production": ("15d", "50Gi"), "staging": ("7d", "20Gi"), "dev": ("2d", "10Gi")}
@@ -147,30 +146,17 @@ def autoscaled_pools(settings: StackSettings) -> dict[str, int]:
     return {name: pool.max_nodes for name, pool in pools.items() if pool.max_nodes > pool.min_nodes}
 
 
-def internal_service_annotations(settings: StackSettings, cluster: str) -> dict[str, str]:
+def internal_service_annotations(cluster_physical: str) -> dict[str, str]:
     """A DigitalOcean load balancer reachable only from inside the VPC network (and the VPCs
-    peered with it), named after the stack and cluster: the cloud controller adopts an
-    existing load balancer by name, so two clusters must never ask for one name
-    (digitalocean-cloud-controller-manager docs/controllers/services/annotations.md)."""
+    peered with it), named after the cluster generation (`mkt-<stack>-<cluster>`): the cloud
+    controller adopts an existing load balancer by name, so two clusters must never ask for
+    one name (digitalocean-cloud-controller-manager docs/controllers/services/annotations.md)."""
     return {
-        f"{_DO_LB}name": f"{settings.name_prefix}-{cluster}-prometheus",
-        f"{_DO_LB}network": "INTERNAL",
-        f"{_DO_LB}size-unit": "1",
-        f"{_DO_LB}protocol": "tcp",
+        f"{DO_LOAD_BALANCER}name": f"{cluster_physical}-prometheus",
+        f"{DO_LOAD_BALANCER}network": "INTERNAL",
+        f"{DO_LOAD_BALANCER}size-unit": "1",
+        f"{DO_LOAD_BALANCER}protocol": "tcp",
     }
-
-
-def privileged_namespace(name: str, resource_name: str, opts: pulumi.ResourceOptions) -> core.Namespace:
-    return core.Namespace(
-        resource_name,
-        metadata=meta.ObjectMetaArgs(
-            name=name,
-            # Node exporter and fluent-bit read the node itself (host network, PID,
-            # paths): they cannot run under the baseline or restricted profiles.
-            labels={"pod-security.kubernetes.io/enforce": "privileged"},
-        ),
-        opts=opts,
-    )
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -196,7 +182,9 @@ class Monitoring(pulumi.ComponentResource):
         Grafana reaches the other clusters from."""
         super().__init__("marketplace:index:Monitoring", name, None, opts)
         on_cluster = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
-        namespace = privileged_namespace(MONITORING_NAMESPACE, f"{name}-namespace", on_cluster)
+        # Node exporter reads the node itself (host network, PID, paths): it cannot run under
+        # the baseline or restricted profiles.
+        namespace = declare_namespace(f"{name}-namespace", MONITORING_NAMESPACE, on_cluster, enforce="privileged")
         admin_secret = None
         password = settings.monitoring.grafana_admin_password
         if hub and password is not None:
@@ -264,7 +252,7 @@ class Monitoring(pulumi.ComponentResource):
                 metadata=meta.ObjectMetaArgs(
                     name="prometheus-internal",
                     namespace=namespace.metadata.name,
-                    annotations=internal_service_annotations(settings, cluster_name),
+                    annotations=internal_service_annotations(cluster.physical),
                 ),
                 spec=core.ServiceSpecArgs(
                     type="LoadBalancer",

@@ -91,15 +91,16 @@ def datasources(urls: Mapping[str, str], hub: str) -> dict[str, Any]:
 
 
 def dashboards() -> dict[str, str]:
-    """Dashboard file name -> its JSON text, as in the repository. Each must parse: a bad
-    file stops the program before anything is declared."""
+    """Dashboard file name -> its JSON text, as in the repository. Each must parse: the
+    program reads them before it declares anything, so a bad file stops it (a RunError: the
+    message alone) with nothing half-built."""
     found = {}
     for path in sorted(DASHBOARDS_DIR.glob("*.json")):
         text = path.read_text(encoding="utf-8")
         try:
             json.loads(text)
         except json.JSONDecodeError as error:
-            raise ValueError(f"{path.relative_to(DASHBOARDS_DIR.parent.parent)} is not valid JSON: {error}") from None
+            raise pulumi.RunError(f"{path.relative_to(DASHBOARDS_DIR.parent.parent)} is not valid JSON: {error}") from None
         found[path.name] = text
     return found
 
@@ -115,9 +116,11 @@ class MetricsPane(pulumi.ComponentResource):
         hub_monitoring: Monitoring,
         vpcs: Mapping[str, digitalocean.Vpc],
         prometheus_urls: Mapping[str, pulumi.Input[str]],
+        dashboards: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        """`prometheus_urls`: cluster name -> where the hub reaches its Prometheus."""
+        """`prometheus_urls`: cluster name -> where the hub reaches its Prometheus;
+        `dashboards`: what dashboards() read."""
         super().__init__("marketplace:index:MetricsPane", name, None, opts)
         hub_region = settings.monitoring.hub_region
         # Hub and spoke: Grafana talks to every region, the regions never to each other.
@@ -154,7 +157,7 @@ class MetricsPane(pulumi.ComponentResource):
                 labels=DASHBOARD_LABEL,
                 annotations={DASHBOARD_FOLDER_ANNOTATION: DASHBOARD_FOLDER},
             ),
-            data=dashboards(),
+            data=dict(dashboards),
             opts=on_hub,
         )
         self.register_outputs({"grafanaCluster": hub, "dataSources": sorted(datasource_name(c) for c in urls)})

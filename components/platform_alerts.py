@@ -12,6 +12,7 @@ Slack's reaches Alertmanager's alerts only.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 import pulumi
 import pulumi_digitalocean as digitalocean
@@ -33,11 +34,24 @@ NODE_THRESHOLDS = (
 )
 NODE_WINDOW = "10m"
 
+_SlackArgs = TypeVar("_SlackArgs", digitalocean.UptimeAlertNotificationSlackArgs, digitalocean.MonitorAlertAlertsSlackArgs)
+
 
 def node_tag(settings: StackSettings) -> str:
     """The tag on every node of the stack's clusters (components/cluster.py puts the stack's
-    tags on each node pool): new nodes are covered the moment they join."""
-    return f"{settings.project}-{settings.stack}"
+    tags on each node pool): new nodes are covered the moment they join. Of the stack's tags
+    (project, project-stack, project-kind-kind) the one no other stack carries."""
+    _, stack_tag, _ = settings.tags
+    return stack_tag
+
+
+def _slack(settings: StackSettings, channel_type: type[_SlackArgs]) -> list[_SlackArgs]:
+    """The stack's Slack channel, when its alert webhook is Slack's, as either API's argument
+    type; the URL stays a secret."""
+    alerting = settings.alerting
+    if not (alerting.slack_channel and alerting.webhook_url):
+        return []
+    return [channel_type(channel=alerting.slack_channel, url=alerting.webhook_url.output())]
 
 
 class UptimeChecks(pulumi.ComponentResource):
@@ -46,12 +60,7 @@ class UptimeChecks(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         alerting = settings.alerting
         notification = digitalocean.UptimeAlertNotificationArgs(
-            emails=[alerting.email],
-            slacks=[
-                digitalocean.UptimeAlertNotificationSlackArgs(channel=alerting.slack_channel, url=alerting.webhook_url.output())
-            ]
-            if alerting.slack_channel and alerting.webhook_url
-            else [],
+            emails=[alerting.email], slacks=_slack(settings, digitalocean.UptimeAlertNotificationSlackArgs)
         )
         targets = {"site": f"https://{settings.hostname}/", "health": f"https://{settings.hostname}{HEALTH_PATH}"}
         self.checks: dict[str, digitalocean.UptimeCheck] = {}
@@ -103,10 +112,7 @@ class NodeAlerts(pulumi.ComponentResource):
         super().__init__("marketplace:index:NodeAlerts", name, None, opts)
         alerting = settings.alerting
         recipients = digitalocean.MonitorAlertAlertsArgs(
-            emails=[alerting.email],
-            slacks=[digitalocean.MonitorAlertAlertsSlackArgs(channel=alerting.slack_channel, url=alerting.webhook_url.output())]
-            if alerting.slack_channel and alerting.webhook_url
-            else [],
+            emails=[alerting.email], slacks=_slack(settings, digitalocean.MonitorAlertAlertsSlackArgs)
         )
         self.alerts = [
             digitalocean.MonitorAlert(

@@ -25,6 +25,7 @@ import json
 import os
 import re
 import urllib.parse
+from collections import Counter
 from dataclasses import dataclass, fields, is_dataclass
 from fractions import Fraction
 from typing import Any, Literal
@@ -483,17 +484,28 @@ def settle(stack: str, text: str | bytes) -> Accepted | str:
         return str(refused)
 
 
-@PROFILE
-@given(stack_files())
-def test_every_generated_stack_file_is_settled_or_refused_cleanly(case: tuple[str, str | bytes]):
-    stack, text = case
-    outcome = settle(stack, text)
-    if isinstance(outcome, str):
-        assert_clean_refusal(stack, outcome)
-    elif isinstance(outcome.settings, StackSettings):
-        assert_sane(outcome.settings, outcome.values)
-    else:
-        assert_plain(outcome.settings, outcome.values)
+def test_every_generated_stack_file_is_settled_or_refused_cleanly():
+    outcomes: Counter[str] = Counter()
+
+    @PROFILE
+    @given(stack_files())
+    def settle_each(case: tuple[str, str | bytes]) -> None:
+        stack, text = case
+        outcome = settle(stack, text)
+        if isinstance(outcome, str):
+            assert_clean_refusal(stack, outcome)
+            outcomes["refused"] += 1
+        elif isinstance(outcome.settings, StackSettings):
+            assert_sane(outcome.settings, outcome.values)
+            outcomes["accepted"] += 1
+        else:
+            assert_plain(outcome.settings, outcome.values)
+            outcomes["accepted"] += 1
+
+    settle_each()
+    # Both branches ran: a generator (or a settings change) that makes every file refused, or
+    # every file accepted, would otherwise pass on checks that never ran.
+    assert outcomes["accepted"] and outcomes["refused"], dict(outcomes)
 
 
 def _plan_strings(plan: Any) -> list[str]:
@@ -502,20 +514,28 @@ def _plan_strings(plan: Any) -> list[str]:
 
 # Dev kinds only: their plans take a tenth of production's, and the settings of every kind
 # are what the test above covers.
-@settings(PROFILE, max_examples=FULL_PLANS)
-@given(stack_files(stacks=("dev", "dev-alice"), hostile=False))
-def test_a_handful_of_generated_stack_files_run_the_whole_offline_plan(case: tuple[str, str | bytes]):
-    stack, text = case
-    assert isinstance(text, str)
-    try:
-        plan = run_plan(stack, stack_text=text)
-    except PlanError as refused:
-        assert_clean_refusal(stack, str(refused))
-        assert refused.declared == 0, f"{refused.declared} resources declared before: {refused}"
-        return
-    for text_value in _plan_strings(plan):
-        assert text_value.isascii(), f"non-ASCII value reached the plan: {text_value[:80]!r}"
-        assert not any(poison in text_value for poison in POISON), f"hostile value reached the plan: {text_value[:200]!r}"
+def test_a_handful_of_generated_stack_files_run_the_whole_offline_plan():
+    planned: list[int] = []
+
+    @settings(PROFILE, max_examples=FULL_PLANS)
+    @given(stack_files(stacks=("dev", "dev-alice"), hostile=False))
+    def plan_each(case: tuple[str, str | bytes]) -> None:
+        stack, text = case
+        assert isinstance(text, str)
+        try:
+            plan = run_plan(stack, stack_text=text)
+        except PlanError as refused:
+            assert_clean_refusal(stack, str(refused))
+            assert refused.declared == 0, f"{refused.declared} resources declared before: {refused}"
+            return
+        for text_value in _plan_strings(plan):
+            assert text_value.isascii(), f"non-ASCII value reached the plan: {text_value[:80]!r}"
+            assert not any(poison in text_value for poison in POISON), f"hostile value reached the plan: {text_value[:200]!r}"
+        planned.append(len(plan.resources))
+
+    plan_each()
+    # At least one file got through to a whole plan, whose values were then checked.
+    assert planned and min(planned) > 0, planned
 
 
 def test_the_generator_covers_every_key_the_settings_read(monkeypatch: Any):

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from components.regions import CloudflareRegion, cloudflare_regions, great_circle_km
+from components.regions import REGIONS, CloudflareRegion, cloudflare_regions, great_circle_km
 
 POOL = "cloudflare:index/loadBalancerPool:LoadBalancerPool"
 LOAD_BALANCER = "cloudflare:index/loadBalancer:LoadBalancer"
@@ -101,10 +101,16 @@ def serving(lb: LoadBalancer, code: str, down: frozenset[str] = frozenset()) -> 
 
 
 def nearest(lb: LoadBalancer, code: str, down: frozenset[str] = frozenset()) -> str:
-    """What the catalog promises: the nearest healthy cluster (the fallback when none is)."""
-    place = cloudflare_regions()[code]
+    """What the catalog promises: the nearest healthy cluster (the fallback when none is),
+    measured to where the cluster really is (components/regions.py), not to where its pool
+    says it is: a pool placed wrong is steered wrong."""
+    place = (cloudflare_regions()[code].latitude, cloudflare_regions()[code].longitude)
     healthy = [pool for pool in lb.default_pools if pool.enabled and pool.region not in down]
-    return min(healthy, key=lambda pool: pool.distance_from(place)).region if healthy else lb.fallback.region
+    if not healthy:
+        return lb.fallback.region
+    return min(
+        healthy, key=lambda pool: great_circle_km(place, (REGIONS[pool.region].latitude, REGIONS[pool.region].longitude))
+    ).region
 
 
 def serving_table(lb: LoadBalancer) -> list[list[str]]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from components.regions import REGIONS, cloudflare_regions, nearest_cloudflare_regions
+from components.regions import REGIONS, cloudflare_regions, great_circle_km
 from components.settings.edge import CLOUDFLARE_REGIONS
 from tests.components import steering_model as model
 from tests.conftest import plan_of
@@ -105,12 +105,30 @@ def test_the_model_finds_the_failover_order_where_probes_measure_nothing() -> No
     assert wrong == ["NSAM", "SSAM", "OC", "ME", "NAF", "SAF", "NEAS"]
 
 
-def test_every_pool_down_sends_everyone_to_the_fallback() -> None:
+@pytest.mark.parametrize("plan", PLANS)
+def test_every_pool_down_sends_everyone_to_the_fallback(plan: str) -> None:
+    """Production names no fallbackRegion: the fallback pool is its first region's (sfo3)."""
+    lb = production(plan)
+    assert lb.fallback.region == "sfo3"
+    for code in CLOUDFLARE_REGIONS:
+        assert model.serving(lb, code, frozenset(ALL)) == "sfo3"
+
+
+def test_a_pool_placed_away_from_its_cluster_is_not_its_nearest() -> None:
+    """The promise is measured to the clusters' real places: pools at each other's
+    coordinates serve some region from the wrong cluster."""
     lb = production("pro")
-    fra1 = next(pool for pool in lb.default_pools if pool.region == "fra1")
-    for fallback in (lb, replace(lb, fallback=fra1)):
-        for code in CLOUDFLARE_REGIONS:
-            assert model.serving(fallback, code, frozenset(ALL)) == fallback.fallback.region
+    sfo3, nyc3 = (next(pool for pool in lb.default_pools if pool.region == region) for region in ("sfo3", "nyc3"))
+    swapped = tuple(
+        replace(pool, latitude=nyc3.latitude, longitude=nyc3.longitude)
+        if pool is sfo3
+        else replace(pool, latitude=sfo3.latitude, longitude=sfo3.longitude)
+        if pool is nyc3
+        else pool
+        for pool in lb.default_pools
+    )
+    misplaced = replace(lb, default_pools=swapped)
+    assert model.serving(misplaced, "WNAM") == "nyc3" != model.nearest(misplaced, "WNAM")
 
 
 def test_each_pool_is_checked_from_the_three_regions_nearest_its_cluster() -> None:
@@ -122,8 +140,14 @@ def test_each_pool_is_checked_from_the_three_regions_nearest_its_cluster() -> No
         "blr1": ["SAS", "SEAS", "ME"],
         "sgp1": ["SEAS", "SAS", "NEAS"],
     }
-    for region in REGIONS:
-        assert len(nearest_cloudflare_regions(region, 3)) % 2 == 1
+    # Checked independently of nearest_cloudflare_regions: an odd number of regions, and no
+    # region left out nearer the cluster than one listed.
+    for region, pool in pools.items():
+        listed = pool.inputs["checkRegions"]
+        assert len(listed) % 2 == 1 and len(listed) >= 3
+        here = (REGIONS[region].latitude, REGIONS[region].longitude)
+        distance = {code: great_circle_km(here, (p.latitude, p.longitude)) for code, p in cloudflare_regions().items()}
+        assert max(distance[code] for code in listed) < min(distance[code] for code in distance if code not in listed), region
 
 
 def test_the_region_data_names_the_thirteen_regions_the_api_takes() -> None:

@@ -21,7 +21,8 @@ from components.namespaces import GATEWAY_NAMESPACE as NAMESPACE
 from components.regions import REGIONS
 from offline.engine import Plan, SecretValue, reveal
 from offline.mocks import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6, fake_ip
-from tests.conftest import STACKS, plan_of
+from tests.components.test_cluster_generations import NYC3_UPGRADING
+from tests.conftest import STACKS, plan_error, plan_of
 from tests.k8s_objects import KUBERNETES_PROVIDER, metadata, objects, on_cluster, one, regions_of, spec
 
 
@@ -70,15 +71,7 @@ def test_the_load_balancer_admits_only_cloudflare() -> None:
 def test_each_cluster_generation_names_its_own_load_balancer() -> None:
     """Two generations of a region never ask DigitalOcean's controller for one load balancer
     name: it would hand green the load balancer blue serves from."""
-    generations = {
-        "marketplace:generations": {
-            "nyc3": [
-                {"name": "blue", "kubernetesVersion": "1.36.1-do.0", "weight": 1},
-                {"name": "green", "kubernetesVersion": "1.37.1-do.0", "weight": 0},
-            ]
-        }
-    }
-    plan = plan_of("production", overrides=generations)
+    plan = plan_of("production", overrides=NYC3_UPGRADING)
     names = {
         proxy.name: spec(proxy)["provider"]["kubernetes"]["envoyService"]["annotations"][
             "service.beta.kubernetes.io/do-loadbalancer-name"
@@ -228,15 +221,15 @@ def test_gateway_objects_sit_in_the_gateway_namespace(stack: str) -> None:
             assert metadata(resource)["namespace"] == NAMESPACE
 
 
-def test_no_gateway_without_ipv4_source_ranges(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("ipv4", [[], [CLOUDFLARE_IPV4[0], CLOUDFLARE_IPV6[0]]], ids=["none", "an IPv6 one"])
+def test_no_gateway_without_ipv4_source_ranges(monkeypatch: pytest.MonkeyPatch, ipv4: list[str]) -> None:
+    """Refused with one line, before anything is declared (the cluster included)."""
     import offline.mocks
-    from offline.engine import run_plan
 
     token = "cloudflare:index/getIpRanges:getIpRanges"
-    only_ipv6 = {"ipv4Cidrs": [], "ipv6Cidrs": list(CLOUDFLARE_IPV6)}
-    monkeypatch.setitem(offline.mocks.INVOKES, token, lambda args: only_ipv6)
-    with pytest.raises(Exception, match="a gateway needs IPv4 source ranges"):
-        run_plan("dev-alice")
+    answer = {"ipv4Cidrs": ipv4, "ipv6Cidrs": list(CLOUDFLARE_IPV6)}
+    monkeypatch.setitem(offline.mocks.INVOKES, token, lambda args: answer)
+    assert plan_error("dev-alice") == "a gateway needs IPv4 source ranges: none, or any IPv6 one, leaves it open"
 
 
 def test_the_gateway_waits_for_the_client_certificate_policy() -> None:

@@ -3,6 +3,7 @@ fluent-bit on every cluster shipping container logs (every node) and events (onc
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 from typing import Any
@@ -15,12 +16,13 @@ from components.logs import (
     CREDENTIALS_SECRET,
     FLUENT_BIT_REPO,
     FLUENT_BIT_VERSION,
+    HTTP_PORT,
     SHIPPER_INDEX_REGEX,
     STORE_PORT,
     pipeline,
     render_pipeline,
 )
-from components.namespaces import LOGGING_NAMESPACE
+from components.namespaces import LOGGING_NAMESPACE, MONITORING_NAMESPACE, PROMETHEUS_POD_LABELS
 from offline.engine import Plan, PlannedResource, SecretValue, reveal
 from tests.conftest import plan_of
 from tests.k8s_objects import metadata, objects, on_cluster, one, pod_spec, regions_of
@@ -86,6 +88,20 @@ def test_the_shippers_have_a_user_of_their_own_for_the_log_indices() -> None:
     assert user.inputs["settings"] == [{"opensearchAcls": [{"index": SHIPPER_INDEX_REGEX, "permission": "readwrite"}]}]
     for index in ("logs-containers-2026.12.06", "logs-events-2026.12.06"):
         assert re.fullmatch(SHIPPER_INDEX_REGEX, index)
+
+
+def test_retention_and_the_shippers_access_cover_every_index_fluent_bit_writes() -> None:
+    plan = plan_of("production")
+    [acl] = plan.one(USER, "logs-shipper").inputs["settings"][0]["opensearchAcls"]
+    [template] = retention_policy(30)["policy"]["ism_template"]
+    written = {shipped_config(r)["pipeline"]["outputs"][0]["logstash_prefix"] for r in shippers(plan, "sfo3").values()}
+    assert written == {"logs-containers", "logs-events"}
+    for prefix in written:
+        index = f"{prefix}-2026.12.06"  # logstash_dateformat %Y.%m.%d
+        assert re.fullmatch(acl["index"], index)
+        assert any(fnmatch.fnmatchcase(index, pattern) for pattern in template["index_patterns"])
+    # Nothing else of the store: the shippers cannot touch the security or ISM indices.
+    assert not re.fullmatch(acl["index"], ".opendistro-ism-config")
 
 
 def test_every_cluster_ships_container_logs_and_events_over_tls() -> None:
@@ -182,6 +198,15 @@ def test_retention_is_applied_from_the_hub_by_a_hardened_job() -> None:
     assert policies.keys() == {"logging-default-deny", "log-shippers"}
     ports = {p["port"] for rule in policies["log-shippers"].inputs["spec"]["egress"] for p in rule["ports"]}
     assert ports == {53, 443, 6443, STORE_PORT}
+    # Prometheus's pods reach the shippers' metrics port; nothing else of the monitoring
+    # namespace does (Grafana runs there too).
+    prometheus = {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": MONITORING_NAMESPACE}},
+        "podSelector": {"matchLabels": PROMETHEUS_POD_LABELS},
+    }
+    assert policies["log-shippers"].inputs["spec"]["ingress"] == [
+        {"from": [prometheus], "ports": [{"protocol": "TCP", "port": HTTP_PORT}]}
+    ]
 
 
 def test_dev_stacks_have_no_store_unless_they_ask_for_the_smallest_one() -> None:

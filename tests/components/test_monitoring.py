@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from components.alerting import alertmanager_config, cluster_rule_groups
-from components.catalog import app_labels
+from components.catalog_app import app_labels
 from components.monitoring import (
     ALERTMANAGER_KEY,
     ALERTMANAGER_SECRET,
@@ -23,6 +23,7 @@ from components.network import cluster_network
 from components.regions import REGIONS
 from offline.engine import Plan, PlannedResource, SecretValue, reveal
 from offline.stack_config import stand_in
+from tests.components.test_cluster_generations import NYC3_UPGRADING
 from tests.conftest import plan_of
 from tests.k8s_objects import metadata, objects, on_cluster, one, regions_of, spec
 from tests.plandocs import settings_of
@@ -188,3 +189,24 @@ def test_prometheus_outside_the_hub_answers_the_hubs_networks_only() -> None:
         assert spec(service)["selector"] == PROMETHEUS_SERVER_LABELS
         assert spec(service)["loadBalancerSourceRanges"] == expected
     assert [s for s in objects(plan, "nyc3", "Service") if metadata(s)["name"] == "prometheus-internal"] == []
+
+
+def test_each_cluster_generation_names_its_own_internal_load_balancer() -> None:
+    """Named after the cluster generation, like every account-unique name of its things: a
+    green cluster asking for blue's name would be handed blue's load balancer."""
+    plan = plan_of("production", overrides=NYC3_UPGRADING)
+    clusters = {
+        c.name.removesuffix("-doks"): c.inputs["name"]
+        for c in plan.of_type("digitalocean:index/kubernetesCluster:KubernetesCluster")
+    }
+    names = {
+        service.name.removesuffix("-monitoring-prometheus-internal"): metadata(service)["annotations"][
+            "service.beta.kubernetes.io/do-loadbalancer-name"
+        ]
+        for service in plan.of_type("kubernetes:core/v1:Service")
+        if metadata(service)["name"] == "prometheus-internal"
+    }
+    # Every cluster but the hub's (nyc3's first generation): nyc3's green one among them.
+    assert names.keys() == set(clusters) - {"nyc3"} and "nyc3-green" in names
+    assert names == {cluster: f"{clusters[cluster]}-prometheus" for cluster in names}
+    assert names["nyc3-green"] == "mkt-production-nyc3-green-prometheus"

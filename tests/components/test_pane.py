@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ import yaml
 from components.monitoring import PROMETHEUS_IN_CLUSTER_URL
 from components.pane import DASHBOARDS_DIR, dashboards, datasource_name
 from offline.engine import Plan, reveal
-from tests.conftest import plan_of
+from tests.conftest import plan_error, plan_of
 from tests.k8s_objects import metadata, objects, regions_of
 
 PEERING = "digitalocean:index/vpcPeering:VpcPeering"
@@ -96,6 +97,20 @@ def test_every_dashboard_file_is_provisioned_to_the_hub() -> None:
     assert metadata(found)["annotations"] == {"grafana_folder": "Marketplace"}
     for region in ("sfo3", "fra1"):
         assert not [c for c in objects(plan, region, "ConfigMap") if metadata(c).get("labels") == {"grafana_dashboard": "1"}]
+
+
+def test_a_bad_dashboard_file_stops_the_program_before_anything_is_declared(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    folder = tmp_path / "data" / "dashboards"
+    folder.mkdir(parents=True)
+    for path in DASHBOARDS_DIR.glob("*.json"):
+        (folder / path.name).write_text(path.read_text())
+    (folder / "broken.json").write_text('{"title": "half a file",')
+    monkeypatch.setattr("components.pane.DASHBOARDS_DIR", folder)
+    assert plan_error("dev", overrides={"marketplace:monitoring": True}).startswith(
+        "data/dashboards/broken.json is not valid JSON: "
+    )
 
 
 # --- the dashboard files ------------------------------------------------------------------

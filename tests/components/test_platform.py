@@ -1,5 +1,5 @@
-"""The platform rules: every rule names its source, loads into typed rules, and checks values
-the way the platform would."""
+"""The platform rules: every rule names its source, names a property the program declares,
+loads into typed rules, and checks values the way the platform would."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from components.platform import KINDS, RULES_FILE, SCOPES, platform_rules, value_problem, values_at
-from ops.review.diff_compare import REPLACE_PROPERTIES
+from tests.conftest import STACKS, plan_of
 
 
 def test_every_rule_names_its_source_and_a_known_scope_or_kind():
@@ -20,17 +20,37 @@ def test_every_rule_names_its_source_and_a_known_scope_or_kind():
         assert rule["source"].strip() and rule["kind"] in KINDS and ("type" in rule) != ("kubernetes" in rule)
 
 
-def test_the_diff_reads_its_replacement_table_from_the_rules():
+def test_the_cluster_design_rests_on_sourced_doks_replacements():
+    """components/cluster.py keeps the workers in a pool of their own because a new size of
+    the cluster's default pool replaces the cluster, while a new size of a separate pool
+    replaces that pool only (terraform-provider-digitalocean kubernetes.go nodePoolSchema:
+    size ForceNew). The rules must say so, with that source, or the diff would show a
+    cluster replacement as an update."""
+    raw = yaml.safe_load(RULES_FILE.read_text())["replace_on_change"]
+    cluster = {rule["property"]: rule["source"] for rule in raw["digitalocean:index/kubernetesCluster:KubernetesCluster"]}
+    pool = {rule["property"]: rule["source"] for rule in raw["digitalocean:index/kubernetesNodePool:KubernetesNodePool"]}
+    assert "nodePoolSchema" in cluster["nodePool.size"] and "ForceNew" in cluster["nodePool.size"]
+    assert "nodePoolSchema" in pool["size"] and "ForceNew" in pool["size"]
+    # The workers pool's size is not a property of the cluster.
+    assert "size" not in cluster
+
+
+def test_every_replacement_rule_names_a_property_the_program_declares():
+    """A misspelt property (vpcUUID for vpcUuid) would never match, and the diff would show
+    a replacement as an update: each rule's path must reach a value of some resource of its
+    type, in the inputs or (auto-named) the outputs of one of the stacks' plans."""
     rules = platform_rules()
-    assert REPLACE_PROPERTIES["digitalocean:index/kubernetesCluster:KubernetesCluster"] == (
-        "region",
-        "vpcUuid",
-        "clusterSubnet",
-        "serviceSubnet",
-        "nodePool.size",
-    )
-    assert REPLACE_PROPERTIES["digitalocean:index/kubernetesNodePool:KubernetesNodePool"] == ("clusterId", "size")
-    assert set(REPLACE_PROPERTIES) == set(rules.replace_on_change)
+    resources = [resource for stack in STACKS for resource in plan_of(stack).resources]
+    declared = {resource.type for resource in resources}
+    checked = 0
+    for type_ in set(rules.replace_on_change) & declared:
+        for prop in rules.replace_properties(type_):
+            path = tuple(prop.split("."))
+            assert any(
+                list(values_at(r.inputs, path)) or list(values_at(r.outputs, path)) for r in resources if r.type == type_
+            ), f"{type_} {prop}"
+            checked += 1
+    assert checked >= 25
 
 
 @pytest.mark.parametrize(

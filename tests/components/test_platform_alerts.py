@@ -51,6 +51,8 @@ def test_every_node_of_the_stack_is_watched_by_its_tag(stack: str) -> None:
     alerts = {a.name: a.inputs for a in plan.of_type(MONITOR_ALERT)}
     assert alerts.keys() == {f"node-alerts-{metric}" for metric, _, _ in NODE_THRESHOLDS}
     clusters = plan.of_type("digitalocean:index/kubernetesCluster:KubernetesCluster")
+    workers = plan.of_type("digitalocean:index/kubernetesNodePool:KubernetesNodePool")
+    assert clusters and len(workers) == len(clusters)
     for metric, type_, threshold in NODE_THRESHOLDS:
         alert = alerts[f"node-alerts-{metric}"]
         assert (alert["type"], alert["compare"], alert["value"], alert["window"]) == (type_, "GreaterThan", threshold, "10m")
@@ -58,13 +60,17 @@ def test_every_node_of_the_stack_is_watched_by_its_tag(stack: str) -> None:
         [tag] = alert["tags"]
         # Every node pool carries the tag, so every node (also one added later) is covered.
         assert all(tag in cluster.inputs["nodePool"]["tags"] for cluster in clusters), tag
+        assert all(tag in pool.inputs["tags"] for pool in workers), tag
     assert all(other not in str(alerts) for other in ("marketplace-staging", "marketplace-dev-bob"))
 
 
 def test_a_slack_webhook_reaches_digitaloceans_alerts_too_and_stays_secret() -> None:
     plan = plan_of("dev", overrides=OBSERVED_DEV)
     url = stand_in("marketplace:alertWebhookUrl")
-    for alert in [*plan.of_type(UPTIME_ALERT), *plan.of_type(MONITOR_ALERT)]:
+    alerts = [*plan.of_type(UPTIME_ALERT), *plan.of_type(MONITOR_ALERT)]
+    # Five uptime alerts (down and slow for both checks, the certificate for the site) and one per node metric.
+    assert len(alerts) == 5 + len(NODE_THRESHOLDS)
+    for alert in alerts:
         notifications = alert.inputs["notifications"][0] if "notifications" in alert.inputs else alert.inputs["alerts"]
         assert isinstance(notifications["slacks"][0]["url"], SecretValue)
         assert reveal(notifications)["slacks"] == [{"channel": "#catalog-alerts", "url": url}]
