@@ -10,6 +10,16 @@ from ops.review.manifests import is_manifest
 
 KUBERNETES_PROVIDER = "pulumi:providers:kubernetes"
 
+# nyc3 in the middle of an upgrade: blue serving, green beside it with no traffic yet.
+NYC3_UPGRADING = {
+    "marketplace:generations": {
+        "nyc3": [
+            {"name": "blue", "kubernetesVersion": "1.36.1-do.0", "weight": 1},
+            {"name": "green", "kubernetesVersion": "1.37.1-do.0", "weight": 0},
+        ]
+    }
+}
+
 
 def regions_of(plan: Plan) -> list[str]:
     """The regions the plan has a cluster in (cluster components are named by region)."""
@@ -55,3 +65,12 @@ def spec(resource: PlannedResource) -> Any:
 
 def pod_spec(deployment: PlannedResource) -> Any:
     return deployment.inputs["spec"]["template"]["spec"]
+
+
+def config_of(plan: Plan, region: str, role: str) -> tuple[dict[str, str], Any]:
+    """A catalog workload's ConfigMap data (what its container reads) and its Deployment."""
+    deployment = one(plan, region, "Deployment", f"catalog-{role}")
+    (container,) = pod_spec(deployment)["containers"]
+    (source,) = container["envFrom"]
+    config_map = one(plan, region, "ConfigMap", source["configMapRef"]["name"])
+    return config_map.inputs["data"], deployment

@@ -240,7 +240,7 @@ def _catalog_url_problem(url: str) -> str | None:
     problem = https_url_problem(url)
     if problem:
         return f"{problem}, got {shown(url)}"
-    # The API's egress network policy (components/catalog.py) admits public addresses only.
+    # The API's egress network policy (components/network_policies.py public_egress) admits public addresses only.
     problem = private_host_problem(str(urllib.parse.urlsplit(url).hostname))
     if problem:
         return f"must point at a public host (the API's egress policy blocks others), got {shown(url)}: {problem}"

@@ -17,9 +17,10 @@ from components.settings.edge import HEALTH_PATH
 from offline.engine import reveal
 from offline.stack_config import stand_in
 from ops.review.plan import plan_document, render_text
-from tests.components.test_catalog_app import API_KEY, config_of
 from tests.conftest import STACKS, plan_of
-from tests.k8s_objects import metadata, objects, one, pod_spec, regions_of, spec
+from tests.k8s_objects import config_of, metadata, objects, one, pod_spec, regions_of, spec
+
+API_KEY = "marketplace:catalogApiKey"
 
 
 @pytest.mark.parametrize("stack", ["dev", "dev-alice"])

@@ -4,17 +4,16 @@ every stack, sized by the stack, rolled when its configuration changes, its API 
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
 from components.catalog_app import app_labels, config_checksum
 from components.namespaces import CATALOG_NAMESPACE
 from components.settings.workloads import APP_DEFAULTS
-from offline.engine import Plan, SecretValue, reveal
+from offline.engine import SecretValue, reveal
 from offline.stack_config import stand_in
 from tests.conftest import STACKS, plan_of
-from tests.k8s_objects import metadata, one, pod_spec, regions_of, spec
+from tests.k8s_objects import config_of, metadata, one, pod_spec, regions_of, spec
 
 ROLES = ("web", "api")
 API_KEY = "marketplace:catalogApiKey"
@@ -113,14 +112,6 @@ def test_a_stack_sets_its_images_and_sizes() -> None:
     assert container["resources"]["limits"]["memory"] == "1Gi"
     autoscaler = spec(one(plan, "nyc3", "HorizontalPodAutoscaler", "catalog-api"))
     assert (autoscaler["minReplicas"], autoscaler["maxReplicas"]) == (2, 5)
-
-
-def config_of(plan: Plan, region: str, role: str) -> tuple[dict[str, str], Any]:
-    deployment = one(plan, region, "Deployment", f"catalog-{role}")
-    (container,) = pod_spec(deployment)["containers"]
-    (source,) = container["envFrom"]
-    config_map = one(plan, region, "ConfigMap", source["configMapRef"]["name"])
-    return config_map.inputs["data"], deployment
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -5,19 +5,11 @@ from __future__ import annotations
 
 from components.cluster import ClusterSpec, generations_by_region
 from tests.conftest import plan_of
+from tests.k8s_objects import NYC3_UPGRADING
+
 
 # Production with nyc3 half-way through an upgrade (green deployed, taking no traffic yet):
 # the tests of what differs between two generations of a region share this one plan.
-NYC3_UPGRADING = {
-    "marketplace:generations": {
-        "nyc3": [
-            {"name": "blue", "kubernetesVersion": "1.36.1-do.0", "weight": 1},
-            {"name": "green", "kubernetesVersion": "1.37.1-do.0", "weight": 0},
-        ]
-    }
-}
-
-
 def spec(region: str, generation: str) -> ClusterSpec:
     return ClusterSpec(region, generation, "1.36.1-do.0", "s-2vcpu-4gb", None, 1, False)  # type: ignore[arg-type]
 

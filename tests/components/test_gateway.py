@@ -21,9 +21,8 @@ from components.namespaces import GATEWAY_NAMESPACE as NAMESPACE
 from components.regions import REGIONS
 from offline.engine import Plan, SecretValue, reveal
 from offline.mocks import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6, fake_ip
-from tests.components.test_cluster_generations import NYC3_UPGRADING
 from tests.conftest import STACKS, plan_error, plan_of
-from tests.k8s_objects import KUBERNETES_PROVIDER, metadata, objects, on_cluster, one, regions_of, spec
+from tests.k8s_objects import KUBERNETES_PROVIDER, NYC3_UPGRADING, metadata, objects, on_cluster, one, regions_of, spec
 
 
 def test_every_cluster_of_every_stack_gets_one_gateway(stack_plan: Plan) -> None:

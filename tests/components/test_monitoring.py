@@ -23,9 +23,8 @@ from components.network import cluster_network
 from components.regions import REGIONS
 from offline.engine import Plan, PlannedResource, SecretValue, reveal
 from offline.stack_config import stand_in
-from tests.components.test_cluster_generations import NYC3_UPGRADING
 from tests.conftest import plan_of
-from tests.k8s_objects import metadata, objects, on_cluster, one, regions_of, spec
+from tests.k8s_objects import NYC3_UPGRADING, metadata, objects, on_cluster, one, regions_of, spec
 from tests.plandocs import settings_of
 from tests.stack_settings import OBSERVED_DEV
 
