@@ -172,7 +172,7 @@ class ConfigReader:
         A field's type may be a tuple ((int, float): any number); `object` takes anything,
         for a field whose own check words the refusal better."""
         if not isinstance(value, dict):
-            raise self.error(key, f"must be an object, got {shown(value)}")
+            raise self.error(key, f"must be an object {{{', '.join(fields)}}}, got {shown(value)}")
         for name, item in value.items():
             if name not in fields:
                 raise self.error(f"{key}.{name}", unknown(name, fields, "field"))

@@ -257,7 +257,7 @@ GENERATIONS_KEY = "  marketplace:generations:"
         ("\n    nyc3: abc", "config 'marketplace:generations.nyc3': must be a list, got 'abc'"),
         (
             "\n    nyc3:\n      - 5",
-            "config 'marketplace:generations.nyc3[0]': must be an object {name, kubernetesVersion, weight}, got 5",
+            "config 'marketplace:generations.nyc3[0]': must be an object {name, kubernetesVersion, weight, nodeSize, protect}, got 5",
         ),
         (
             '\n    nyc3:\n      - {name: red, kubernetesVersion: "1.36.1-do.0", weight: 1}',
